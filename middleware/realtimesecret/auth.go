@@ -1,0 +1,112 @@
+package realtimesecret
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Authorizer decides whether the caller of r may mint for the intent. It
+// returns the Principal the mint is attributed to, or an error: one wrapping
+// ErrUnauthenticated (401) or ErrForbidden (403), or an *Error to answer with.
+// Other errors answer 500 without their text.
+type Authorizer func(r *http.Request, in Intent) (Principal, error)
+
+// Intent is what a mint request asks for, as the policy sees it.
+type Intent struct {
+	// Provider is the configured provider name.
+	Provider string
+	// Model is the requested model, before aliases; "" when the request
+	// leaves it to the provider's default.
+	Model string
+	// Endpoint is the kind of mint.
+	Endpoint Endpoint
+}
+
+// Principal is who a mint is attributed to.
+type Principal struct {
+	// ID is recorded as Record.VirtualKeyID.
+	ID string
+	// MaxTTL caps the secret's lifetime, as VirtualKey.MaxTTL.
+	MaxTTL time.Duration
+	// RateLimit caps the principal's mints, keyed by ID. Zero means none.
+	RateLimit Rate
+}
+
+// virtualKeys authenticates virtual keys in constant time.
+type virtualKeys struct {
+	keys   []VirtualKey
+	hashes [][sha256.Size]byte // of keys[i].Value; equal lengths hide nothing
+	header string
+}
+
+func newVirtualKeys(keys []VirtualKey, header string) *virtualKeys {
+	v := &virtualKeys{keys: keys, header: header, hashes: make([][sha256.Size]byte, len(keys))}
+	for i := range keys {
+		v.hashes[i] = sha256.Sum256([]byte(keys[i].Value))
+	}
+	return v
+}
+
+// find returns the virtual key presented by r, or an *Error (401).
+func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
+	presented := r.Header.Get(v.header)
+	if presented == "" {
+		presented, _ = bearer(r.Header.Get("Authorization"))
+	}
+	if presented == "" {
+		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "missing_api_key",
+			Message: "a virtual key is required: send Authorization: Bearer <key> or " + v.header}
+	}
+	h := sha256.Sum256([]byte(presented))
+	found := -1
+	for i := range v.hashes { // no early exit: every key costs the same
+		if subtle.ConstantTimeCompare(h[:], v.hashes[i][:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_api_key",
+			Message: "the virtual key is not valid"}
+	}
+	return &v.keys[found], nil
+}
+
+// authorize applies a virtual key's policy to the intent.
+func (vk *VirtualKey) authorize(in Intent) *Error {
+	switch {
+	case vk.Disabled:
+		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "virtual_key_disabled",
+			Message: "the virtual key is disabled"}
+	case len(vk.Providers) > 0 && !contains(vk.Providers, in.Provider):
+		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "provider_not_allowed",
+			Message: "the virtual key may not mint for provider " + quote(in.Provider)}
+	case len(vk.Models) > 0 && !matchModel(vk.Models, in.Model):
+		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "model_not_allowed",
+			Message: "the virtual key may not mint for model " + quote(in.Model)}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// bearer returns the credentials of an "Authorization: Bearer x" value.
+func bearer(h string) (string, bool) {
+	const prefix = "Bearer "
+	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
+		return strings.TrimSpace(h[len(prefix):]), true
+	}
+	return "", false
+}
+
+func quote(s string) string { return strconv.Quote(s) }

@@ -1,0 +1,209 @@
+package realtimesecret
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Config configures a Handler. The zero value is not usable: at least one
+// provider is required. A Config must not be changed after it is passed to
+// New; New copies what it keeps.
+type Config struct {
+	// Providers are the upstreams secrets are minted at. Each Name is usable
+	// as the provider in "provider/model" and as the route prefix
+	// /{name}/v1/realtime/.... Required.
+	Providers []ProviderConfig
+
+	// PathPrefix is put before every mint route, for example "/api" serves
+	// /api/v1/realtime/client_secrets. Empty means none. It must start with
+	// "/"; a trailing "/" is dropped.
+	PathPrefix string
+
+	// VirtualKeys are the credentials callers mint with. When set, every
+	// mint needs one of them. Mutually exclusive with Authorizer.
+	//
+	// WARNING: with neither VirtualKeys nor Authorizer, minting is open to
+	// anyone who reaches the routes; put the app's own authentication in
+	// front of the middleware.
+	VirtualKeys []VirtualKey
+
+	// VirtualKeyHeader is the header a caller may present its virtual key
+	// in, instead of "Authorization: Bearer <value>". Empty means
+	// "X-Virtual-Key".
+	VirtualKeyHeader string
+
+	// Authorizer decides who may mint, for host apps with their own
+	// authentication. Nil means virtual keys decide (or, without them, that
+	// minting is open). Mutually exclusive with VirtualKeys.
+	Authorizer Authorizer
+
+	// MaxBodyBytes caps a mint request body; larger bodies get 413. Zero
+	// means 1 MiB.
+	MaxBodyBytes int64
+
+	// ForwardHeaders lists the client headers sent upstream with a mint.
+	// Nil means "OpenAI-Safety-Identifier" and "X-Request-Id". Authorization,
+	// Cookie and the virtual key header are never forwarded.
+	ForwardHeaders []string
+
+	// Store keeps a record of every minted token until it expires, for
+	// attribution. Nil means an in-process store (NewMemoryStore).
+	Store Store
+
+	// RateLimiter enforces VirtualKey.RateLimit and Principal.RateLimit. Nil
+	// means an in-process limiter; use a shared one when several nodes mint.
+	RateLimiter RateLimiter
+
+	// StrictStore makes a failing Store or RateLimiter fail the mint with
+	// 503. False means the mint goes on (the failure is logged and reported
+	// in MintEvent.StoreErr) and the token is then not attributed.
+	StrictStore bool
+
+	// OnMint, if set, is called once per request on a mint route, after the
+	// answer was written. It must not block for long.
+	OnMint func(MintEvent)
+
+	// OnRedeem, if set, is called for each passed-through request that
+	// carries an ephemeral token, found or not, before next is called.
+	OnRedeem func(RedeemEvent)
+
+	// Logger receives one line per mint and store failures. It never
+	// receives a secret. Nil means no logging.
+	Logger *slog.Logger
+
+	// Now returns the current time, for expiry decisions. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// ProviderConfig is one configured upstream.
+type ProviderConfig struct {
+	// Name identifies the provider in "provider/model", in routes and in
+	// records. Required, unique; letters, digits, '-', '_' and '.' only.
+	Name string
+	// Provider is the adapter that calls the upstream. Required.
+	Provider Provider
+	// Keys are the upstream keys to mint with. At least one is required.
+	Keys []Key
+}
+
+const (
+	defaultMaxBodyBytes     = 1 << 20
+	defaultVirtualKeyHeader = "X-Virtual-Key"
+)
+
+var defaultForwardHeaders = []string{"OpenAI-Safety-Identifier", "X-Request-Id"}
+
+// ErrInvalidConfig is wrapped by every error New returns.
+var ErrInvalidConfig = errors.New("realtimesecret: invalid config")
+
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
+
+func (cfg *Config) validate() error {
+	if len(cfg.Providers) == 0 {
+		return configError("no providers")
+	}
+	names := make(map[string]bool, len(cfg.Providers))
+	for i := range cfg.Providers {
+		p := &cfg.Providers[i]
+		if !validName(p.Name) {
+			return configError("provider %d: name %q must be non-empty letters, digits, '-', '_' or '.'", i, p.Name)
+		}
+		if names[p.Name] {
+			return configError("provider %q: duplicate name", p.Name)
+		}
+		names[p.Name] = true
+		if p.Provider == nil {
+			return configError("provider %q: no Provider adapter", p.Name)
+		}
+		if err := validateKeys(p); err != nil {
+			return err
+		}
+	}
+	if cfg.PathPrefix != "" && !strings.HasPrefix(cfg.PathPrefix, "/") {
+		return configError("PathPrefix %q must start with /", cfg.PathPrefix)
+	}
+	if cfg.MaxBodyBytes < 0 {
+		return configError("MaxBodyBytes must not be negative")
+	}
+	if len(cfg.VirtualKeys) > 0 && cfg.Authorizer != nil {
+		return configError("VirtualKeys and Authorizer are mutually exclusive")
+	}
+	if cfg.VirtualKeyHeader != "" && !validHeaderName(cfg.VirtualKeyHeader) {
+		return configError("VirtualKeyHeader %q is not a valid header name", cfg.VirtualKeyHeader)
+	}
+	return validateVirtualKeys(cfg.VirtualKeys, names)
+}
+
+func validateKeys(p *ProviderConfig) error {
+	if len(p.Keys) == 0 {
+		return configError("provider %q: no keys", p.Name)
+	}
+	ids := make(map[string]bool, len(p.Keys))
+	for j := range p.Keys {
+		k := &p.Keys[j]
+		switch {
+		case k.ID == "":
+			return configError("provider %q: key %d has no ID", p.Name, j)
+		case ids[k.ID]:
+			return configError("provider %q: duplicate key ID %q", p.Name, k.ID)
+		case k.Value == "":
+			return configError("provider %q: key %q has no value", p.Name, k.ID)
+		case k.Weight < 0:
+			return configError("provider %q: key %q has a negative weight", p.Name, k.ID)
+		}
+		ids[k.ID] = true
+	}
+	return nil
+}
+
+func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
+	ids := make(map[string]bool, len(vks))
+	values := make(map[Secret]bool, len(vks))
+	for i := range vks {
+		vk := &vks[i]
+		switch {
+		case vk.ID == "":
+			return configError("virtual key %d has no ID", i)
+		case ids[vk.ID]:
+			return configError("duplicate virtual key ID %q", vk.ID)
+		case vk.Value == "":
+			return configError("virtual key %q has no value", vk.ID)
+		case values[vk.Value]:
+			return configError("virtual key %q has the same value as another", vk.ID)
+		case vk.MaxTTL < 0:
+			return configError("virtual key %q has a negative MaxTTL", vk.ID)
+		case (vk.RateLimit.Requests > 0) != (vk.RateLimit.Per > 0):
+			return configError("virtual key %q: RateLimit needs both Requests and Per", vk.ID)
+		}
+		for _, p := range vk.Providers {
+			if !providers[p] {
+				return configError("virtual key %q allows provider %q, which is not configured", vk.ID, p)
+			}
+		}
+		ids[vk.ID], values[vk.Value] = true, true
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderName(s string) bool {
+	return validName(s) && http.CanonicalHeaderKey(s) != ""
+}

@@ -1,0 +1,44 @@
+// Package realtimesecret mints OpenAI Realtime client secrets (ephemeral
+// "ek_" keys) for browsers and phones, so that the real provider key stays
+// on the server.
+//
+// It is net/http middleware. It answers the mint routes
+//
+//	POST /v1/realtime/client_secrets                 (GA)
+//	POST /v1/realtime/translations/client_secrets    (GA translation)
+//	POST /v1/realtime/sessions                       (beta)
+//	POST /v1/realtime/transcription_sessions         (beta)
+//
+// and the same under /{provider}/ for every configured provider, and passes
+// every other request to the next handler untouched. On /v1/... routes the
+// model is written "provider/model"; on /{provider}/v1/... the provider is
+// implied.
+//
+// A mint checks, in order: the Content-Type, the body size, that the body
+// is one JSON object without repeated keys that select the model, the
+// model, the provider, the caller (a VirtualKey or an Authorizer) and its
+// policy (providers, models, rate, maximum TTL). It then picks an upstream
+// Key by weight, resolves its aliases, rewrites only the model (and expiry)
+// bytes of the client's JSON, and asks the provider's adapter to mint.
+// Errors are OpenAI-shaped JSON, so the official SDKs surface them.
+//
+// Every minted token is recorded in a Store (by its SHA-256) until it
+// expires. A later request that carries the token, as "Authorization:
+// Bearer ek_..." or the WebSocket subprotocol "openai-insecure-api-key.ek_...",
+// passes through with its Record in the context: see FromContext.
+//
+// Adapters live in their own packages: adapters/openai for OpenAI and
+// OpenAI-compatible vendors. This package imports none of them.
+//
+// Usage with chi:
+//
+//	r := chi.NewRouter()
+//	r.Use(realtimesecret.Middleware(cfg))
+//
+// and with the standard library:
+//
+//	http.ListenAndServe(addr, realtimesecret.Middleware(cfg)(mux))
+//
+// WARNING: without VirtualKeys or an Authorizer anyone who reaches the mint
+// routes can mint; put the app's authentication in front.
+package realtimesecret

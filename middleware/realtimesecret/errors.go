@@ -1,0 +1,102 @@
+package realtimesecret
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// Error is an error answered to the client as an OpenAI-shaped JSON body
+// ({"error":{"message","type","param","code"}}) with Status. Its Message is
+// shown to clients, so it must never hold a secret or internal error text.
+// Authorizer funcs and Providers may return one to choose the answer.
+type Error struct {
+	Status  int    // HTTP status, 400-599
+	Type    string // error.type, for example "invalid_request_error"
+	Message string // error.message, safe to show to clients
+	Param   string // error.param; "" is written as null
+	Code    string // error.code; "" is written as null
+	Err     error  // optional cause, for errors.Is and logs; never shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return "realtimesecret: " + e.Message + ": " + e.Err.Error()
+	}
+	return "realtimesecret: " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Sentinel errors an Authorizer may return (wrapped or not).
+var (
+	// ErrUnauthenticated answers 401: the caller is unknown.
+	ErrUnauthenticated = errors.New("realtimesecret: unauthenticated")
+	// ErrForbidden answers 403: the caller may not mint this.
+	ErrForbidden = errors.New("realtimesecret: forbidden")
+)
+
+// Error types written in error.type.
+const (
+	typeInvalidRequest = "invalid_request_error"
+	typeAuthentication = "authentication_error"
+	typePermission     = "permission_error"
+	typeRateLimit      = "rate_limit_error"
+	typeUpstream       = "upstream_error"
+	typeServer         = "server_error"
+)
+
+func badRequest(msg, param, code string) *Error {
+	return &Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Message: msg, Param: param, Code: code}
+}
+
+// errorBody is the wire shape of an error; nil pointers are written as null.
+type errorBody struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// writeError answers the client with e. Retry-After or Allow headers are set
+// by the caller before.
+func writeError(w http.ResponseWriter, e *Error) {
+	var b errorBody
+	b.Error.Message = e.Message
+	b.Error.Type = e.Type
+	b.Error.Param = nullable(e.Param)
+	b.Error.Code = nullable(e.Code)
+	body, _ := json.Marshal(&b) // cannot fail: strings and pointers only
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}
+
+// upstreamErrorBody wraps a non-OpenAI-shaped upstream error.
+func upstreamStatusError(status int) *Error {
+	return &Error{Status: status, Type: typeUpstream, Code: "upstream_error",
+		Message: "the upstream provider answered with status " + strconv.Itoa(status)}
+}
+
+// isOpenAIError reports whether body is an OpenAI-shaped error:
+// a JSON object whose "error" is an object with a string "message".
+func isOpenAIError(body []byte) bool {
+	var v struct {
+		Error *struct {
+			Message *string `json:"message"`
+		} `json:"error"`
+	}
+	return json.Unmarshal(body, &v) == nil && v.Error != nil && v.Error.Message != nil
+}

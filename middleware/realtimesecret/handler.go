@@ -1,0 +1,182 @@
+package realtimesecret
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Handler answers the mint routes and attributes redemptions. It is
+// immutable after New and safe for concurrent use.
+type Handler struct {
+	routes          map[string]route
+	providers       map[string]*provider
+	exampleProvider string
+	vks             *virtualKeys // nil without virtual keys
+	authorizer      Authorizer
+	maxBody         int64
+	forward         []string // canonical header names
+	store           Store
+	limiter         RateLimiter
+	strict          bool
+	onMint          func(MintEvent)
+	onRedeem        func(RedeemEvent)
+	log             *slog.Logger
+	now             func() time.Time
+}
+
+// provider is a configured provider with its keys.
+type provider struct {
+	name    string
+	adapter Provider
+	keys    []Key
+}
+
+// New returns a Handler for cfg, or an error wrapping ErrInvalidConfig.
+func New(cfg Config) (*Handler, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		providers:  make(map[string]*provider, len(cfg.Providers)),
+		authorizer: cfg.Authorizer,
+		maxBody:    cfg.MaxBodyBytes,
+		store:      cfg.Store,
+		limiter:    cfg.RateLimiter,
+		strict:     cfg.StrictStore,
+		onMint:     cfg.OnMint,
+		onRedeem:   cfg.OnRedeem,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+	}
+	list := make([]*provider, 0, len(cfg.Providers))
+	for _, pc := range cfg.Providers {
+		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys)}
+		h.providers[p.name] = p
+		list = append(list, p)
+	}
+	h.exampleProvider = list[0].name
+	h.routes = buildRoutes(strings.TrimSuffix(cfg.PathPrefix, "/"), list)
+	if len(cfg.VirtualKeys) > 0 {
+		header := cfg.VirtualKeyHeader
+		if header == "" {
+			header = defaultVirtualKeyHeader
+		}
+		h.vks = newVirtualKeys(slices.Clone(cfg.VirtualKeys), http.CanonicalHeaderKey(header))
+	}
+	if h.maxBody == 0 {
+		h.maxBody = defaultMaxBodyBytes
+	}
+	forward := cfg.ForwardHeaders
+	if forward == nil {
+		forward = defaultForwardHeaders
+	}
+	for _, name := range forward {
+		c := http.CanonicalHeaderKey(name)
+		if c == "Authorization" || c == "Cookie" || (h.vks != nil && c == h.vks.header) {
+			continue
+		}
+		h.forward = append(h.forward, c)
+	}
+	if h.store == nil {
+		h.store = NewMemoryStore()
+	}
+	if h.limiter == nil {
+		h.limiter = NewMemoryRateLimiter(cfg.Now)
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
+}
+
+func cloneKeys(keys []Key) []Key {
+	out := slices.Clone(keys)
+	for i := range out {
+		out[i].Models = slices.Clone(out[i].Models)
+		out[i].BlockedModels = slices.Clone(out[i].BlockedModels)
+		if out[i].Aliases != nil {
+			aliases := make(map[string]string, len(out[i].Aliases))
+			for k, v := range out[i].Aliases {
+				aliases[k] = v
+			}
+			out[i].Aliases = aliases
+		}
+	}
+	return out
+}
+
+// Middleware returns a middleware for cfg, for chi's r.Use or to wrap any
+// http.Handler. It panics with a "realtimesecret: ..." message when cfg is
+// invalid; use New to get the error instead.
+func Middleware(cfg Config) func(http.Handler) http.Handler {
+	h, err := New(cfg)
+	if err != nil {
+		panic(err.Error())
+	}
+	return h.Wrap
+}
+
+// Wrap returns an http.Handler that answers the mint routes and passes every
+// other request to next, attributing those that redeem a minted token.
+func (h *Handler) Wrap(next http.Handler) http.Handler {
+	return &wrapped{h: h, next: next}
+}
+
+// ServeHTTP answers the mint routes and 404 elsewhere, for mounting the
+// Handler on its own.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, http.NotFoundHandler())
+}
+
+type wrapped struct {
+	h    *Handler
+	next http.Handler
+}
+
+func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.h.serve(w, r, m.next)
+}
+
+// serve is the per-request entry point. Pass-through requests cost a map
+// lookup and a header scan, and allocate nothing unless they carry an
+// ephemeral token.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if rt, ok := h.routes[r.URL.Path]; ok {
+		switch r.Method {
+		case http.MethodPost:
+			h.serveMint(w, r, rt)
+			return
+		case http.MethodOptions:
+			// CORS preflight belongs to the host app.
+		default:
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest,
+				Code: "method_not_allowed", Message: "use POST on this route"})
+			return
+		}
+	}
+	if token := ephemeralToken(r.Header); token != "" {
+		r = h.redeem(r, token)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// Lookup returns the record of a minted token. A token that is unknown or
+// expired is (Record{}, false, nil); err means the store could not answer.
+func (h *Handler) Lookup(ctx context.Context, token string) (Record, bool, error) {
+	rec, ok, err := h.store.Get(ctx, HashToken(token))
+	if err != nil || !ok {
+		return Record{}, false, err
+	}
+	if !h.now().Before(rec.ExpiresAt) {
+		return Record{}, false, nil
+	}
+	return rec, true, nil
+}

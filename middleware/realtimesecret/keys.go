@@ -1,0 +1,148 @@
+package realtimesecret
+
+import (
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Key is one upstream (provider) API key.
+type Key struct {
+	// ID names the key in records, logs and metrics. Required, unique within
+	// its provider.
+	ID string
+	// Value is the provider API key. Required.
+	Value Secret
+	// Models lists the models this key may mint for, compared
+	// case-insensitively. Nil or empty, or a list containing "*", allows all.
+	Models []string
+	// BlockedModels lists models this key must never mint for.
+	BlockedModels []string
+	// Weight is the key's share of mints among the keys that allow a model.
+	// Zero means 1. Negative is a config error.
+	Weight float64
+	// Disabled keeps the key in the config but never picks it.
+	Disabled bool
+	// Aliases maps a requested model to the model (or, on Azure, the
+	// deployment) the provider is sent, matched exactly, then
+	// case-insensitively. Policy and key choice see the requested name.
+	Aliases map[string]string
+}
+
+// allows reports whether the key may mint for model. An empty model (the
+// provider's default) is allowed by every key that does not block "".
+func (k *Key) allows(model string) bool {
+	if k.Disabled {
+		return false
+	}
+	for _, b := range k.BlockedModels {
+		if strings.EqualFold(b, model) {
+			return false
+		}
+	}
+	if len(k.Models) == 0 || model == "" {
+		return true
+	}
+	return matchModel(k.Models, model)
+}
+
+// matchModel reports whether list holds "*" or model (case-insensitively).
+func matchModel(list []string, model string) bool {
+	for _, m := range list {
+		if m == "*" || strings.EqualFold(m, model) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveAlias maps model through the key's aliases: exact, then
+// case-insensitive; unmapped models are returned as they are.
+func (k *Key) resolveAlias(model string) string {
+	if to, ok := k.Aliases[model]; ok {
+		return to
+	}
+	for from, to := range k.Aliases {
+		if strings.EqualFold(from, model) {
+			return to
+		}
+	}
+	return model
+}
+
+// pickKey chooses among the keys that allow model, by weight. It returns nil
+// when none does. It allocates nothing.
+func pickKey(keys []Key, model string) *Key {
+	var total float64
+	var n int
+	for i := range keys {
+		if keys[i].allows(model) {
+			total += keys[i].weight()
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		for i := range keys {
+			if keys[i].allows(model) {
+				return &keys[i]
+			}
+		}
+	}
+	x := rand.Float64() * total
+	var last *Key
+	for i := range keys {
+		if !keys[i].allows(model) {
+			continue
+		}
+		last = &keys[i]
+		x -= keys[i].weight()
+		if x < 0 {
+			return last
+		}
+	}
+	return last // rounding left x at or just above zero
+}
+
+func (k *Key) weight() float64 {
+	if k.Weight == 0 {
+		return 1
+	}
+	return k.Weight
+}
+
+// VirtualKey is a credential the middleware hands to callers instead of a
+// provider key, with the policy that applies to it.
+type VirtualKey struct {
+	// ID names the key in records, logs and metrics. Required, unique.
+	ID string
+	// Value is the secret the caller presents, as "Authorization: Bearer
+	// <value>" or in Config.VirtualKeyHeader. Required, unique.
+	Value Secret
+	// Disabled rejects the key with 403 while keeping it known.
+	Disabled bool
+	// Providers lists the provider names the key may mint for. Nil or empty
+	// allows all.
+	Providers []string
+	// Models lists the requested models (before aliases) the key may mint
+	// for, case-insensitively. Nil or empty, or a list with "*", allows all.
+	Models []string
+	// MaxTTL caps the lifetime of the secrets the key mints; a longer request
+	// is clamped, and when the request names none and MaxTTL is below the
+	// provider's default of 10 minutes, MaxTTL is sent. Zero means no cap.
+	MaxTTL time.Duration
+	// RateLimit caps mints per key. The zero value means no limit.
+	RateLimit Rate
+}
+
+// Rate is a number of requests per period, enforced as a smooth rate that
+// allows a burst of up to Requests.
+type Rate struct {
+	Requests int
+	Per      time.Duration
+}
+
+// IsZero reports whether the rate sets no limit.
+func (r Rate) IsZero() bool { return r.Requests <= 0 || r.Per <= 0 }

@@ -1,0 +1,276 @@
+package realtimesecret
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unique"
+)
+
+// mint is the state of one mint request, reported in the MintEvent.
+type mint struct {
+	ev    MintEvent
+	start time.Time
+}
+
+func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, rt route) {
+	m := mint{start: h.now(), ev: MintEvent{Endpoint: rt.endpoint}}
+	if rt.provider != nil {
+		m.ev.Provider = rt.provider.name
+	}
+	if e := h.mint(w, r, rt, &m); e != nil {
+		m.ev.Status = e.Status
+		if m.ev.Err == nil {
+			m.ev.Err = e
+		}
+		writeError(w, e)
+	}
+	m.ev.Duration = h.now().Sub(m.start)
+	h.logMint(r.Context(), &m.ev)
+	if h.onMint != nil {
+		h.onMint(m.ev)
+	}
+}
+
+// mint runs the checks of a mint in order, calls the provider and answers.
+// It returns the error to answer with, or nil once it has answered.
+func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint) *Error {
+	if e := checkContentType(r.Header); e != nil {
+		return e
+	}
+	body, e := h.readBody(r)
+	if e != nil {
+		return e
+	}
+	var b mintBody
+	if e := parseBody(body, rt.endpoint, &b); e != nil {
+		return e
+	}
+	p, model := rt.provider, ""
+	if b.modelAt.Found() {
+		if p, model, e = h.splitModel(rt, b.model, b.modelParam); e != nil {
+			return e
+		}
+	} else if p == nil || !optionalModel(rt.endpoint, &b) {
+		return badRequest(b.modelParam+" is required", b.modelParam, "missing_model")
+	}
+	m.ev.Provider, m.ev.Model = p.name, model
+
+	principal, e := h.authorize(r, Intent{Provider: p.name, Model: model, Endpoint: rt.endpoint})
+	if e != nil {
+		return e
+	}
+	m.ev.VirtualKeyID = principal.ID
+	if e := h.checkRate(w, r, principal); e != nil {
+		return e
+	}
+
+	key := pickKey(p.keys, model)
+	if key == nil {
+		return badRequest("no upstream key of provider "+quote(p.name)+" serves model "+quote(model), b.modelParam, "model_not_available")
+	}
+	m.ev.KeyID = key.ID
+	upstreamModel := key.resolveAlias(model)
+
+	req := &MintRequest{
+		Endpoint: rt.endpoint,
+		Key:      key,
+		Body:     b.normalize(upstreamModel, ttlSeconds(principal.MaxTTL)),
+		Header:   h.forwardHeader(r.Header),
+	}
+	upstreamStart := h.now()
+	resp, err := p.adapter.Mint(r.Context(), req)
+	m.ev.UpstreamDuration = h.now().Sub(upstreamStart)
+	if err != nil {
+		return h.upstreamError(r.Context(), err, m)
+	}
+	return h.answer(w, r, resp, Record{
+		KeyID:        key.ID,
+		VirtualKeyID: principal.ID,
+		Provider:     p.name,
+		Model:        unique.Make(upstreamModel).Value(), // records share a few model strings
+		Endpoint:     rt.endpoint,
+	}, m)
+}
+
+// optionalModel reports whether a body without a model may go on to the
+// provider's default: transcription sessions on a provider-scoped route.
+func optionalModel(ep Endpoint, b *mintBody) bool {
+	return ep == EndpointTranscriptionSession || (ep == EndpointClientSecret && strings.HasPrefix(b.modelParam, "session.audio."))
+}
+
+func checkContentType(header http.Header) *Error {
+	ct := header.Get("Content-Type")
+	if ct != "application/json" { // the common case needs no parsing
+		mt, _, err := mime.ParseMediaType(ct)
+		mt = strings.ToLower(mt)
+		if err != nil || (mt != "application/json" && !(strings.HasSuffix(mt, "+json") && strings.Count(mt, "/") == 1)) {
+			return badRequest("Content-Type must be application/json", "", "invalid_content_type")
+		}
+	}
+	if ce := header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return badRequest("Content-Encoding "+quote(ce)+" is not supported; send the JSON uncompressed", "", "unsupported_content_encoding")
+	}
+	return nil
+}
+
+func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
+	tooLarge := &Error{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "request_too_large",
+		Message: "the request body is larger than " + strconv.FormatInt(h.maxBody, 10) + " bytes"}
+	if r.ContentLength > h.maxBody {
+		return nil, tooLarge
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, h.maxBody+1))
+	switch {
+	case err != nil:
+		return nil, badRequest("the request body could not be read", "", "invalid_body")
+	case n > h.maxBody:
+		return nil, tooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// authorize authenticates the caller and applies its policy to in.
+func (h *Handler) authorize(r *http.Request, in Intent) (Principal, *Error) {
+	switch {
+	case h.vks != nil:
+		vk, e := h.vks.find(r)
+		if e != nil {
+			return Principal{}, e
+		}
+		if e := vk.authorize(in); e != nil {
+			return Principal{}, e
+		}
+		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit}, nil
+	case h.authorizer != nil:
+		p, err := h.authorizer(r, in)
+		if err == nil {
+			return p, nil
+		}
+		var e *Error
+		switch {
+		case errors.As(err, &e):
+			return Principal{}, e
+		case errors.Is(err, ErrUnauthenticated):
+			return Principal{}, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "unauthenticated",
+				Message: "authentication is required", Err: err}
+		case errors.Is(err, ErrForbidden):
+			return Principal{}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "forbidden",
+				Message: "the caller may not mint this client secret", Err: err}
+		default:
+			return Principal{}, &Error{Status: http.StatusInternalServerError, Type: typeServer, Code: "authorizer_error",
+				Message: "the request could not be authorized", Err: err}
+		}
+	}
+	return Principal{}, nil
+}
+
+func (h *Handler) checkRate(w http.ResponseWriter, r *http.Request, p Principal) *Error {
+	if p.RateLimit.IsZero() {
+		return nil
+	}
+	ok, retry, err := h.limiter.Allow(r.Context(), p.ID, p.RateLimit)
+	if err != nil {
+		h.log.LogAttrs(r.Context(), warnLevel, "realtime rate limiter failed", errAttr(err))
+		if h.strict {
+			return storeUnavailable(err)
+		}
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	secs := int64((retry + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	return &Error{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "rate_limit_exceeded",
+		Message: "the virtual key's mint rate limit is exceeded; retry after " + strconv.FormatInt(max(secs, 1), 10) + "s"}
+}
+
+func storeUnavailable(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Type: typeServer, Code: "store_unavailable",
+		Message: "the token store is unavailable; try again later", Err: err}
+}
+
+// forwardHeader returns the allowlisted client headers, or nil.
+func (h *Handler) forwardHeader(in http.Header) http.Header {
+	var out http.Header
+	for _, name := range h.forward {
+		if v, ok := in[name]; ok {
+			if out == nil {
+				out = make(http.Header, len(h.forward))
+			}
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// ttlSeconds converts a maximum TTL to whole seconds, at least 1.
+func ttlSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	return max(int(d/time.Second), 1)
+}
+
+// upstreamError maps a provider error to the answer.
+func (h *Handler) upstreamError(ctx context.Context, err error, m *mint) *Error {
+	m.ev.Err = err
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, ErrUpstreamTimeout):
+		return &Error{Status: http.StatusGatewayTimeout, Type: typeUpstream, Code: "upstream_timeout",
+			Message: "the upstream provider did not answer in time"}
+	case ctx.Err() != nil:
+		// The client went away; there is no one to answer. 499 is what
+		// proxies log for this.
+		return &Error{Status: 499, Type: typeUpstream, Code: "client_closed_request", Message: "the client closed the request"}
+	default:
+		return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "upstream_unavailable",
+			Message: "the upstream provider could not be reached or gave an unusable answer"}
+	}
+}
+
+var warnLevel = slog.LevelWarn
+
+func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }
+
+func (h *Handler) logMint(ctx context.Context, ev *MintEvent) {
+	level := slog.LevelInfo
+	if ev.Status >= 500 || ev.StoreErr != nil {
+		level = slog.LevelWarn
+	}
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("provider", ev.Provider),
+		slog.String("endpoint", ev.Endpoint.String()),
+		slog.Int("status", ev.Status),
+		slog.String("virtual_key_id", ev.VirtualKeyID),
+		slog.String("key_id", ev.KeyID),
+		slog.String("model", ev.Model),
+		slog.Duration("duration", ev.Duration),
+		slog.Duration("upstream_duration", ev.UpstreamDuration),
+	}
+	if ev.Err != nil {
+		attrs = append(attrs, errAttr(ev.Err))
+	}
+	if ev.StoreErr != nil {
+		attrs = append(attrs, slog.String("store_error", ev.StoreErr.Error()))
+	}
+	h.log.LogAttrs(ctx, level, "realtime mint", attrs...)
+}

@@ -1,0 +1,70 @@
+package realtimesecret
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// Provider mints client secrets at one upstream API. Adapters in
+// github.com/realtimesecret/realtimesecret/adapters implement it; the
+// middleware never imports them.
+//
+// Mint sends req.Body to the upstream endpoint for req.Endpoint, authenticated
+// with req.Key, and returns the upstream reply whatever its status. It returns
+// an error only when there is no reply to pass on; wrap one of ErrUpstreamTimeout,
+// ErrUpstreamUnavailable or ErrUpstreamBadResponse so the middleware answers
+// 504 or 502, or return an *Error to answer the client with that error
+// (for example an endpoint the upstream does not serve). Errors must never
+// contain the key.
+type Provider interface {
+	Mint(ctx context.Context, req *MintRequest) (*MintResponse, error)
+}
+
+// MintRequest is what the middleware asks a Provider to send upstream.
+type MintRequest struct {
+	// Endpoint is the kind of mint the client asked for.
+	Endpoint Endpoint
+	// Key is the upstream key chosen for this mint. Key.Value is the secret to
+	// authenticate with.
+	Key *Key
+	// Body is the normalized JSON body to forward, owned by the Provider for
+	// the duration of the call; it must not be modified.
+	Body []byte
+	// Header holds the client headers on the forwarding allowlist
+	// (Config.ForwardHeaders). It never holds Authorization, cookies or the
+	// virtual key header.
+	Header http.Header
+}
+
+// MintResponse is an upstream reply, already decompressed.
+type MintResponse struct {
+	// StatusCode is the upstream HTTP status.
+	StatusCode int
+	// Header is the upstream response header. The middleware copies only safe
+	// headers (x-request-id, openai-*, x-ratelimit-*) to the client.
+	Header http.Header
+	// Body is the complete upstream body.
+	Body []byte
+}
+
+// Sentinel errors for Provider implementations. The middleware matches them
+// with errors.Is.
+var (
+	// ErrUpstreamTimeout means the upstream did not answer in time (504).
+	ErrUpstreamTimeout = errors.New("realtimesecret: upstream timed out")
+	// ErrUpstreamUnavailable means the upstream could not be reached (502).
+	ErrUpstreamUnavailable = errors.New("realtimesecret: upstream unavailable")
+	// ErrUpstreamBadResponse means the upstream reply could not be used: too
+	// large, a redirect, undecodable (502).
+	ErrUpstreamBadResponse = errors.New("realtimesecret: bad upstream response")
+)
+
+// ProviderFunc adapts a function to the Provider interface, for tests and
+// custom upstreams.
+type ProviderFunc func(ctx context.Context, req *MintRequest) (*MintResponse, error)
+
+// Mint calls f(ctx, req).
+func (f ProviderFunc) Mint(ctx context.Context, req *MintRequest) (*MintResponse, error) {
+	return f(ctx, req)
+}

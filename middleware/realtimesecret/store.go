@@ -1,0 +1,54 @@
+package realtimesecret
+
+import (
+	"context"
+	"crypto/sha256"
+	"time"
+	"unsafe"
+)
+
+// Record says who minted a token with which upstream key. It is what
+// FromContext returns for a request that redeems the token.
+type Record struct {
+	// KeyID is the ID of the upstream Key the token was minted with.
+	KeyID string
+	// VirtualKeyID is the ID of the VirtualKey or Principal that minted it;
+	// "" when minting is open.
+	VirtualKeyID string
+	// Provider is the configured provider name.
+	Provider string
+	// Model is the model sent upstream (after aliases); "" for the
+	// provider's default.
+	Model string
+	// Endpoint is the kind of mint.
+	Endpoint Endpoint
+	// ExpiresAt is when the token expires, as the upstream said.
+	ExpiresAt time.Time
+}
+
+// TokenHash identifies a token in a Store: the SHA-256 of the token, so a
+// dump of the store yields no usable tokens.
+type TokenHash [sha256.Size]byte
+
+// HashToken returns the TokenHash of token.
+func HashToken(token string) TokenHash {
+	// sha256.Sum256 reads its argument and keeps nothing, so the string's
+	// bytes can be hashed in place instead of copied to a new slice.
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+}
+
+// Store keeps token records until they expire. Implementations must be safe
+// for concurrent use and should honour ctx deadlines.
+type Store interface {
+	// Put stores rec under h until rec.ExpiresAt.
+	Put(ctx context.Context, h TokenHash, rec Record) error
+	// Get returns the record stored under h. A missing or expired record is
+	// (Record{}, false, nil); err is for a store that could not answer.
+	Get(ctx context.Context, h TokenHash) (Record, bool, error)
+}
+
+// Pinger is implemented by stores that can report whether they are
+// reachable, for readiness checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
