@@ -1,0 +1,135 @@
+package realtimesecret
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestNormalize checks the exact bytes forwarded: only model values (and
+// the GA session move/type default, and the expiry) change.
+func TestNormalize(t *testing.T) {
+	cases := []struct {
+		name     string
+		endpoint Endpoint
+		in       string
+		model    string
+		maxTTL   int
+		want     string
+	}{
+		{name: "GA session.model keeps spacing and order", endpoint: EndpointClientSecret,
+			in:   "{ \"session\" : { \"type\":\"realtime\",\n \"model\" : \"openai/gpt-realtime\", \"z\":1 }, \"a\":[1,2] }",
+			want: "{ \"session\" : { \"type\":\"realtime\",\n \"model\" : \"gpt-realtime\", \"z\":1 }, \"a\":[1,2] }"},
+		{name: "GA top-level model only becomes session", endpoint: EndpointClientSecret,
+			in:   `{"model":"openai/gpt-realtime","expires_after":{"seconds":60}}`,
+			want: `{"session":{"type":"realtime","model":"gpt-realtime"},"expires_after":{"seconds":60}}`},
+		{name: "GA top-level model moves into session", endpoint: EndpointClientSecret,
+			in:   `{"session":{"instructions":"hi"},"model":"openai/gpt-realtime"}`,
+			want: `{"session":{"type":"realtime","model":"gpt-realtime","instructions":"hi"}}`},
+		{name: "GA top-level model first moves into empty session", endpoint: EndpointClientSecret,
+			in:   `{"model":"openai/gpt-realtime", "session":{}}`,
+			want: `{"session":{"type":"realtime","model":"gpt-realtime"}}`},
+		{name: "GA session.type defaults to realtime", endpoint: EndpointClientSecret,
+			in:   `{"session":{"model":"openai/gpt-realtime"}}`,
+			want: `{"session":{"type":"realtime","model":"gpt-realtime"}}`},
+		{name: "GA transcription model", endpoint: EndpointClientSecret,
+			in:   `{"session":{"type":"transcription","audio":{"input":{"transcription":{"model":"openai/gpt-4o-transcribe","language":"en"}}}}}`,
+			want: `{"session":{"type":"transcription","audio":{"input":{"transcription":{"model":"gpt-4o-transcribe","language":"en"}}}}}`},
+		{name: "translation", endpoint: EndpointTranslation,
+			in:   `{"session":{"model":"openai/gpt-realtime-translate","audio":{"output":{"language":"es"}}}}`,
+			want: `{"session":{"model":"gpt-realtime-translate","audio":{"output":{"language":"es"}}}}`},
+		{name: "beta session top-level model", endpoint: EndpointSession,
+			in:   `{"model":"openai/gpt-realtime","voice":"alloy"}`,
+			want: `{"model":"gpt-realtime","voice":"alloy"}`},
+		{name: "beta session model in session", endpoint: EndpointSession,
+			in:   `{"session":{"model":"openai/gpt-realtime"}}`,
+			want: `{"session":{"model":"gpt-realtime"}}`},
+		{name: "beta transcription", endpoint: EndpointTranscriptionSession,
+			in:   `{"input_audio_transcription":{"model":"openai/gpt-4o-transcribe"}}`,
+			want: `{"input_audio_transcription":{"model":"gpt-4o-transcribe"}}`},
+		{name: "model with escapes is re-encoded", endpoint: EndpointSession, model: "a\"b",
+			in:   `{"model":"openai/a\u0022b"}`,
+			want: `{"model":"a\"b"}`},
+		{name: "GA ttl clamped", endpoint: EndpointClientSecret, maxTTL: 120,
+			in:   `{"expires_after":{"anchor":"created_at","seconds":7200},"session":{"type":"realtime","model":"openai/m"}}`,
+			want: `{"expires_after":{"anchor":"created_at","seconds":120},"session":{"type":"realtime","model":"m"}}`},
+		{name: "GA ttl below max kept", endpoint: EndpointClientSecret, maxTTL: 120,
+			in:   `{"expires_after":{"anchor":"created_at","seconds":60.0},"session":{"type":"realtime","model":"openai/m"}}`,
+			want: `{"expires_after":{"anchor":"created_at","seconds":60.0},"session":{"type":"realtime","model":"m"}}`},
+		{name: "GA ttl injected", endpoint: EndpointClientSecret, maxTTL: 120,
+			in:   `{"session":{"type":"realtime","model":"openai/m"}}`,
+			want: `{"expires_after":{"anchor":"created_at","seconds":120},"session":{"type":"realtime","model":"m"}}`},
+		{name: "GA ttl injected with top-level model", endpoint: EndpointClientSecret, maxTTL: 120,
+			in:   `{"model":"openai/m"}`,
+			want: `{"expires_after":{"anchor":"created_at","seconds":120},"session":{"type":"realtime","model":"m"}}`},
+		{name: "GA ttl not injected at the provider default", endpoint: EndpointClientSecret, maxTTL: 600,
+			in:   `{"session":{"type":"realtime","model":"openai/m"}}`,
+			want: `{"session":{"type":"realtime","model":"m"}}`},
+		{name: "GA seconds added to expires_after", endpoint: EndpointClientSecret, maxTTL: 30,
+			in:   `{"expires_after":{"anchor":"created_at"},"session":{"type":"realtime","model":"openai/m"}}`,
+			want: `{"expires_after":{"seconds":30,"anchor":"created_at"},"session":{"type":"realtime","model":"m"}}`},
+		{name: "beta session ttl injected", endpoint: EndpointSession, maxTTL: 60,
+			in:   `{"model":"openai/m"}`,
+			want: `{"client_secret":{"expires_after":{"anchor":"created_at","seconds":60}},"model":"m"}`},
+		{name: "beta session ttl into client_secret", endpoint: EndpointSession, maxTTL: 60,
+			in:   `{"model":"openai/m","client_secret":{}}`,
+			want: `{"model":"m","client_secret":{"expires_after":{"anchor":"created_at","seconds":60}}}`},
+		{name: "beta session ttl null client_secret", endpoint: EndpointSession, maxTTL: 60,
+			in:   `{"model":"openai/m","client_secret":null}`,
+			want: `{"model":"m","client_secret":{"expires_after":{"anchor":"created_at","seconds":60}}}`},
+		{name: "beta session ttl clamped", endpoint: EndpointSession, maxTTL: 60,
+			in:   `{"model":"openai/m","client_secret":{"expires_after":{"anchor":"created_at","seconds":120}}}`,
+			want: `{"model":"m","client_secret":{"expires_after":{"anchor":"created_at","seconds":60}}}`},
+		{name: "beta transcription ttl clamped", endpoint: EndpointTranscriptionSession, maxTTL: 60,
+			in:   `{"input_audio_transcription":{"model":"openai/m"},"client_secret":{"expires_at":{"anchor":"created_at","seconds":300}}}`,
+			want: `{"input_audio_transcription":{"model":"m"},"client_secret":{"expires_at":{"anchor":"created_at","seconds":60}}}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b mintBody
+			require.Nil(t, parseBody([]byte(c.in), c.endpoint, &b))
+			model := c.model
+			if model == "" {
+				_, model, _ = cut(b.model)
+			}
+			got := string(b.normalize(model, c.maxTTL))
+			assert.Equal(t, c.want, got)
+			assert.True(t, json.Valid([]byte(got)))
+		})
+	}
+}
+
+func cut(s string) (string, string, bool) {
+	for i := range len(s) {
+		if s[i] == '/' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", s, false
+}
+
+func TestParseBodyModelLocation(t *testing.T) {
+	cases := []struct {
+		name     string
+		endpoint Endpoint
+		in       string
+		model    string
+		param    string
+	}{
+		{"GA session.model wins over top-level", EndpointClientSecret, `{"model":"x/top","session":{"model":"x/s"}}`, "x/s", "session.model"},
+		{"GA top-level when session has none", EndpointClientSecret, `{"model":"x/top","session":{}}`, "x/top", "model"},
+		{"GA transcription ignores session.model", EndpointClientSecret, `{"session":{"type":"transcription","model":"x/s","audio":{"input":{"transcription":{"model":"x/t"}}}}}`, "x/t", "session.audio.input.transcription.model"},
+		{"beta top-level wins over session", EndpointSession, `{"model":"x/top","session":{"model":"x/s"}}`, "x/top", "model"},
+		{"beta transcription", EndpointTranscriptionSession, `{"input_audio_transcription":{"model":"x/t"}}`, "x/t", "input_audio_transcription.model"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b mintBody
+			require.Nil(t, parseBody([]byte(c.in), c.endpoint, &b))
+			assert.Equal(t, c.model, b.model)
+			assert.Equal(t, c.param, b.modelParam)
+		})
+	}
+}

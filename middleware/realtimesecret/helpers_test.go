@@ -1,0 +1,214 @@
+package realtimesecret_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// fakeProvider is an in-process Provider that answers like OpenAI and
+// records what it was asked.
+type fakeProvider struct {
+	mu       sync.Mutex
+	requests []realtimesecret.MintRequest
+	now      func() time.Time
+	ttl      time.Duration
+	// reply, when set, answers instead of the default.
+	reply func(req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error)
+}
+
+func newFakeProvider() *fakeProvider {
+	return &fakeProvider{now: time.Now, ttl: 10 * time.Minute}
+}
+
+func (f *fakeProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+	f.mu.Lock()
+	cp := *req
+	cp.Body = bytes.Clone(req.Body)
+	cp.Header = req.Header.Clone()
+	f.requests = append(f.requests, cp)
+	f.mu.Unlock()
+	if f.reply != nil {
+		return f.reply(req)
+	}
+	token := newToken()
+	exp := f.now().Add(f.ttl).Unix()
+	var body string
+	switch req.Endpoint {
+	case realtimesecret.EndpointClientSecret, realtimesecret.EndpointTranslation:
+		body = `{"value":"` + token + `","expires_at":` + strconv.FormatInt(exp, 10) + `,"session":{"type":"realtime"}}`
+	default:
+		body = `{"id":"sess_1","object":"realtime.session","client_secret":{"value":"` + token + `","expires_at":` + strconv.FormatInt(exp, 10) + `}}`
+	}
+	h := http.Header{}
+	h.Set("X-Request-Id", "req_123")
+	h.Set("Openai-Processing-Ms", "12")
+	h.Set("Set-Cookie", "session=upstream")
+	h.Set("Connection", "close")
+	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Header: h, Body: []byte(body)}, nil
+}
+
+func (f *fakeProvider) last(t *testing.T) realtimesecret.MintRequest {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	require.NotEmpty(t, f.requests, "the upstream was not called")
+	return f.requests[len(f.requests)-1]
+}
+
+func (f *fakeProvider) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.requests)
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "ek_" + hex.EncodeToString(b)
+}
+
+const (
+	upstreamKey = "sk-upstream-secret-0001"
+	vkWeb       = "vk-web-secret-0001"
+)
+
+// baseConfig has one provider "openai" with one key and one virtual key.
+func baseConfig(p realtimesecret.Provider) realtimesecret.Config {
+	return realtimesecret.Config{
+		Providers: []realtimesecret.ProviderConfig{{
+			Name:     "openai",
+			Provider: p,
+			Keys:     []realtimesecret.Key{{ID: "primary", Value: upstreamKey}},
+		}},
+		VirtualKeys: []realtimesecret.VirtualKey{{ID: "web", Value: vkWeb}},
+	}
+}
+
+// nextRecorder is the next handler: it answers 299 and keeps the request.
+type nextRecorder struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+}
+
+const nextStatus = 299
+
+func (n *nextRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.mu.Lock()
+	n.reqs = append(n.reqs, r)
+	n.mu.Unlock()
+	w.WriteHeader(nextStatus)
+}
+
+func (n *nextRecorder) last(t *testing.T) *http.Request {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	require.NotEmpty(t, n.reqs, "next was not called")
+	return n.reqs[len(n.reqs)-1]
+}
+
+// do sends a request through the middleware built from cfg.
+func do(t *testing.T, h http.Handler, method, path, body string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, path, bytes.NewBufferString(body))
+	r.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			r.Header.Del(header[i])
+			continue
+		}
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// apiError is the SPEC 5 error shape.
+type apiError struct {
+	Error struct {
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    *string `json:"code"`
+	} `json:"error"`
+}
+
+// requireAPIError checks status, the JSON error shape and returns it.
+func requireAPIError(t *testing.T, w *httptest.ResponseRecorder, status int) apiError {
+	t.Helper()
+	require.Equal(t, status, w.Code, "body: %s", w.Body.String())
+	require.Equal(t, "application/json", w.Header().Get("Content-Type"))
+	var raw map[string]map[string]any
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &raw), "body: %s", w.Body.String())
+	require.Contains(t, raw, "error")
+	for _, field := range []string{"message", "type", "param", "code"} {
+		require.Contains(t, raw["error"], field, "error.%s must be present", field)
+	}
+	var e apiError
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
+	require.NotEmpty(t, e.Error.Message)
+	require.NotEmpty(t, e.Error.Type)
+	return e
+}
+
+// mintedValue returns the token of a successful mint answer.
+func mintedValue(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	var v struct {
+		Value        string `json:"value"`
+		ClientSecret struct {
+			Value string `json:"value"`
+		} `json:"client_secret"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &v))
+	if v.Value != "" {
+		return v.Value
+	}
+	require.NotEmpty(t, v.ClientSecret.Value)
+	return v.ClientSecret.Value
+}
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func ptr[T any](v T) *T { return &v }
+
+type httptestRecorder = httptest.ResponseRecorder
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+func newRequest(method, path, body string) *http.Request {
+	r := httptest.NewRequest(method, path, bytes.NewBufferString(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
