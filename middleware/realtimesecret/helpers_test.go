@@ -6,10 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,3 +214,26 @@ func newRequest(method, path, body string) *http.Request {
 	r.Header.Set("Content-Type", "application/json")
 	return r
 }
+
+// staticProvider answers every mint with a fresh token and a fixed body
+// shape, with as little work as an in-process upstream can do.
+type staticProvider struct{ n atomic.Uint64 }
+
+func newStaticProvider() *staticProvider { return &staticProvider{} }
+
+func (p *staticProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+	exp := strconv.FormatInt(time.Now().Add(10*time.Minute).Unix(), 10)
+	token := "ek_bench" + strconv.FormatUint(p.n.Add(1), 10)
+	var body string
+	switch req.Endpoint {
+	case realtimesecret.EndpointClientSecret, realtimesecret.EndpointTranslation:
+		body = `{"value":"` + token + `","expires_at":` + exp + `,"session":{"type":"realtime","object":"realtime.session","model":"gpt-realtime"}}`
+	default:
+		body = `{"id":"sess_1","object":"realtime.session","model":"gpt-realtime","client_secret":{"value":"` + token + `","expires_at":` + exp + `}}`
+	}
+	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Body: []byte(body)}, nil
+}
+
+type readCloser struct{ io.Reader }
+
+func (readCloser) Close() error { return nil }

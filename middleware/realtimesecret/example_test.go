@@ -1,0 +1,111 @@
+package realtimesecret_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// exampleProvider stands in for adapters/openai so the examples run
+// without a network.
+var exampleProvider = realtimesecret.ProviderFunc(func(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+	fmt.Printf("upstream got %s with key %s: %s\n", req.Endpoint.Path(), req.Key.ID, req.Body)
+	return &realtimesecret.MintResponse{StatusCode: http.StatusOK,
+		Body: []byte(`{"value":"ek_example","expires_at":4102444800,"session":{"type":"realtime","model":"gpt-realtime"}}`)}, nil
+})
+
+func exampleConfig() realtimesecret.Config {
+	return realtimesecret.Config{
+		Providers: []realtimesecret.ProviderConfig{{
+			Name:     "openai",
+			Provider: exampleProvider, // openai.New(openai.Config{}) in a real app
+			Keys:     []realtimesecret.Key{{ID: "primary", Value: "sk-..."}},
+		}},
+		VirtualKeys: []realtimesecret.VirtualKey{{ID: "web", Value: "vk-web"}},
+	}
+}
+
+// Mint a client secret through a chi router, then redeem it on a route the
+// app serves itself.
+func Example_chi() {
+	r := chi.NewRouter()
+	r.Use(realtimesecret.Middleware(exampleConfig()))
+	r.Get("/v1/realtime", func(w http.ResponseWriter, r *http.Request) {
+		rec, ok := realtimesecret.FromContext(r.Context())
+		fmt.Println("attributed:", ok, rec.VirtualKeyID, rec.KeyID, rec.Model)
+	})
+
+	req := httptest.NewRequest(http.MethodPost, "/v1/realtime/client_secrets",
+		strings.NewReader(`{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer vk-web")
+	w := httptest.NewRecorder()
+	r.ServeHTTP(w, req)
+	fmt.Println(w.Code, w.Body.String())
+
+	req = httptest.NewRequest(http.MethodGet, "/v1/realtime", nil)
+	req.Header.Set("Authorization", "Bearer ek_example")
+	r.ServeHTTP(httptest.NewRecorder(), req)
+	// Output:
+	// upstream got /v1/realtime/client_secrets with key primary: {"session":{"type":"realtime","model":"gpt-realtime"}}
+	// 200 {"value":"ek_example","expires_at":4102444800,"session":{"type":"realtime","model":"gpt-realtime"}}
+	// attributed: true web primary gpt-realtime
+}
+
+// Wrap a standard library ServeMux; errors are OpenAI-shaped JSON.
+func Example_serveMux() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	h := realtimesecret.Middleware(exampleConfig())(mux)
+
+	req := httptest.NewRequest(http.MethodPost, "/openai/v1/realtime/sessions", strings.NewReader(`{"model":"gpt-realtime"}`))
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	fmt.Println(w.Code, w.Body.String())
+
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	fmt.Println(w.Code, w.Body.String())
+	// Output:
+	// 401 {"error":{"message":"a virtual key is required: send Authorization: Bearer \u003ckey\u003e or X-Virtual-Key","type":"authentication_error","param":null,"code":"missing_api_key"}}
+	// 200 ok
+}
+
+// Let the host app's own authentication decide who mints.
+func ExampleAuthorizer() {
+	cfg := exampleConfig()
+	cfg.VirtualKeys = nil
+	cfg.Authorizer = func(r *http.Request, in realtimesecret.Intent) (realtimesecret.Principal, error) {
+		user := r.Header.Get("X-User") // set by the app's session middleware
+		if user == "" {
+			return realtimesecret.Principal{}, realtimesecret.ErrUnauthenticated
+		}
+		return realtimesecret.Principal{ID: user}, nil
+	}
+	h := realtimesecret.Middleware(cfg)(http.NotFoundHandler())
+
+	req := httptest.NewRequest(http.MethodPost, "/v1/realtime/client_secrets", strings.NewReader(`{"model":"openai/gpt-realtime"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-User", "alice")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	fmt.Println(w.Code)
+	// Output:
+	// upstream got /v1/realtime/client_secrets with key primary: {"session":{"type":"realtime","model":"gpt-realtime"}}
+	// 200
+}
+
+// New returns configuration errors instead of panicking.
+func ExampleNew() {
+	_, err := realtimesecret.New(realtimesecret.Config{})
+	fmt.Println(err)
+	// Output:
+	// realtimesecret: invalid config: no providers
+}

@@ -1,0 +1,89 @@
+package realtimesecret
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// FuzzParseBody checks that parsing and normalizing any body never panics,
+// that the output is valid JSON, and that it differs from the input only in
+// the model value.
+func FuzzParseBody(f *testing.F) {
+	for _, s := range []string{
+		`{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`,
+		`{"model":"openai/gpt-realtime"}`,
+		`{"model":"openai/x","session":{}}`,
+		`{"session":{"type":"transcription","audio":{"input":{"transcription":{"model":"openai/t"}}}}}`,
+		`{"input_audio_transcription":{"model":"openai/t"},"client_secret":{"expires_at":{"seconds":9}}}`,
+		`{"model":"openai/m","client_secret":null}`,
+		`{"session":{"model":"a","mod\u0065l":"b"}}`,
+		`[]`, `{`, `{"session":"x"}`,
+	} {
+		for ep := EndpointClientSecret; ep <= EndpointTranslation; ep++ {
+			f.Add([]byte(s), uint8(ep), uint16(0))
+			f.Add([]byte(s), uint8(ep), uint16(60))
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, epByte uint8, maxTTL uint16) {
+		ep := Endpoint(epByte%4 + 1)
+		var b mintBody
+		if e := parseBody(doc, ep, &b); e != nil {
+			if e.Status != http.StatusBadRequest {
+				t.Fatalf("status %d", e.Status)
+			}
+			return
+		}
+		const model = "fuzz-model"
+		out := b.normalize(model, int(maxTTL))
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON out of %q: %q", doc, out)
+		}
+		var again mintBody
+		if e := parseBody(out, ep, &again); e != nil {
+			t.Fatalf("normalized body does not parse: %q: %v", out, e)
+		}
+		if b.modelAt.Found() && again.model != model {
+			t.Fatalf("model %q after normalize, want %q (out %q)", again.model, model, out)
+		}
+		if maxTTL == 0 && !b.topModel && b.modelAt.Found() && ep != EndpointClientSecret {
+			// Only the model bytes differ.
+			v := b.modelAt.Value
+			want := string(doc[:v.Start]) + `"` + model + `"` + string(doc[v.End:])
+			if string(out) != want {
+				t.Fatalf("bytes other than the model changed:\n in %q\nout %q", doc, out)
+			}
+		}
+	})
+}
+
+// FuzzEphemeralToken checks token extraction from any header values.
+func FuzzEphemeralToken(f *testing.F) {
+	f.Add("Bearer ek_abc", "")
+	f.Add("", "realtime, openai-insecure-api-key.ek_abc, openai-beta.realtime-v1")
+	f.Add("bearer   ek_", "openai-insecure-api-key.")
+	f.Fuzz(func(t *testing.T, auth, proto string) {
+		h := http.Header{}
+		if auth != "" {
+			h["Authorization"] = []string{auth}
+		}
+		if proto != "" {
+			h["Sec-Websocket-Protocol"] = []string{proto}
+		}
+		tok := ephemeralToken(h)
+		if tok == "" {
+			return
+		}
+		if !strings.HasPrefix(tok, "ek_") {
+			t.Fatalf("token %q without ek_", tok)
+		}
+		if !strings.Contains(auth, tok) && !strings.Contains(proto, tok) {
+			t.Fatalf("token %q not in the input", tok)
+		}
+		if strings.ContainsAny(tok, ", ") && !bytes.Contains([]byte(auth), []byte(tok)) {
+			t.Fatalf("subprotocol token %q holds a separator", tok)
+		}
+	})
+}
