@@ -97,7 +97,9 @@ func TestMintStatus(t *testing.T) {
 		{name: "400 no provider on /v1", body: `{"session":{"model":"gpt-realtime"}}`, status: 400, errType: "invalid_request_error", param: "session.model"},
 		{name: "400 provider not configured", body: `{"session":{"model":"azure/gpt-realtime"}}`, status: 400, errType: "invalid_request_error", param: "session.model"},
 		{name: "400 no key serves model", body: `{"session":{"model":"openai/gpt-blocked"}}`, status: 400, errType: "invalid_request_error", param: "session.model",
-			cfg: func(c *realtimesecret.Config, _ *fakeProvider) { c.Providers[0].Keys[0].BlockedModels = []string{"GPT-BLOCKED"} }},
+			cfg: func(c *realtimesecret.Config, _ *fakeProvider) {
+				c.Providers[0].Keys[0].BlockedModels = []string{"GPT-BLOCKED"}
+			}},
 		{name: "400 ttl not a number", body: `{"expires_after":{"seconds":"7200"},"session":{"model":"openai/gpt-realtime"}}`, status: 400, errType: "invalid_request_error", param: "expires_after.seconds"},
 		{name: "401 missing virtual key", header: []string{}, status: 401, errType: "authentication_error"},
 		{name: "401 unknown virtual key", header: []string{"Authorization", "Bearer vk-nope"}, status: 401, errType: "authentication_error"},
@@ -110,7 +112,9 @@ func TestMintStatus(t *testing.T) {
 				c.VirtualKeys[0].Providers = []string{"other"}
 			}},
 		{name: "403 model not allowed", status: 403, errType: "permission_error",
-			cfg: func(c *realtimesecret.Config, _ *fakeProvider) { c.VirtualKeys[0].Models = []string{"gpt-realtime-mini"} }},
+			cfg: func(c *realtimesecret.Config, _ *fakeProvider) {
+				c.VirtualKeys[0].Models = []string{"gpt-realtime-mini"}
+			}},
 		{name: "413 body over the limit", body: `{"session":{"model":"openai/gpt-realtime","instructions":"` + strings.Repeat("x", 200) + `"}}`, status: 413, errType: "invalid_request_error",
 			cfg: func(c *realtimesecret.Config, _ *fakeProvider) { c.MaxBodyBytes = 100 }},
 		{name: "502 upstream unreachable", status: 502, errType: "upstream_error",
