@@ -71,6 +71,17 @@ type Config struct {
 	// carries an ephemeral token, found or not, before next is called.
 	OnRedeem func(RedeemEvent)
 
+	// SealKeys, when set, turn on sealed tokens: clients receive "ek_rs_" +
+	// an AES-256-GCM sealed blob of the upstream token, its expiry and its
+	// Record instead of the upstream token, so any node holding the keys can
+	// attribute and redeem it without a shared Store (which is then not
+	// written). Each key is 32 bytes; the first seals, every key opens, so
+	// rotate by prepending a new key and dropping the old one after the
+	// longest token lifetime. Redemption rewrites the request to carry the
+	// upstream token; a sealed token that is forged, truncated or expired
+	// is answered 401 and never reaches next.
+	SealKeys [][]byte
+
 	// Logger receives one line per mint and store failures. It never
 	// receives a secret. Nil means no logging.
 	Logger *slog.Logger

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzParseBody checks that parsing and normalizing any body never panics,
@@ -86,4 +87,40 @@ func FuzzEphemeralToken(f *testing.F) {
 			t.Fatalf("subprotocol token %q holds a separator", tok)
 		}
 	})
+}
+
+// FuzzOpenSealed checks that opening any token never panics, and that only
+// a token sealed here opens, to the record it sealed.
+func FuzzOpenSealed(f *testing.F) {
+	s, err := newSealer([][]byte{bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	rec := Record{KeyID: "k", VirtualKeyID: "vk", Provider: "openai", Model: "m", Endpoint: EndpointSession, ExpiresAt: now.Add(time.Minute)}
+	good, err := s.seal("ek_upstream", &rec)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add("ek_rs_")
+	f.Add("ek_rs_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	f.Fuzz(func(t *testing.T, token string) {
+		up, got, err := s.open(token, now)
+		if err != nil {
+			return
+		}
+		if token != good || up != "ek_upstream" || got != rec {
+			t.Fatalf("%q opened to %q %+v", token, up, got)
+		}
+	})
+}
+
+func TestDecodeSealedRejectsBadLayouts(t *testing.T) {
+	for _, p := range [][]byte{nil, {sealFormat}, {2, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0}, append([]byte{sealFormat, 1, 0, 0, 0, 0, 0, 0, 0, 1}, 0xff, 0xff)} {
+		_, _, ok := decodeSealed(p)
+		if ok {
+			t.Errorf("%x decoded", p)
+		}
+	}
 }

@@ -24,6 +24,7 @@ type Handler struct {
 	strict          bool
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
+	sealer          *sealer // nil without SealKeys
 	log             *slog.Logger
 	now             func() time.Time
 }
@@ -66,6 +67,13 @@ func New(cfg Config) (*Handler, error) {
 			header = defaultVirtualKeyHeader
 		}
 		h.vks = newVirtualKeys(slices.Clone(cfg.VirtualKeys), http.CanonicalHeaderKey(header))
+	}
+	if len(cfg.SealKeys) > 0 {
+		s, err := newSealer(cfg.SealKeys)
+		if err != nil {
+			return nil, err
+		}
+		h.sealer = s
 	}
 	if h.maxBody == 0 {
 		h.maxBody = defaultMaxBodyBytes
@@ -163,14 +171,25 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		}
 	}
 	if token := ephemeralToken(r.Header); token != "" {
-		r = h.redeem(r, token)
+		var e *Error
+		if r, e = h.redeem(r, token); e != nil {
+			writeError(w, e)
+			return
+		}
 	}
 	next.ServeHTTP(w, r)
 }
 
 // Lookup returns the record of a minted token. A token that is unknown or
 // expired is (Record{}, false, nil); err means the store could not answer.
+//
+// With SealKeys, a sealed token is opened instead: one that is forged,
+// truncated or expired is (Record{}, false, nil).
 func (h *Handler) Lookup(ctx context.Context, token string) (Record, bool, error) {
+	if h.sealer != nil && strings.HasPrefix(token, sealedPrefix) {
+		_, rec, err := h.sealer.open(token, h.now())
+		return rec, err == nil, nil
+	}
 	rec, ok, err := h.store.Get(ctx, HashToken(token))
 	if err != nil || !ok {
 		return Record{}, false, err

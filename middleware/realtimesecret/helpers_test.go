@@ -25,6 +25,7 @@ import (
 type fakeProvider struct {
 	mu       sync.Mutex
 	requests []realtimesecret.MintRequest
+	minted   []string // tokens it answered with
 	now      func() time.Time
 	ttl      time.Duration
 	// reply, when set, answers instead of the default.
@@ -46,6 +47,9 @@ func (f *fakeProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) 
 		return f.reply(req)
 	}
 	token := newToken()
+	f.mu.Lock()
+	f.minted = append(f.minted, token)
+	f.mu.Unlock()
 	exp := f.now().Add(f.ttl).Unix()
 	var body string
 	switch req.Endpoint {

@@ -35,8 +35,13 @@ func ephemeralToken(header http.Header) string {
 }
 
 // redeem looks the token up and returns r with its record in the context
-// when found. The request itself is not changed.
-func (h *Handler) redeem(r *http.Request, token string) *http.Request {
+// when found; the request is otherwise unchanged, except that a sealed token
+// is replaced by the upstream token it seals. A sealed token that does not
+// open is answered with the returned error.
+func (h *Handler) redeem(r *http.Request, token string) (*http.Request, *Error) {
+	if h.sealer != nil && strings.HasPrefix(token, sealedPrefix) {
+		return h.redeemSealed(r, token)
+	}
 	rec, found, err := h.Lookup(r.Context(), token)
 	if err != nil {
 		h.log.LogAttrs(r.Context(), warnLevel, "realtime redemption lookup failed", errAttr(err))
@@ -47,5 +52,34 @@ func (h *Handler) redeem(r *http.Request, token string) *http.Request {
 	if h.onRedeem != nil {
 		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
 	}
-	return r
+	return r, nil
+}
+
+func (h *Handler) redeemSealed(r *http.Request, sealed string) (*http.Request, *Error) {
+	upstream, rec, err := h.sealer.open(sealed, h.now())
+	if err != nil {
+		if h.onRedeem != nil {
+			h.onRedeem(RedeemEvent{Request: r, Err: err})
+		}
+		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
+			Message: "the client secret is expired or not valid", Err: err}
+	}
+	r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &rec))
+	r.Header = replaceToken(r.Header, sealed, upstream)
+	if h.onRedeem != nil {
+		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: true})
+	}
+	return r, nil
+}
+
+// replaceToken returns a copy of header with the sealed token replaced by
+// the upstream one wherever redemption reads it.
+func replaceToken(header http.Header, sealed, upstream string) http.Header {
+	out := header.Clone()
+	for _, name := range [...]string{"Authorization", "Sec-Websocket-Protocol"} {
+		for i, v := range out[name] {
+			out[name][i] = strings.ReplaceAll(v, sealed, upstream)
+		}
+	}
+	return out
 }

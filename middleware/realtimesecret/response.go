@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
 )
 
 // mintedSecret is the part of a mint reply the middleware reads: GA replies
@@ -51,7 +53,15 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintRespo
 			Message: "the upstream provider answered without a client secret"}
 	}
 	rec.ExpiresAt = time.Unix(expiresAt, 0)
-	if rec.ExpiresAt.After(h.now()) { // expired on arrival: nothing to attribute
+	if h.sealer != nil {
+		body, err := h.sealBody(resp.Body, token, &rec)
+		if err != nil {
+			m.ev.Err = err
+			return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
+				Message: "the upstream provider's client secret could not be sealed"}
+		}
+		resp = &MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+	} else if rec.ExpiresAt.After(h.now()) { // expired on arrival: nothing to attribute
 		if err := h.store.Put(r.Context(), HashToken(token), rec); err != nil {
 			m.ev.StoreErr = err
 			if h.strict {
@@ -85,4 +95,47 @@ func safeUpstreamHeader(name string) bool {
 	n := strings.ToLower(name)
 	return n == "x-request-id" || n == "apim-request-id" ||
 		strings.HasPrefix(n, "openai-") || strings.HasPrefix(n, "x-ratelimit-")
+}
+
+// sealBody returns the upstream body with the token's value replaced by its
+// sealed form; every other byte is the upstream's.
+func (h *Handler) sealBody(body []byte, token string, rec *Record) ([]byte, error) {
+	sealed, err := h.sealer.seal(token, rec)
+	if err != nil {
+		return nil, err
+	}
+	at, ok := tokenSpan(body, token)
+	if !ok {
+		return nil, errSealedMalformed
+	}
+	return jsonscan.Apply(body, []jsonscan.Edit{{Span: at, Text: jsonscan.AppendString(nil, sealed)}}), nil
+}
+
+var (
+	secretKeys = []string{"value", "client_secret"}
+	valueKey   = []string{"value"}
+)
+
+// tokenSpan finds the JSON string holding token: value or
+// client_secret.value, whichever mintedSecret took it from.
+func tokenSpan(body []byte, token string) (jsonscan.Span, bool) {
+	var top [2]jsonscan.Member
+	if jsonscan.Members(body, jsonscan.Root(body), secretKeys, top[:]) != nil {
+		return jsonscan.Span{}, false
+	}
+	if s, ok := jsonscan.String(body, top[0].Value); ok && top[0].Found() && s == token {
+		return top[0].Value, true
+	}
+	cs := top[1]
+	if !cs.Found() || !jsonscan.IsObject(body, cs.Value) {
+		return jsonscan.Span{}, false
+	}
+	var inner [1]jsonscan.Member
+	if jsonscan.Members(body, cs.Value, valueKey, inner[:]) != nil {
+		return jsonscan.Span{}, false
+	}
+	if s, ok := jsonscan.String(body, inner[0].Value); ok && inner[0].Found() && s == token {
+		return inner[0].Value, true
+	}
+	return jsonscan.Span{}, false
 }

@@ -1,0 +1,127 @@
+package realtimesecret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"strings"
+	"time"
+)
+
+// sealedPrefix marks a sealed token: "ek_rs_" + base64url(nonce|ciphertext).
+// It keeps "ek_" so clients and SDKs treat it as any ephemeral key.
+const sealedPrefix = "ek_rs_"
+
+// sealFormat is the first plaintext byte; a new layout gets a new value.
+const sealFormat = 1
+
+// sealAAD binds ciphertexts to this use, so a blob sealed for something
+// else with the same key does not open here.
+var sealAAD = []byte("realtimesecret sealed token v1")
+
+var (
+	errSealedMalformed = errors.New("realtimesecret: malformed sealed token")
+	errSealedForged    = errors.New("realtimesecret: sealed token does not open")
+	errSealedExpired   = errors.New("realtimesecret: sealed token expired")
+)
+
+// sealer seals minted tokens with AES-256-GCM: the first key seals, every
+// key opens, so keys can be rotated by prepending a new one.
+type sealer struct {
+	aeads []cipher.AEAD
+}
+
+func newSealer(keys [][]byte) (*sealer, error) {
+	s := &sealer{}
+	for i, k := range keys {
+		if len(k) != 32 {
+			return nil, configError("seal key %d is %d bytes; AES-256 needs 32", i, len(k))
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, configError("seal key %d: %v", i, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, configError("seal key %d: %v", i, err)
+		}
+		s.aeads = append(s.aeads, aead)
+	}
+	return s, nil
+}
+
+// seal returns the sealed form of the upstream token and its record.
+func (s *sealer) seal(token string, rec *Record) (string, error) {
+	plain := make([]byte, 0, 64+len(token)+len(rec.KeyID)+len(rec.VirtualKeyID)+len(rec.Provider)+len(rec.Model))
+	plain = append(plain, sealFormat, byte(rec.Endpoint))
+	plain = binary.BigEndian.AppendUint64(plain, uint64(rec.ExpiresAt.Unix()))
+	for _, f := range [...]string{token, rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model} {
+		plain = binary.AppendUvarint(plain, uint64(len(f)))
+		plain = append(plain, f...)
+	}
+	aead := s.aeads[0]
+	blob := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(blob); err != nil {
+		return "", err
+	}
+	blob = aead.Seal(blob, blob, plain, sealAAD)
+	return sealedPrefix + base64.RawURLEncoding.EncodeToString(blob), nil
+}
+
+// open returns the upstream token and record of a sealed token that is
+// authentic and not expired at now.
+func (s *sealer) open(sealed string, now time.Time) (string, Record, error) {
+	blob, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(sealed, sealedPrefix))
+	if err != nil {
+		return "", Record{}, errSealedMalformed
+	}
+	var plain []byte
+	for _, aead := range s.aeads {
+		n := aead.NonceSize()
+		if len(blob) < n+aead.Overhead() {
+			return "", Record{}, errSealedMalformed
+		}
+		if plain, err = aead.Open(nil, blob[:n], blob[n:], sealAAD); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return "", Record{}, errSealedForged
+	}
+	token, rec, ok := decodeSealed(plain)
+	if !ok {
+		return "", Record{}, errSealedMalformed
+	}
+	if !now.Before(rec.ExpiresAt) {
+		return "", Record{}, errSealedExpired
+	}
+	return token, rec, nil
+}
+
+// decodeSealed parses the plaintext layout written by seal.
+func decodeSealed(p []byte) (string, Record, bool) {
+	if len(p) < 10 || p[0] != sealFormat {
+		return "", Record{}, false
+	}
+	rec := Record{
+		Endpoint:  Endpoint(p[1]),
+		ExpiresAt: time.Unix(int64(binary.BigEndian.Uint64(p[2:10])), 0),
+	}
+	p = p[10:]
+	var fields [5]string
+	for i := range fields {
+		n, w := binary.Uvarint(p)
+		if w <= 0 || n > uint64(len(p)-w) {
+			return "", Record{}, false
+		}
+		fields[i], p = string(p[w:w+int(n)]), p[w+int(n):]
+	}
+	if len(p) != 0 || fields[0] == "" {
+		return "", Record{}, false
+	}
+	rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model = fields[1], fields[2], fields[3], fields[4]
+	return fields[0], rec, true
+}
