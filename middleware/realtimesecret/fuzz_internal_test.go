@@ -90,7 +90,8 @@ func FuzzEphemeralToken(f *testing.F) {
 }
 
 // FuzzOpenSealed checks that opening any token never panics, and that only
-// a token sealed here opens, to the record it sealed.
+// a token sealed here opens, to the record it sealed (each fuzz worker
+// seals its own seed with a fresh nonce, so identity cannot be compared).
 func FuzzOpenSealed(f *testing.F) {
 	s, err := newSealer([][]byte{bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
@@ -112,7 +113,7 @@ func FuzzOpenSealed(f *testing.F) {
 		}
 		exp := got.ExpiresAt
 		got.ExpiresAt = rec.ExpiresAt
-		if token != good || up != "ek_upstream" || got != rec || !exp.Equal(rec.ExpiresAt) {
+		if up != "ek_upstream" || got != rec || !exp.Equal(rec.ExpiresAt) {
 			t.Fatalf("%q opened to %q %+v", token, up, got)
 		}
 	})
