@@ -1,0 +1,136 @@
+package sidecar
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/realtimesecret/realtimesecret/adapters/openai"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// demoKey is the provider key a demo provider sends to the fake upstream.
+const demoKey realtimesecret.Secret = "sk-demo-not-secret"
+
+// errNotSupported is wrapped by the errors for config values this build
+// knows but cannot serve yet.
+var errNotSupported = errors.New("not supported yet by this build")
+
+// built is a Config turned into the core's config and the pieces the
+// sidecar serves beside it.
+type built struct {
+	core    realtimesecret.Config
+	store   *meteredStore
+	metrics *metrics
+	// closers release what the store holds (connections), after the
+	// server has drained.
+	closers []io.Closer
+}
+
+// build turns cfg into the core's configuration. demoBaseURL is where the
+// demo providers (cfg.DemoProviders) send their mints.
+func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
+	b := &built{}
+	store, limiter, err := buildStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b.store = &meteredStore{inner: store}
+	b.metrics = newMetrics(b.store)
+	if limiter != nil {
+		limiter = &meteredLimiter{inner: limiter, errs: b.metrics.storeErrors}
+	}
+	b.core = realtimesecret.Config{
+		PathPrefix:       cfg.PathPrefix,
+		VirtualKeyHeader: cfg.VirtualKeyHeader,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		ForwardHeaders:   cfg.ForwardHeaders,
+		Store:            b.store,
+		RateLimiter:      limiter,
+		StrictStore:      cfg.StrictStore,
+		OnMint:           b.metrics.onMint,
+		OnRedeem:         b.metrics.onRedeem,
+		SealKeys:         cfg.sealKeys,
+		Logger:           log,
+	}
+	for _, name := range cfg.providerOrder {
+		pc, err := buildProvider(cfg, name, demoBaseURL)
+		if err != nil {
+			return nil, err
+		}
+		b.core.Providers = append(b.core.Providers, pc)
+	}
+	for _, vk := range cfg.VirtualKeys {
+		b.core.VirtualKeys = append(b.core.VirtualKeys, realtimesecret.VirtualKey{
+			ID:        vk.ID,
+			Value:     vk.Value,
+			Disabled:  vk.Active != nil && !*vk.Active,
+			Providers: vk.Providers,
+			Models:    vk.Models,
+			MaxTTL:    time.Duration(vk.MaxTTL),
+			RateLimit: realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
+		})
+	}
+	return b, nil
+}
+
+func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
+	p := cfg.Providers[name]
+	demo := cfg.isDemo(p)
+	pc := realtimesecret.ProviderConfig{Name: name}
+	switch p.Type {
+	case "openai":
+		base := p.BaseURL
+		if demo {
+			base = demoBaseURL
+		}
+		adapter, err := openai.New(openai.Config{
+			BaseURL:          base,
+			Timeout:          time.Duration(p.Timeout),
+			MaxResponseBytes: p.MaxResponseBytes,
+		})
+		if err != nil {
+			return pc, fmt.Errorf("providers.%s: %w", name, err)
+		}
+		pc.Provider = adapter
+	case "azure":
+		// Filled in with adapters/azure.
+		return pc, fmt.Errorf("providers.%s: type azure is %w", name, errNotSupported)
+	default:
+		return pc, fmt.Errorf("providers.%s: unknown type %q", name, p.Type)
+	}
+	for _, k := range p.Keys {
+		key := realtimesecret.Key{
+			ID:            k.ID,
+			Value:         k.Value,
+			Models:        k.Models,
+			BlockedModels: k.BlockedModels,
+			Disabled:      k.Enabled != nil && !*k.Enabled,
+			Aliases:       k.Aliases,
+		}
+		if k.Weight != nil {
+			key.Weight = *k.Weight
+		}
+		if demo {
+			key.Value = demoKey
+		}
+		pc.Keys = append(pc.Keys, key)
+	}
+	return pc, nil
+}
+
+// buildStore returns the token store and, for shared stores, the rate
+// limiter that goes with it (nil: the core's in-process one).
+func buildStore(cfg *Config) (realtimesecret.Store, realtimesecret.RateLimiter, error) {
+	switch cfg.Store.Type {
+	case "memory":
+		return realtimesecret.NewMemoryStore(), nil, nil
+	case "redis":
+		// Filled in with adapters/redisstore.
+		return nil, nil, fmt.Errorf("store.type redis is %w", errNotSupported)
+	default:
+		return nil, nil, fmt.Errorf("store.type %q: want memory or redis", cfg.Store.Type)
+	}
+}

@@ -1,0 +1,518 @@
+package sidecar
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// Config is the sidecar's YAML file. Every field's comment says its YAML key
+// and what omitting it means; Load applies those defaults.
+type Config struct {
+	// Listen is the address mint and proxied traffic is served on.
+	// Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// Upstream is the existing proxy every request that is not a mint is
+	// passed to, for example "http://127.0.0.1:4000". Empty answers those
+	// requests 404.
+	Upstream string `yaml:"upstream"`
+	// PathPrefix is put before every mint route ("/api" serves
+	// /api/v1/realtime/client_secrets). Default none.
+	PathPrefix string `yaml:"path_prefix"`
+	// Demo lets an openai provider whose keys are all empty (for example
+	// "${OPENAI_API_KEY:-}" with the variable unset) mint against a
+	// built-in fake upstream on a loopback port. Default false: an empty
+	// key is an error.
+	Demo bool `yaml:"demo"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	// AllowAnonymous allows minting without a virtual key when there are
+	// none. Default false: without virtual keys the sidecar refuses to start.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+	// VirtualKeyHeader is the header a caller may send its virtual key in,
+	// instead of "Authorization: Bearer". Default "X-Virtual-Key".
+	VirtualKeyHeader string `yaml:"virtual_key_header"`
+	// ForwardHeaders are the client headers sent upstream with a mint.
+	// Omitted means OpenAI-Safety-Identifier and X-Request-Id; [] means none.
+	ForwardHeaders []string `yaml:"forward_headers"`
+	// MaxBodyBytes caps a mint request body (413 above it). Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// StrictStore answers 503 when a token record cannot be stored, instead
+	// of minting an unattributed token. Default false.
+	StrictStore bool `yaml:"strict_store"`
+
+	// Server holds the HTTP server's limits.
+	Server ServerConfig `yaml:"server"`
+	// Admin holds the health, readiness and metrics endpoints.
+	Admin AdminConfig `yaml:"admin"`
+
+	// Providers are the upstreams to mint at, by name. Required.
+	Providers map[string]ProviderConfig `yaml:"providers"`
+	// VirtualKeys are the credentials callers mint with.
+	VirtualKeys []VirtualKeyConfig `yaml:"virtual_keys"`
+	// Store keeps token records for attribution.
+	Store StoreConfig `yaml:"store"`
+	// SealKeys turn on sealed tokens: base64 of 32 random bytes each
+	// ("openssl rand -base64 32"); the first seals, all open.
+	SealKeys []realtimesecret.Secret `yaml:"seal_keys"`
+
+	// providerOrder is the order of Providers in the file.
+	providerOrder []string
+	// sealKeys are SealKeys decoded.
+	sealKeys [][]byte
+}
+
+// ServerConfig holds the HTTP server's limits.
+type ServerConfig struct {
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a mint or admin request, body included.
+	// Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a mint or admin request from the end of its
+	// headers to the end of the answer; it must be longer than every
+	// provider's timeout. Default 1m.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// ProxyTimeout bounds a proxied request, reading and writing, instead
+	// of ReadTimeout and WriteTimeout. Default 0: none, because streamed
+	// completions run for minutes; WebSocket connections are never bounded.
+	ProxyTimeout Duration `yaml:"proxy_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default 2m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes caps a request's headers. Default 65536.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// ShutdownTimeout is the drain limit: on SIGTERM or SIGINT, in-flight
+	// requests and WebSocket connections get this long to finish before
+	// they are closed. Default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// AdminConfig places the health, readiness and metrics endpoints. They
+// answer GET and HEAD.
+type AdminConfig struct {
+	// Listen serves the admin endpoints on their own address (and not on
+	// Listen). Default "": they are served on Listen, before the proxy.
+	Listen string `yaml:"listen"`
+	// HealthPath answers 200 while the process serves. Default "/healthz".
+	HealthPath string `yaml:"health_path"`
+	// ReadyPath answers 200 when the store is reachable, 503 otherwise or
+	// while shutting down. Default "/readyz".
+	ReadyPath string `yaml:"ready_path"`
+	// MetricsPath serves Prometheus metrics. Default "/metrics".
+	MetricsPath string `yaml:"metrics_path"`
+}
+
+// ProviderConfig is one upstream.
+type ProviderConfig struct {
+	// Type is the adapter: openai (OpenAI and OpenAI-compatible vendors) or
+	// azure. Default: the provider's name when it is one of them.
+	Type string `yaml:"type"`
+	// BaseURL is the API root. Default https://api.openai.com for openai.
+	BaseURL string `yaml:"base_url"`
+	// Timeout bounds one mint call upstream. Default 30s.
+	Timeout Duration `yaml:"timeout"`
+	// MaxResponseBytes caps an upstream reply. Default 1 MiB.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// Keys are the upstream API keys. At least one.
+	Keys []KeyConfig `yaml:"keys"`
+}
+
+// KeyConfig is one upstream API key.
+type KeyConfig struct {
+	// ID names the key in records, logs, metrics and X-Realtime-Key-Id.
+	ID string `yaml:"id"`
+	// Value is the API key, normally "${VARIABLE}".
+	Value realtimesecret.Secret `yaml:"value"`
+	// Models the key may mint for; omitted, [] or ["*"] allows all.
+	Models []string `yaml:"models"`
+	// BlockedModels the key never mints for.
+	BlockedModels []string `yaml:"blocked_models"`
+	// Weight is the key's share of mints. Default 1; must be positive
+	// (to stop using a key, set enabled: false).
+	Weight *float64 `yaml:"weight"`
+	// Enabled false keeps the key configured but never picks it. Default
+	// true.
+	Enabled *bool `yaml:"enabled"`
+	// Aliases maps a requested model to the model sent upstream.
+	Aliases map[string]string `yaml:"aliases"`
+}
+
+// VirtualKeyConfig is a credential callers mint with, and its policy.
+type VirtualKeyConfig struct {
+	// ID names the key in records, logs and X-Realtime-Virtual-Key-Id.
+	ID string `yaml:"id"`
+	// Value is the secret callers present, normally "${VARIABLE}".
+	Value realtimesecret.Secret `yaml:"value"`
+	// Active false answers the key's mints 403. Default true.
+	Active *bool `yaml:"active"`
+	// Providers the key may mint for; omitted or [] allows all.
+	Providers []string `yaml:"providers"`
+	// Models (as requested, before aliases) the key may mint for; omitted,
+	// [] or ["*"] allows all.
+	Models []string `yaml:"models"`
+	// MaxTTL caps the lifetime of the secrets it mints. Default none.
+	MaxTTL Duration `yaml:"max_ttl"`
+	// RateLimit caps its mints. Default none.
+	RateLimit RateConfig `yaml:"rate_limit"`
+}
+
+// RateConfig is a number of requests per period, as {requests: 60, per: 1m}.
+type RateConfig struct {
+	Requests int      `yaml:"requests"`
+	Per      Duration `yaml:"per"`
+}
+
+// StoreConfig selects where token records are kept.
+type StoreConfig struct {
+	// Type is memory (in-process, the default) or redis.
+	Type string `yaml:"type"`
+}
+
+// Duration is a time.Duration written as a string: "30s", "10m", "1h30m".
+// A bare number is an error: its unit would be a guess.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		*d = 0
+		return nil
+	}
+	// The value is not quoted back: it may come from a variable.
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("line %d: not a duration (write it like 30s, 10m or 1h30m)", n.Line)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: a duration must not be negative", n.Line)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults of the keys Load fills in.
+const (
+	DefaultListen            = "127.0.0.1:8080"
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = time.Minute
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultHealthPath        = "/healthz"
+	DefaultReadyPath         = "/readyz"
+	DefaultMetricsPath       = "/metrics"
+	defaultProviderTimeout   = 30 * time.Second
+	maxConfigBytes           = 1 << 20
+)
+
+// Load reads, expands and validates the config file at path. Variables are
+// looked up with env. Errors name the line and, for unset variables, the
+// variable; they never hold a value.
+func Load(path string, env LookupEnv) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfigBytes)
+	}
+	cfg, err := Parse(data, env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse is Load for a file's contents.
+func Parse(data []byte, env LookupEnv) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, sanitizeYAMLError(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("more than one YAML document")
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("the file must be a YAML mapping (key: value lines)")
+	}
+	if err := checkKnownKeys(&doc, reflect.TypeFor[Config]()); err != nil {
+		return nil, err
+	}
+	if err := expandNode(&doc, env); err != nil {
+		return nil, err
+	}
+	cfg := &Config{}
+	if err := doc.Decode(cfg); err != nil {
+		return nil, sanitizeYAMLError(err)
+	}
+	cfg.providerOrder = mappingKeys(doc.Content[0], "providers")
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// yamlValue matches the value the yaml package quotes in a type error
+// ("cannot unmarshal !!str `abc` into int"): it may come from a variable.
+var yamlValue = regexp.MustCompile("(cannot unmarshal !!\\w+) `.*` into")
+
+func sanitizeYAMLError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	lines := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		lines[i] = yamlValue.ReplaceAllString(e, "$1 value into")
+	}
+	return errors.New(strings.Join(lines, "; "))
+}
+
+// mappingKeys returns the keys of the mapping under key in m, in order.
+func mappingKeys(m *yaml.Node, key string) []string {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != key {
+			continue
+		}
+		v := m.Content[i+1]
+		for v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		var keys []string
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			keys = append(keys, v.Content[j].Value)
+		}
+		return keys
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	defDur := func(d *Duration, v time.Duration) {
+		if *d == 0 {
+			*d = Duration(v)
+		}
+	}
+	def(&c.Listen, DefaultListen)
+	def(&c.LogLevel, "info")
+	def(&c.Store.Type, "memory")
+	def(&c.Admin.HealthPath, DefaultHealthPath)
+	def(&c.Admin.ReadyPath, DefaultReadyPath)
+	def(&c.Admin.MetricsPath, DefaultMetricsPath)
+	defDur(&c.Server.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	defDur(&c.Server.ReadTimeout, DefaultReadTimeout)
+	defDur(&c.Server.WriteTimeout, DefaultWriteTimeout)
+	defDur(&c.Server.IdleTimeout, DefaultIdleTimeout)
+	defDur(&c.Server.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.Server.MaxHeaderBytes == 0 {
+		c.Server.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	for name, p := range c.Providers {
+		if p.Type == "" && (name == "openai" || name == "azure") {
+			p.Type = name
+		}
+		defDur(&p.Timeout, defaultProviderTimeout)
+		c.Providers[name] = p
+	}
+}
+
+func (c *Config) validate() error {
+	if _, err := slogLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if err := validAddr("listen", c.Listen); err != nil {
+		return err
+	}
+	if c.Admin.Listen != "" {
+		if err := validAddr("admin.listen", c.Admin.Listen); err != nil {
+			return err
+		}
+		if c.Admin.Listen == c.Listen {
+			return errors.New("admin.listen is the same address as listen: leave it empty to serve the admin endpoints on listen")
+		}
+	}
+	if c.Upstream != "" {
+		if _, err := parseUpstream(c.Upstream); err != nil {
+			return err
+		}
+	}
+	if c.MaxBodyBytes < 0 {
+		return errors.New("max_body_bytes must not be negative")
+	}
+	if c.Server.MaxHeaderBytes < 0 {
+		return errors.New("server.max_header_bytes must not be negative")
+	}
+	if err := c.validateProviders(); err != nil {
+		return err
+	}
+	if err := c.validateAdminPaths(); err != nil {
+		return err
+	}
+	switch {
+	case len(c.VirtualKeys) == 0 && !c.AllowAnonymous:
+		return errors.New("no virtual_keys: anyone who reaches the sidecar could mint with the provider keys. " +
+			"Add virtual_keys, or set allow_anonymous: true if an authenticating proxy in front decides who may mint")
+	case len(c.VirtualKeys) > 0 && c.AllowAnonymous:
+		return errors.New("allow_anonymous: true and virtual_keys are both set: with virtual keys every mint needs one, so remove one of them")
+	}
+	for i, vk := range c.VirtualKeys {
+		if vk.Value == "" {
+			return fmt.Errorf("virtual_keys[%d] (%s): value is empty (is its variable set?)", i, vk.ID)
+		}
+	}
+	switch c.Store.Type {
+	case "memory", "redis":
+	default:
+		return fmt.Errorf("store.type %q: want memory or redis", c.Store.Type)
+	}
+	keys, err := decodeSealKeys(c.SealKeys)
+	if err != nil {
+		return err
+	}
+	c.sealKeys = keys
+	return nil
+}
+
+func (c *Config) validateProviders() error {
+	if len(c.Providers) == 0 {
+		return errors.New("no providers: configure at least one under providers")
+	}
+	for _, name := range c.providerOrder {
+		p := c.Providers[name]
+		switch p.Type {
+		case "openai", "azure":
+		case "":
+			return fmt.Errorf("providers.%s: type is required (openai or azure)", name)
+		default:
+			return fmt.Errorf("providers.%s: type %q: want openai or azure", name, p.Type)
+		}
+		if p.MaxResponseBytes < 0 {
+			return fmt.Errorf("providers.%s: max_response_bytes must not be negative", name)
+		}
+		if ws := time.Duration(c.Server.WriteTimeout); ws <= time.Duration(p.Timeout) {
+			return fmt.Errorf("providers.%s: timeout %s is not below server.write_timeout %s: a slow mint would be cut off without an answer",
+				name, time.Duration(p.Timeout), ws)
+		}
+		if len(p.Keys) == 0 {
+			return fmt.Errorf("providers.%s: no keys", name)
+		}
+		demo := c.isDemo(p)
+		for i, k := range p.Keys {
+			if k.Value == "" && !demo {
+				return fmt.Errorf("providers.%s.keys[%d] (%s): value is empty (is its variable set?)", name, i, k.ID)
+			}
+			if k.Weight != nil && *k.Weight <= 0 {
+				return fmt.Errorf("providers.%s.keys[%d] (%s): weight must be positive (set enabled: false to stop using a key)", name, i, k.ID)
+			}
+		}
+	}
+	return nil
+}
+
+// validateAdminPaths checks that the admin paths are distinct paths that
+// shadow no mint route. A clash with a path of the existing proxy is the
+// reason they can be moved; the sidecar cannot know those.
+func (c *Config) validateAdminPaths() error {
+	paths := map[string]string{}
+	mint := map[string]bool{}
+	prefix := strings.TrimSuffix(c.PathPrefix, "/")
+	for _, e := range realtimesecret.Endpoints() {
+		mint[prefix+e.Path()] = true
+		for name := range c.Providers {
+			mint[prefix+"/"+name+e.Path()] = true
+		}
+	}
+	for _, p := range []struct{ key, path string }{
+		{"admin.health_path", c.Admin.HealthPath},
+		{"admin.ready_path", c.Admin.ReadyPath},
+		{"admin.metrics_path", c.Admin.MetricsPath},
+	} {
+		u, err := url.Parse(p.path)
+		if err != nil || !strings.HasPrefix(p.path, "/") || u.Path != p.path || u.RawQuery != "" {
+			return fmt.Errorf("%s %q: want a path starting with /", p.key, p.path)
+		}
+		if other, dup := paths[p.path]; dup {
+			return fmt.Errorf("%s and %s are both %q", other, p.key, p.path)
+		}
+		if mint[p.path] {
+			return fmt.Errorf("%s %q is a mint route", p.key, p.path)
+		}
+		paths[p.path] = p.key
+	}
+	return nil
+}
+
+// isDemo reports whether p is served by the demo's fake upstream: demo is
+// on, p is an openai provider, and none of its keys has a value.
+func (c *Config) isDemo(p ProviderConfig) bool {
+	if !c.Demo || p.Type != "openai" {
+		return false
+	}
+	for _, k := range p.Keys {
+		if k.Value != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// DemoProviders returns the names of the providers the demo's fake
+// upstream serves, in file order; none outside demo mode.
+func (c *Config) DemoProviders() []string {
+	var names []string
+	for _, name := range c.providerOrder {
+		if c.isDemo(c.Providers[name]) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func validAddr(key, addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%s %q: want host:port, like 127.0.0.1:8080", key, addr)
+	}
+	return nil
+}
+
+// parseUpstream checks the upstream URL. The error does not quote it: it
+// may carry credentials.
+func parseUpstream(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("upstream: want an http or https URL, like http://127.0.0.1:4000")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("upstream: a query or fragment is not allowed")
+	}
+	return u, nil
+}

@@ -1,0 +1,184 @@
+package sidecar
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"runtime/debug"
+	"strings"
+)
+
+// Version is the sidecar's version, set at link time with
+// -ldflags "-X github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar.Version=v1.2.3".
+// Empty means the module version from the build information.
+var Version = ""
+
+// Exit codes of Run.
+const (
+	exitOK    = 0
+	exitError = 1 // bad config, or the server failed
+	exitUsage = 2 // bad flags, as the flag package does
+)
+
+// Run is the realtimesecretd command: it parses args (without the program
+// name), loads the config with env, and serves until ctx is done. It
+// returns the process exit code. stdout gets the answers of -check and
+// -version, stderr the JSON log and errors.
+func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("realtimesecretd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "path of the YAML config `file` (required)")
+	check := fs.Bool("check", false, "validate the config, print the result and exit: 0 valid, 1 not")
+	version := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: realtimesecretd -config FILE [-check]\n\n"+
+			"Mints OpenAI Realtime client secrets and proxies everything else to an existing LLM proxy.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "realtimesecretd: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitUsage
+	}
+	if *version {
+		fmt.Fprintln(stdout, "realtimesecretd", versionString())
+		return exitOK
+	}
+	if *configPath == "" {
+		fmt.Fprintln(stderr, "realtimesecretd: -config is required")
+		fs.Usage()
+		return exitUsage
+	}
+	cfg, err := Load(*configPath, env)
+	if err != nil {
+		fmt.Fprintln(stderr, "realtimesecretd:", err)
+		return exitError
+	}
+	if *check {
+		return runCheck(cfg, *configPath, stdout, stderr)
+	}
+	level, _ := slogLevel(cfg.LogLevel) // validated by Load
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("realtimesecretd failed", slog.String("error", err.Error()))
+		return exitError
+	}
+	return exitOK
+}
+
+// runCheck builds everything a start would, except what listens, so that
+// -check fails exactly when a start would.
+func runCheck(cfg *Config, path string, stdout, stderr io.Writer) int {
+	s, err := New(cfg, Options{DemoBaseURL: "http://127.0.0.1"})
+	if err != nil {
+		fmt.Fprintf(stderr, "realtimesecretd: %s: %v\n", path, err)
+		return exitError
+	}
+	s.release(context.Background())
+	fmt.Fprintf(stdout, "%s: OK\n", path)
+	if demo := cfg.DemoProviders(); len(demo) > 0 {
+		fmt.Fprintf(stdout, "demo mode: %s would mint at the built-in fake upstream (no key set)\n", strings.Join(demo, ", "))
+	}
+	return exitOK
+}
+
+func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	s, err := New(cfg, Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		s.release(ctx)
+		return err
+	}
+	var adminLn net.Listener
+	if cfg.Admin.Listen != "" {
+		if adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			_ = ln.Close()
+			s.release(ctx)
+			return err
+		}
+	}
+	s.logStart(ln, adminLn)
+	return s.Serve(ctx, ln, adminLn)
+}
+
+// logStart logs what the sidecar serves, and warns about the modes that
+// must not go unnoticed.
+func (s *Server) logStart(ln, adminLn net.Listener) {
+	cfg := s.cfg
+	upstream := "none (404 for every other path)"
+	if u, err := url.Parse(cfg.Upstream); err == nil && cfg.Upstream != "" {
+		upstream = u.Redacted()
+	}
+	admin := ln.Addr().String()
+	if adminLn != nil {
+		admin = adminLn.Addr().String()
+	}
+	s.log.Info("realtimesecretd listening",
+		slog.String("addr", ln.Addr().String()),
+		slog.String("admin_addr", admin),
+		slog.String("version", versionString()),
+		slog.String("upstream", upstream),
+		slog.String("path_prefix", cfg.PathPrefix),
+		slog.Any("providers", cfg.providerOrder),
+		slog.Int("virtual_keys", len(cfg.VirtualKeys)),
+		slog.String("store", cfg.Store.Type),
+		slog.Bool("sealed_tokens", len(cfg.sealKeys) > 0),
+	)
+	if cfg.AllowAnonymous {
+		s.log.Warn("minting is open: allow_anonymous is true and there are no virtual keys, so anyone who reaches " +
+			ln.Addr().String() + " can mint with the provider keys; put authentication in front")
+	}
+	if s.demo != nil {
+		s.log.Warn("demo mode: the providers below have no key and mint at the built-in fake upstream; "+
+			"their ek_ values work nowhere. Set the provider key variable to mint for real",
+			slog.Any("providers", cfg.DemoProviders()), slog.String("fake_upstream", s.demo.url))
+	}
+}
+
+func slogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", s)
+}
+
+func versionString() string {
+	v := Version
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		if v == "" {
+			v = "unknown"
+		}
+		return v
+	}
+	if v == "" {
+		v = info.Main.Version
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v + " " + info.GoVersion
+}

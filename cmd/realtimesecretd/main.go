@@ -1,0 +1,32 @@
+// Command realtimesecretd runs the realtimesecret middleware from one YAML
+// file in front of an existing LLM proxy: it answers the OpenAI Realtime
+// mint routes and reverse-proxies every other request to the proxy, with
+// X-Realtime-* attribution headers for requests that redeem a minted
+// secret.
+//
+//	realtimesecretd -config realtimesecretd.yaml
+//	realtimesecretd -config realtimesecretd.yaml -check
+//
+// It stops gracefully on SIGTERM or SIGINT. See the README for the config
+// reference.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	go func() {
+		// After the first signal starts the drain, a second one kills the
+		// process the default way.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(sidecar.Run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
