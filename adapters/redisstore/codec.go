@@ -1,0 +1,119 @@
+package redisstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// ErrCorruptValue is returned (wrapped) by Get when the value stored under a
+// token's key is not a record this package wrote.
+var ErrCorruptValue = errors.New("redisstore: corrupt stored value")
+
+// valueVersion is the first byte of every stored value, so that a later
+// format can be told apart from this one instead of being misread.
+const valueVersion byte = 1
+
+// appendRecord appends the stored form of rec to dst:
+//
+//	version   1 byte (valueVersion)
+//	endpoint  1 byte
+//	seconds   varint, Unix seconds of ExpiresAt
+//	nanos     uvarint, nanoseconds within that second
+//	KeyID, VirtualKeyID, Provider, Model: each a uvarint length and the bytes
+//
+// The fields are short and the upstream's expiry has whole seconds, so a
+// typical record takes about 40 bytes, a third of its JSON.
+func appendRecord(dst []byte, rec *realtimesecret.Record) []byte {
+	dst = append(dst, valueVersion, byte(rec.Endpoint))
+	dst = binary.AppendVarint(dst, rec.ExpiresAt.Unix())
+	dst = binary.AppendUvarint(dst, uint64(rec.ExpiresAt.Nanosecond()))
+	for _, s := range [...]string{rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+// decodeRecord parses a value written by appendRecord. It takes the string
+// go-redis returns, and the record's strings are substrings of it, so a
+// decode allocates nothing. Anything else, truncated or with bytes left
+// over, is ErrCorruptValue.
+func decodeRecord(v string) (realtimesecret.Record, error) {
+	d := decoder{s: v}
+	if d.byte() != valueVersion {
+		return realtimesecret.Record{}, ErrCorruptValue
+	}
+	var rec realtimesecret.Record
+	rec.Endpoint = realtimesecret.Endpoint(d.byte())
+	sec := d.varint()
+	nsec := d.uvarint()
+	rec.KeyID = d.string()
+	rec.VirtualKeyID = d.string()
+	rec.Provider = d.string()
+	rec.Model = d.string()
+	if d.bad || d.s != "" || nsec >= uint64(time.Second) || rec.Endpoint.Path() == "" {
+		return realtimesecret.Record{}, ErrCorruptValue
+	}
+	rec.ExpiresAt = time.Unix(sec, int64(nsec))
+	return rec, nil
+}
+
+// decoder reads the fields of a stored value from the front of s. A read
+// past the end, or an overlong varint, sets bad and yields zero values.
+type decoder struct {
+	s   string
+	bad bool
+}
+
+func (d *decoder) byte() byte {
+	if d.s == "" {
+		d.bad = true
+		return 0
+	}
+	b := d.s[0]
+	d.s = d.s[1:]
+	return b
+}
+
+func (d *decoder) uvarint() uint64 {
+	var x uint64
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		if i == len(d.s) {
+			break
+		}
+		b := d.s[i]
+		if i == binary.MaxVarintLen64-1 && b > 1 {
+			break // overflows 64 bits
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+		if b < 0x80 {
+			d.s = d.s[i+1:]
+			return x
+		}
+	}
+	d.bad = true
+	return 0
+}
+
+func (d *decoder) varint() int64 {
+	u := d.uvarint()
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.s)) {
+		d.bad = true
+		return ""
+	}
+	s := d.s[:n]
+	d.s = d.s[n:]
+	return s
+}

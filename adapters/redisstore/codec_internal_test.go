@@ -1,0 +1,112 @@
+package redisstore
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+var typicalRecord = realtimesecret.Record{
+	KeyID:        "primary",
+	VirtualKeyID: "web",
+	Provider:     "openai",
+	Model:        "gpt-realtime",
+	Endpoint:     realtimesecret.EndpointClientSecret,
+	ExpiresAt:    time.Unix(1756310470, 0),
+}
+
+func TestAppendRecordLayout(t *testing.T) {
+	got := appendRecord(nil, &typicalRecord)
+	want := "\x01\x01" + // version, endpoint
+		"\x8c\xaf\xf9\x8a\x0d" + "\x00" + // zigzag varint 1756310470, 0 ns
+		"\x07primary" + "\x03web" + "\x06openai" + "\x0cgpt-realtime"
+	assert.Equal(t, want, string(got))
+	assert.Len(t, got, 40)
+}
+
+func TestDecodeRecordRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		rec  realtimesecret.Record
+	}{
+		{name: "typical", rec: typicalRecord},
+		{name: "empty strings", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(1, 0)}},
+		{name: "nanoseconds", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointTranslation, ExpiresAt: time.Unix(1756310470, 999_999_999)}},
+		{name: "before 1970", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointTranscriptionSession, ExpiresAt: time.Unix(-5, 7)}},
+		{name: "long field", rec: realtimesecret.Record{Model: string(make([]byte, 70000)), Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(2, 0)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeRecord(string(appendRecord(nil, &tc.rec)))
+			require.NoError(t, err)
+			assert.True(t, tc.rec.ExpiresAt.Equal(got.ExpiresAt))
+			got.ExpiresAt = tc.rec.ExpiresAt
+			assert.Equal(t, tc.rec, got)
+		})
+	}
+}
+
+func TestDecodeRecordRejects(t *testing.T) {
+	valid := string(appendRecord(nil, &typicalRecord))
+	tests := []struct {
+		name  string
+		value string
+	}{
+		{name: "empty", value: ""},
+		{name: "other version", value: "\x02" + valid[1:]},
+		{name: "JSON", value: `{"key_id":"primary"}`},
+		{name: "unknown endpoint", value: valid[:1] + "\x00" + valid[2:]},
+		{name: "endpoint past the last", value: valid[:1] + "\x09" + valid[2:]},
+		{name: "truncated", value: valid[:len(valid)-1]},
+		{name: "truncated in a varint", value: valid[:4]},
+		{name: "trailing byte", value: valid + "x"},
+		{name: "nanoseconds out of range", value: "\x01\x01\x02" + "\x80\x94\xeb\xdc\x03" + "\x00\x00\x00\x00"},
+		{name: "length past the end", value: "\x01\x01\x02\x00" + "\x7f"},
+		{name: "varint over 64 bits", value: "\x01\x01" + "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02"},
+		{name: "varint never ends", value: "\x01\x01\x80\x80"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := decodeRecord(tc.value)
+			require.ErrorIs(t, err, ErrCorruptValue)
+		})
+	}
+}
+
+func TestDecodeRecordAllocatesNothing(t *testing.T) {
+	v := string(appendRecord(nil, &typicalRecord))
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := decodeRecord(v); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+}
+
+// FuzzDecodeRecord feeds decodeRecord arbitrary bytes, as a corrupted or
+// foreign value in Redis would be: it must never panic, and what it accepts
+// must survive another encode and decode unchanged.
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(appendRecord(nil, &typicalRecord))
+	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(-1, 5)}))
+	f.Add([]byte{})
+	f.Add([]byte("\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x00"))
+	f.Add([]byte(`{"key_id":"primary","expires_at":1756310470}`))
+	f.Fuzz(func(t *testing.T, value []byte) {
+		rec, err := decodeRecord(string(value))
+		if err != nil {
+			require.ErrorIs(t, err, ErrCorruptValue)
+			return
+		}
+		require.LessOrEqual(t, len(rec.KeyID)+len(rec.VirtualKeyID)+len(rec.Provider)+len(rec.Model), len(value))
+		again, err := decodeRecord(string(appendRecord(nil, &rec)))
+		require.NoError(t, err)
+		require.True(t, rec.ExpiresAt.Equal(again.ExpiresAt))
+		again.ExpiresAt = rec.ExpiresAt
+		require.Equal(t, rec, again)
+	})
+}

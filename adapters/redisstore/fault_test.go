@@ -1,0 +1,161 @@
+package redisstore_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// mintEvents keeps the MintEvents of a Handler.
+type mintEvents struct {
+	mu  sync.Mutex
+	evs []realtimesecret.MintEvent
+}
+
+func (m *mintEvents) add(ev realtimesecret.MintEvent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.evs = append(m.evs, ev)
+}
+
+func (m *mintEvents) last(t *testing.T) realtimesecret.MintEvent {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	require.NotEmpty(t, m.evs, "no mint was reported")
+	return m.evs[len(m.evs)-1]
+}
+
+// storeCalls are the four calls a Store makes to Redis, for asserting all
+// of them fail, or work, alike.
+func storeCalls(s *redisstore.Store) map[string]func(context.Context) error {
+	h := realtimesecret.HashToken("ek_fault")
+	return map[string]func(context.Context) error{
+		"Put":  func(ctx context.Context) error { return s.Put(ctx, h, record(time.Minute)) },
+		"Get":  func(ctx context.Context) error { _, _, err := s.Get(ctx, h); return err },
+		"Ping": func(ctx context.Context) error { return s.Ping(ctx) },
+		"Allow": func(ctx context.Context) error {
+			_, _, err := s.Allow(ctx, "fault", realtimesecret.Rate{Requests: 1000, Per: time.Second})
+			return err
+		},
+	}
+}
+
+// requireFailsFast asserts every call fails, and within a bound that only a
+// call cut off by the Store's own timeout meets: the clients in these tests
+// would otherwise wait for their socket timeouts of several seconds or more.
+func requireFailsFast(t *testing.T, s *redisstore.Store, timeout time.Duration) {
+	t.Helper()
+	for name, call := range storeCalls(s) {
+		start := time.Now()
+		err := call(context.Background())
+		elapsed := time.Since(start)
+		require.Error(t, err, "%s succeeded with Redis unavailable", name)
+		assert.Less(t, elapsed, timeout+2*time.Second, "%s took %v to fail", name, elapsed)
+	}
+}
+
+// requireRecovers waits until every call works again. A Redis that was
+// frozen has a backlog of stale connections to get through first, so a call
+// that fails right after the first PING may still be retried.
+func requireRecovers(t *testing.T, s *redisstore.Store) {
+	t.Helper()
+	calls := storeCalls(s)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for name, call := range calls {
+			assert.NoError(c, call(context.Background()), name)
+		}
+	}, 10*time.Second, 20*time.Millisecond, "the Store never worked again")
+}
+
+// TestRedisRestart stops Redis under running Handlers and starts it again on
+// the same port: while it is down, calls fail fast, best-effort mints still
+// succeed and strict ones answer 503; once it is back, the same Store and
+// Handlers work again without being rebuilt.
+func TestRedisRestart(t *testing.T) {
+	srv := startRedisProcess(t)
+	const timeout = 200 * time.Millisecond
+	store, err := redisstore.NewFromURL(srv.url(), redisstore.Options{Timeout: timeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+
+	up := newUpstream(t)
+	rate := realtimesecret.Rate{Requests: 1000, Per: time.Minute}
+	var events mintEvents
+	bestEffort := newNode(t, up.URL, store, nodeOptions{rate: rate, onMint: events.add})
+	strictLimited := newNode(t, up.URL, store, nodeOptions{strict: true, rate: rate})
+	strictStore := newNode(t, up.URL, store, nodeOptions{strict: true})
+
+	token := mintedToken(t, mint(t, bestEffort))
+	_, ok, err := bestEffort.Lookup(context.Background(), token)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	srv.stop()
+	requireFailsFast(t, store, timeout)
+
+	token = mintedToken(t, mint(t, bestEffort))
+	assert.Error(t, events.last(t).StoreErr, "a failed Put was not reported")
+	_, ok, err = bestEffort.Lookup(context.Background(), token)
+	assert.Error(t, err)
+	assert.False(t, ok)
+	for name, h := range map[string]*realtimesecret.Handler{"rate limited": strictLimited, "store only": strictStore} {
+		w := mint(t, h)
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code, "strict %s: %s", name, w.Body.String())
+		assert.Equal(t, "store_unavailable", errorCode(t, w), "strict %s", name)
+	}
+
+	srv.start()
+	// The restarted Redis has an empty script cache, so Allow here also
+	// proves the NOSCRIPT fallback to EVAL.
+	requireRecovers(t, store)
+	for _, h := range []*realtimesecret.Handler{bestEffort, strictLimited, strictStore} {
+		token := mintedToken(t, mint(t, h))
+		_, ok, err := h.Lookup(context.Background(), token)
+		require.NoError(t, err)
+		assert.True(t, ok, "a token minted after the restart was not stored")
+	}
+	assert.NoError(t, events.last(t).StoreErr)
+}
+
+// TestRedisStalled freezes Redis (SIGSTOP): connections hang instead of
+// being refused. The client's own socket timeouts are a minute, so only the
+// Store's per-call timeout can end the calls.
+func TestRedisStalled(t *testing.T) {
+	srv := startRedisProcess(t)
+	c := redis.NewClient(&redis.Options{
+		Addr:                  srv.addr(),
+		ContextTimeoutEnabled: true,
+		DialTimeout:           time.Minute,
+		ReadTimeout:           time.Minute,
+		WriteTimeout:          time.Minute,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	const timeout = 100 * time.Millisecond
+	store := redisstore.New(c, redisstore.Options{Timeout: timeout})
+	up := newUpstream(t)
+	bestEffort := newNode(t, up.URL, store, nodeOptions{rate: realtimesecret.Rate{Requests: 1000, Per: time.Minute}})
+	strict := newNode(t, up.URL, store, nodeOptions{strict: true})
+	mintedToken(t, mint(t, bestEffort))
+
+	srv.pause()
+	requireFailsFast(t, store, timeout)
+	err := store.Ping(context.Background())
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	mintedToken(t, mint(t, bestEffort))
+	w := mint(t, strict)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+
+	srv.resume()
+	requireRecovers(t, store)
+	mintedToken(t, mint(t, strict))
+}
