@@ -1,0 +1,21 @@
+// Package e2e holds the end-to-end suites that drive the middleware with the
+// clients its users actually run: the official OpenAI Go SDK, the official
+// OpenAI Node SDK, and a browser (headless Chromium through chromedp) against
+// the realtimesecretd sidecar.
+//
+// It is a module of its own so that the library's go.mod carries neither the
+// SDK nor chromedp; a replace directive points it at the working tree.
+//
+// Run it from the repository root with
+//
+//	make test-e2e
+//
+// or by hand:
+//
+//	(cd internal/e2e/node && npm ci)
+//	cd internal/e2e && go test -race -v ./...
+//
+// The Node and browser suites need node (and internal/e2e/node/node_modules)
+// and Debian's chromium. Outside CI a missing tool skips its suite; with
+// CI=true it fails it, so a CI machine that lost a tool cannot pass silently.
+package e2e

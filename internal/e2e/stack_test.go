@@ -1,0 +1,130 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/adapters/openai"
+	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// Upstream keys of the "openai" provider. Each serves a different family of
+// models, so the key the fake upstream sees proves which one was selected.
+const (
+	upstreamKeyRealtime   = "sk-e2e-realtime"
+	upstreamKeyTranscribe = "sk-e2e-transcribe"
+	upstreamKeyTranslate  = "sk-e2e-translate"
+	upstreamKeyDisabled   = "sk-e2e-disabled"
+)
+
+// Virtual keys the SDKs present as their API key.
+const (
+	vkWeb      = "vk-e2e-web"      // may mint anything
+	vkDisabled = "vk-e2e-disabled" // known but disabled: 403
+	vkNarrow   = "vk-e2e-narrow"   // gpt-realtime only: 403 for other models
+	vkRate     = "vk-e2e-rate"     // one mint per hour: 429 on the second
+	vkUnknown  = "vk-e2e-unknown"  // not configured: 401
+)
+
+// retiredModel is allowed by the realtime key but refused by the fake
+// upstream, to see an upstream 400 pass through to the SDK.
+const retiredModel = "gpt-4o-realtime-preview-2024-10-01"
+
+// upstreamLogPath is served by the stand-in for the existing proxy behind the
+// middleware. It lets the Node suite see what the fake upstream received; it
+// is a pass-through route, so it also proves that non-mint traffic reaches
+// next.
+const upstreamLogPath = "/__e2e/upstream/requests"
+
+// stack is the fake upstream, the OpenAI adapter and the middleware, on
+// loopback.
+type stack struct {
+	// URL is the middleware's root, e.g. http://127.0.0.1:41234. SDK base
+	// URLs are URL+"/openai/v1" (provider-scoped) or URL+"/v1".
+	URL      string
+	Upstream *fakeupstream.Server
+	Handler  *realtimesecret.Handler
+}
+
+// newStack starts a fresh stack for one test; its rate limits and records
+// are its own. It is closed by t.Cleanup.
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	up := fakeupstream.New(fakeupstream.Options{
+		Keys:   []string{upstreamKeyRealtime, upstreamKeyTranscribe, upstreamKeyTranslate},
+		Models: []string{"gpt-realtime", "gpt-realtime-mini", "gpt-realtime-translate"},
+	})
+	upSrv := httptest.NewServer(up)
+	t.Cleanup(upSrv.Close)
+
+	adapter, err := openai.New(openai.Config{BaseURL: upSrv.URL, Timeout: 10 * time.Second})
+	require.NoError(t, err)
+
+	h, err := realtimesecret.New(realtimesecret.Config{
+		Providers: []realtimesecret.ProviderConfig{{
+			Name:     "openai",
+			Provider: adapter,
+			Keys: []realtimesecret.Key{
+				{ID: "realtime", Value: upstreamKeyRealtime,
+					// Key choice sees the requested name, so the alias is listed.
+					Models:  []string{"gpt-realtime", "gpt-realtime-mini", "realtime", retiredModel},
+					Aliases: map[string]string{"realtime": "gpt-realtime"}},
+				{ID: "transcribe", Value: upstreamKeyTranscribe,
+					Models: []string{"gpt-4o-transcribe", "gpt-4o-mini-transcribe"}},
+				{ID: "translate", Value: upstreamKeyTranslate,
+					Models: []string{"gpt-realtime-translate"}},
+				// Would match everything, but must never be picked.
+				{ID: "disabled", Value: upstreamKeyDisabled, Disabled: true},
+			},
+		}},
+		VirtualKeys: []realtimesecret.VirtualKey{
+			{ID: "web", Value: vkWeb},
+			{ID: "disabled", Value: vkDisabled, Disabled: true},
+			{ID: "narrow", Value: vkNarrow, Models: []string{"gpt-realtime"}},
+			{ID: "rate", Value: vkRate, RateLimit: realtimesecret.Rate{Requests: 1, Per: time.Hour}},
+		},
+	})
+	require.NoError(t, err)
+
+	next := http.NewServeMux()
+	next.HandleFunc("GET "+upstreamLogPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(upstreamLog(up.Requests()))
+	})
+	srv := httptest.NewServer(h.Wrap(next))
+	t.Cleanup(srv.Close)
+	return &stack{URL: srv.URL, Upstream: up, Handler: h}
+}
+
+// loggedRequest is what upstreamLogPath reports of one upstream request.
+type loggedRequest struct {
+	Method        string          `json:"method"`
+	Path          string          `json:"path"`
+	Authorization string          `json:"authorization"`
+	VirtualKey    string          `json:"x_virtual_key"`
+	Body          json.RawMessage `json:"body"`
+}
+
+func upstreamLog(reqs []fakeupstream.Request) []loggedRequest {
+	out := make([]loggedRequest, 0, len(reqs))
+	for _, r := range reqs {
+		body := json.RawMessage(r.Body)
+		if !json.Valid(body) {
+			body, _ = json.Marshal(string(r.Body))
+		}
+		out = append(out, loggedRequest{
+			Method:        r.Method,
+			Path:          r.Path,
+			Authorization: r.Header.Get("Authorization"),
+			VirtualKey:    r.Header.Get("X-Virtual-Key"),
+			Body:          body,
+		})
+	}
+	return out
+}
