@@ -1,0 +1,272 @@
+package sidecar_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
+	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+)
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// lines returns the JSON log lines whose msg is msg.
+func (s *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(s.String()))
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m), sc.Text())
+		if m["msg"] == msg {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// seenRequest is what the fake existing proxy received.
+type seenRequest struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
+// fakeProxy stands for the existing LLM proxy: it records every request,
+// echoes WebSocket messages on /v1/realtime, and answers anything else
+// with a fixed body. Tests add routes to Mux.
+type fakeProxy struct {
+	*httptest.Server
+	Mux  *http.ServeMux
+	mu   sync.Mutex
+	seen []seenRequest
+}
+
+const proxyAnswer = "answer-from-the-existing-proxy\x00\xff"
+
+func newFakeProxy(t *testing.T) *fakeProxy {
+	p := &fakeProxy{Mux: http.NewServeMux()}
+	p.Mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-From", "proxy")
+		_, _ = io.WriteString(w, proxyAnswer)
+	})
+	p.Mux.HandleFunc("GET /v1/realtime", func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"realtime"}})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if err := c.Write(r.Context(), typ, msg); err != nil {
+				return
+			}
+		}
+	})
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.seen = append(p.seen, seenRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+		p.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		p.Mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// last returns the last request the proxy received.
+func (p *fakeProxy) last(t *testing.T) seenRequest {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.NotEmpty(t, p.seen, "the existing proxy received nothing")
+	return p.seen[len(p.seen)-1]
+}
+
+func (p *fakeProxy) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.seen)
+}
+
+// harness is a sidecar serving on a loopback port, in front of a fake
+// existing proxy, minting at a fake upstream.
+type harness struct {
+	URL    string // http://127.0.0.1:port
+	Admin  string // base URL of the admin listener, or URL
+	Fake   *fakeupstream.Server
+	Proxy  *fakeProxy
+	Logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type options struct {
+	extra       string                                            // YAML appended to the base config
+	fault       func(w http.ResponseWriter, r *http.Request) bool // fake upstream fault hook
+	noUpstream  bool                                              // no existing proxy
+	adminListen bool                                              // admin endpoints on their own listener
+	env         map[string]string                                 // more variables
+}
+
+const harnessYAML = `
+upstream: ${PROXY_URL:-}
+providers:
+  openai:
+    base_url: ${FAKE_URL}
+    timeout: ${PROVIDER_TIMEOUT:-5s}
+    keys:
+      - id: primary
+        value: ${OPENAI_API_KEY}
+virtual_keys:
+  - id: web
+    value: ${VK_WEB}
+`
+
+func start(t *testing.T, o options) *harness {
+	t.Helper()
+	h := &harness{Logs: &syncBuffer{}, done: make(chan error, 1)}
+	h.Fake = fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}, Fault: o.fault})
+	fakeSrv := httptest.NewServer(h.Fake)
+	t.Cleanup(fakeSrv.Close)
+	vars := baseEnv()
+	vars["FAKE_URL"] = fakeSrv.URL
+	if !o.noUpstream {
+		h.Proxy = newFakeProxy(t)
+		vars["PROXY_URL"] = h.Proxy.URL
+	}
+	for k, v := range o.env {
+		vars[k] = v
+	}
+	text := harnessYAML + o.extra
+	if o.adminListen {
+		text += "admin: {listen: \"127.0.0.1:1\"}\n" // the test's listener is used
+	}
+	cfg, err := sidecar.Parse([]byte(text), env(vars))
+	require.NoError(t, err)
+	logger := newJSONLogger(h.Logs)
+	srv, err := sidecar.New(cfg, sidecar.Options{Logger: logger})
+	require.NoError(t, err)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	h.URL = "http://" + ln.Addr().String()
+	h.Admin = h.URL
+	var adminLn net.Listener
+	if o.adminListen {
+		adminLn, err = net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		h.Admin = "http://" + adminLn.Addr().String()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	go func() { h.done <- srv.Serve(ctx, ln, adminLn) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-h.done:
+		case <-time.After(30 * time.Second):
+			t.Error("the sidecar did not stop")
+		}
+	})
+	return h
+}
+
+// shutdown starts the graceful shutdown, as SIGTERM does.
+func (h *harness) shutdown() { h.cancel() }
+
+// do sends a request and returns the answer with its body read.
+func do(t *testing.T, method, url string, header http.Header, body string) (*http.Response, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp, b
+}
+
+const mintBody = `{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`
+
+// mint mints with the harness's virtual key and returns the secret.
+func (h *harness) mint(t *testing.T) string {
+	t.Helper()
+	resp, body := do(t, http.MethodPost, h.URL+"/v1/realtime/client_secrets", http.Header{
+		"Authorization": {"Bearer " + virtualKey},
+		"Content-Type":  {"application/json"},
+	}, mintBody)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	var out struct {
+		Value string `json:"value"`
+	}
+	require.NoError(t, json.Unmarshal(body, &out))
+	require.True(t, strings.HasPrefix(out.Value, "ek_"), out.Value)
+	return out.Value
+}
+
+// metrics returns the text of the metrics endpoint.
+func (h *harness) metrics(t *testing.T) string {
+	t.Helper()
+	resp, body := do(t, http.MethodGet, h.Admin+"/metrics", nil, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	return string(body)
+}
+
+// assertMetric checks that the exposition has the sample line exactly.
+func assertMetric(t *testing.T, exposition, sample string) {
+	t.Helper()
+	assert.Contains(t, strings.Split(exposition, "\n"), sample, "metric sample %q", sample)
+}
+
+// eventually polls cond until it holds or 10 s pass.
+func eventually(t *testing.T, cond func() bool, msg string) {
+	t.Helper()
+	require.Eventually(t, cond, 10*time.Second, 5*time.Millisecond, msg)
+}
+
+func newJSONLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
