@@ -62,17 +62,20 @@ type mintBody struct {
 	modelAt    jsonscan.Member // where it was read; absent when not given
 	modelParam string          // its path, for errors
 	topModel   bool            // GA: read from the top level, to move into session
-	session    *object         // GA: the session object, nil when absent
-	sessionBuf object          // storage for session, to avoid an allocation
+	hasSession bool            // GA: the session object is present, in session
+	session    object          // GA: the session object
 	ttl        ttlLocation     // where the requested expiry is
-	ttlBuf     [3]object       // storage for the objects on the expiry path
+	ttlBuf     [3]object       // the objects on the expiry path below the root
 }
+
+// A mintBody holds no pointer into itself, so that it stays on the stack of
+// the request: a self-reference would move its 2 KB to the heap.
 
 // ttlLocation is how far the expiry path (for example
 // client_secret.expires_after.seconds) exists in the body.
 type ttlLocation struct {
-	path    []int     // member keys from the root to the seconds
-	objects []*object // the objects on the path that exist, root first
+	path    []int // member keys from the root to the seconds
+	depth   int   // how many objects on the path exist, root included
 	nullAt  jsonscan.Member
 	seconds jsonscan.Member
 	value   float64 // requested seconds when seconds is found
@@ -164,12 +167,12 @@ func (b *mintBody) readModel(o *object) (bool, *Error) {
 }
 
 func (b *mintBody) parseGA() *Error {
-	ok, e := b.child(&b.root, kSession, &b.sessionBuf)
+	ok, e := b.child(&b.root, kSession, &b.session)
 	if e != nil {
 		return e
 	}
 	if ok {
-		b.session = &b.sessionBuf
+		b.hasSession = true
 		if t := b.session.members[kType]; t.Found() {
 			typ, isString := jsonscan.String(b.doc, t.Value)
 			if !isString {
@@ -179,7 +182,7 @@ func (b *mintBody) parseGA() *Error {
 				return b.parseGATranscription()
 			}
 		}
-		if found, e := b.readModel(b.session); found || e != nil {
+		if found, e := b.readModel(&b.session); found || e != nil {
 			return e
 		}
 	}
@@ -202,7 +205,7 @@ func (b *mintBody) parseGATranscription() *Error {
 		parent *object
 		k      int
 		dst    *object
-	}{{b.session, kAudio, &audio}, {&audio, kInput, &input}, {&input, kTranscription, &tr}} {
+	}{{&b.session, kAudio, &audio}, {&audio, kInput, &input}, {&input, kTranscription, &tr}} {
 		ok, e := b.child(step.parent, step.k, step.dst)
 		if e != nil || !ok {
 			b.modelParam = "session.audio.input.transcription.model"
@@ -217,12 +220,12 @@ func (b *mintBody) parseGATranscription() *Error {
 }
 
 func (b *mintBody) parseTranslation() *Error {
-	ok, e := b.child(&b.root, kSession, &b.sessionBuf)
+	ok, e := b.child(&b.root, kSession, &b.session)
 	if e != nil {
 		return e
 	}
 	if ok {
-		if found, e := b.readModel(&b.sessionBuf); found || e != nil {
+		if found, e := b.readModel(&b.session); found || e != nil {
 			return e
 		}
 	}
@@ -233,12 +236,12 @@ func (b *mintBody) parseBetaSession() *Error {
 	if found, e := b.readModel(&b.root); found || e != nil {
 		return e
 	}
-	ok, e := b.child(&b.root, kSession, &b.sessionBuf)
+	ok, e := b.child(&b.root, kSession, &b.session)
 	if e != nil {
 		return e
 	}
 	if ok {
-		if found, e := b.readModel(&b.sessionBuf); found || e != nil {
+		if found, e := b.readModel(&b.session); found || e != nil {
 			return e
 		}
 	}
@@ -267,7 +270,7 @@ var ttlPaths = [...][]int{
 func (b *mintBody) parseTTL() *Error {
 	t := &b.ttl
 	t.path = ttlPaths[b.endpoint]
-	t.objects = append(make([]*object, 0, 3), &b.root)
+	t.depth = 1
 	parent := &b.root
 	for i, k := range t.path {
 		m := parent.members[k]
@@ -292,7 +295,7 @@ func (b *mintBody) parseTTL() *Error {
 		if e != nil || !ok {
 			return e
 		}
-		t.objects = append(t.objects, dst)
+		t.depth++
 		parent = dst
 	}
 	return nil
@@ -309,7 +312,7 @@ func (b *mintBody) normalize(model string, maxTTL int) []byte {
 	switch {
 	case !b.modelAt.Found():
 		// The provider's default model: nothing to rewrite.
-	case b.topModel && b.session == nil:
+	case b.topModel && !b.hasSession:
 		// {"model":"m",...} -> {"session":{"type":"realtime","model":"m"},...}
 		text := append([]byte(`"session":{"type":"realtime","model":`), quoted...)
 		edits = append(edits, jsonscan.Edit{
@@ -322,7 +325,7 @@ func (b *mintBody) normalize(model string, maxTTL int) []byte {
 	default:
 		edits = append(edits, jsonscan.Edit{Span: b.modelAt.Value, Text: quoted})
 	}
-	if b.endpoint == EndpointClientSecret && b.session != nil && !b.session.has(kType) && !b.topModel {
+	if b.endpoint == EndpointClientSecret && b.hasSession && !b.session.has(kType) && !b.topModel {
 		edits = append(edits, b.insertSession(nil))
 	}
 	if e, ok := b.ttlEdit(maxTTL); ok {
@@ -372,7 +375,7 @@ func (b *mintBody) ttlEdit(maxTTL int) (jsonscan.Edit, bool) {
 		return jsonscan.Edit{}, false
 	}
 	// Build the missing tail of the path, innermost first.
-	depth := len(t.objects) // objects that exist, root included
+	depth := t.depth
 	value := strconv.AppendInt(nil, int64(maxTTL), 10)
 	if depth < len(t.path) {
 		// An expiry object is created: anchor it like the API reference does,
@@ -388,5 +391,13 @@ func (b *mintBody) ttlEdit(maxTTL int) (jsonscan.Edit, bool) {
 		return jsonscan.Edit{Span: t.nullAt.Value, Text: value}, true
 	}
 	member := append(append(append([]byte(`"`), readKeys[missing]...), `":`...), value...)
-	return insertInto(b.doc, t.objects[depth-1].span, member), true
+	return insertInto(b.doc, b.ttlObject(depth-1).span, member), true
+}
+
+// ttlObject returns object i of the expiry path, the root being 0.
+func (b *mintBody) ttlObject(i int) *object {
+	if i == 0 {
+		return &b.root
+	}
+	return &b.ttlBuf[i-1]
 }
