@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
@@ -92,9 +91,30 @@ func writeUpstream(w http.ResponseWriter, resp *MintResponse) {
 // client: request ids, OpenAI's own and rate limit headers. Cookies, auth
 // and hop-by-hop headers never do.
 func safeUpstreamHeader(name string) bool {
-	n := strings.ToLower(name)
-	return n == "x-request-id" || n == "apim-request-id" ||
-		strings.HasPrefix(n, "openai-") || strings.HasPrefix(n, "x-ratelimit-")
+	return hasLowerPrefix(name, "x-request-id") && len(name) == len("x-request-id") ||
+		hasLowerPrefix(name, "apim-request-id") && len(name) == len("apim-request-id") ||
+		hasLowerPrefix(name, "openai-") || hasLowerPrefix(name, "x-ratelimit-")
+}
+
+// hasLowerPrefix reports whether s starts with the lower-case ASCII prefix,
+// with ASCII letters of s compared case-insensitively. Unlike
+// strings.ToLower it allocates nothing, and it never matches a non-ASCII
+// byte: header names are ASCII tokens, so "X-Request-\u0130d" is not
+// x-request-id even though ToLower makes it so.
+func hasLowerPrefix(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // sealBody returns the upstream body with the token's value replaced by its
