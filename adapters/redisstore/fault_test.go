@@ -83,7 +83,7 @@ func requireRecovers(t *testing.T, s *redisstore.Store) {
 // Handlers work again without being rebuilt.
 func TestRedisRestart(t *testing.T) {
 	srv := startRedisProcess(t)
-	const timeout = 200 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	store, err := redisstore.NewFromURL(srv.url(), redisstore.Options{Timeout: timeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
@@ -119,12 +119,24 @@ func TestRedisRestart(t *testing.T) {
 	// proves the NOSCRIPT fallback to EVAL.
 	requireRecovers(t, store)
 	for _, h := range []*realtimesecret.Handler{bestEffort, strictLimited, strictStore} {
-		token := mintedToken(t, mint(t, h))
-		_, ok, err := h.Lookup(context.Background(), token)
-		require.NoError(t, err)
-		assert.True(t, ok, "a token minted after the restart was not stored")
+		requireMintsAndStores(t, h)
 	}
 	assert.NoError(t, events.last(t).StoreErr)
+}
+
+// requireMintsAndStores asserts h mints again and stores what it mints. It
+// allows a retry: one slow call on a loaded machine is not what is tested.
+func requireMintsAndStores(t *testing.T, h *realtimesecret.Handler) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		w := mint(t, h)
+		if !assert.Equal(c, http.StatusOK, w.Code, w.Body.String()) {
+			return
+		}
+		_, ok, err := h.Lookup(context.Background(), mintedToken(t, w))
+		assert.NoError(c, err)
+		assert.True(c, ok, "a token minted after Redis came back was not stored")
+	}, 10*time.Second, 50*time.Millisecond)
 }
 
 // TestRedisStalled freezes Redis (SIGSTOP): connections hang instead of
@@ -140,7 +152,7 @@ func TestRedisStalled(t *testing.T) {
 		WriteTimeout:          time.Minute,
 	})
 	t.Cleanup(func() { _ = c.Close() })
-	const timeout = 100 * time.Millisecond
+	const timeout = 500 * time.Millisecond
 	store := redisstore.New(c, redisstore.Options{Timeout: timeout})
 	up := newUpstream(t)
 	bestEffort := newNode(t, up.URL, store, nodeOptions{rate: realtimesecret.Rate{Requests: 1000, Per: time.Minute}})
@@ -157,5 +169,5 @@ func TestRedisStalled(t *testing.T) {
 
 	srv.resume()
 	requireRecovers(t, store)
-	mintedToken(t, mint(t, strict))
+	requireMintsAndStores(t, strict)
 }

@@ -75,11 +75,20 @@ func deleteKeys(t testing.TB, c redis.UniversalClient, prefix string) {
 	}
 }
 
-// newTestStore returns a Store on REDIS_URL with a prefix of the test's own,
-// the client underneath for inspecting Redis directly, and the prefix.
+// testTimeout is the Store timeout of tests that do not test timeouts: the
+// default of 250 ms is meant for production latency, not for a CI machine
+// running every package under -race at once.
+const testTimeout = 5 * time.Second
+
+// newTestStore returns a Store on REDIS_URL with a prefix of the test's own
+// (and testTimeout unless opts has a Timeout), the client underneath for
+// inspecting Redis directly, and the prefix.
 func newTestStore(t testing.TB, opts redisstore.Options) (*redisstore.Store, *redis.Client, string) {
 	t.Helper()
 	c := testClient(t)
 	opts.Prefix = testPrefix(t, c)
+	if opts.Timeout == 0 {
+		opts.Timeout = testTimeout
+	}
 	return redisstore.New(c, opts), c, opts.Prefix
 }

@@ -22,8 +22,8 @@ func twoNodes(t *testing.T, rate realtimesecret.Rate) (a, b *realtimesecret.Hand
 	up := newUpstream(t)
 	c := testClient(t)
 	prefix := testPrefix(t, c)
-	a = newNode(t, up.URL, redisstore.New(c, redisstore.Options{Prefix: prefix}), nodeOptions{rate: rate})
-	b = newNode(t, up.URL, redisstore.New(testClient(t), redisstore.Options{Prefix: prefix}), nodeOptions{rate: rate})
+	a = newNode(t, up.URL, redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}), nodeOptions{rate: rate})
+	b = newNode(t, up.URL, redisstore.New(testClient(t), redisstore.Options{Prefix: prefix, Timeout: testTimeout}), nodeOptions{rate: rate})
 	return a, b
 }
 

@@ -109,8 +109,8 @@ func TestAllowIsAtomic(t *testing.T) {
 	c := testClient(t)
 	prefix := testPrefix(t, c)
 	nodes := []*redisstore.Store{
-		redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: 5 * time.Second}),
-		redisstore.New(testClient(t), redisstore.Options{Prefix: prefix, Timeout: 5 * time.Second}),
+		redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}),
+		redisstore.New(testClient(t), redisstore.Options{Prefix: prefix, Timeout: testTimeout}),
 	}
 	limit := realtimesecret.Rate{Requests: 25, Per: time.Hour}
 	const attempts = 200

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -146,7 +147,11 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // tokenKey returns the key of a token record: the prefix, "tok:" and the
 // hash in hex.
 func (s *Store) tokenKey(h realtimesecret.TokenHash) string {
-	b := make([]byte, 0, len(s.tokPrefix)+hex.EncodedLen(len(h)))
-	b = append(b, s.tokPrefix...)
-	return string(hex.AppendEncode(b, h[:]))
+	var hx [2 * len(realtimesecret.TokenHash{})]byte
+	hex.Encode(hx[:], h[:])
+	var b strings.Builder
+	b.Grow(len(s.tokPrefix) + len(hx))
+	b.WriteString(s.tokPrefix)
+	b.Write(hx[:])
+	return b.String()
 }

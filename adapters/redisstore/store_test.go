@@ -135,7 +135,7 @@ func TestKeyLayoutAndPrefix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			t.Cleanup(func() { c.Del(ctx, tc.wantKey) })
-			store := redisstore.New(c, redisstore.Options{Prefix: tc.prefix})
+			store := redisstore.New(c, redisstore.Options{Prefix: tc.prefix, Timeout: testTimeout})
 			require.NoError(t, store.Put(ctx, h, record(time.Minute)))
 			n, err := c.Exists(ctx, tc.wantKey).Result()
 			require.NoError(t, err)
@@ -147,8 +147,8 @@ func TestKeyLayoutAndPrefix(t *testing.T) {
 func TestPrefixesKeepStoresApart(t *testing.T) {
 	c := testClient(t)
 	prefix := testPrefix(t, c)
-	a := redisstore.New(c, redisstore.Options{Prefix: prefix + "a:"})
-	b := redisstore.New(c, redisstore.Options{Prefix: prefix + "b:"})
+	a := redisstore.New(c, redisstore.Options{Prefix: prefix + "a:", Timeout: testTimeout})
+	b := redisstore.New(c, redisstore.Options{Prefix: prefix + "b:", Timeout: testTimeout})
 	h := realtimesecret.HashToken("ek_apart")
 	require.NoError(t, a.Put(context.Background(), h, record(time.Minute)))
 

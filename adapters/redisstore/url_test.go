@@ -39,12 +39,12 @@ func TestNewFromURLRejects(t *testing.T) {
 func TestNewFromURL(t *testing.T) {
 	c := testClient(t)
 	prefix := testPrefix(t, c)
-	s, err := redisstore.NewFromURL(os.Getenv("REDIS_URL"), redisstore.Options{Prefix: prefix})
+	s, err := redisstore.NewFromURL(os.Getenv("REDIS_URL"), redisstore.Options{Prefix: prefix, Timeout: testTimeout})
 	require.NoError(t, err)
 	ctx := context.Background()
 	h := realtimesecret.HashToken("ek_url")
 	require.NoError(t, s.Put(ctx, h, record(time.Minute)))
-	_, ok, err := redisstore.New(c, redisstore.Options{Prefix: prefix}).Get(ctx, h)
+	_, ok, err := redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}).Get(ctx, h)
 	require.NoError(t, err)
 	assert.True(t, ok, "the record is not where a Store with the same prefix looks")
 
