@@ -128,13 +128,14 @@ func (p *fakeProxy) count() int {
 // harness is a sidecar serving on a loopback port, in front of a fake
 // existing proxy, minting at a fake upstream.
 type harness struct {
-	URL    string // http://127.0.0.1:port
-	Admin  string // base URL of the admin listener, or URL
-	Fake   *fakeupstream.Server
-	Proxy  *fakeProxy
-	Logs   *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
+	URL      string // http://127.0.0.1:port
+	Admin    string // base URL of the admin listener, or URL
+	Fake     *fakeupstream.Server
+	Proxy    *fakeProxy
+	Logs     *syncBuffer
+	cancel   context.CancelFunc
+	stopped  chan struct{} // closed when Serve returned
+	serveErr error         // what Serve returned, once stopped
 }
 
 type options struct {
@@ -161,7 +162,7 @@ virtual_keys:
 
 func start(t *testing.T, o options) *harness {
 	t.Helper()
-	h := &harness{Logs: &syncBuffer{}, done: make(chan error, 1)}
+	h := &harness{Logs: &syncBuffer{}, stopped: make(chan struct{})}
 	h.Fake = fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}, Fault: o.fault})
 	fakeSrv := httptest.NewServer(h.Fake)
 	t.Cleanup(fakeSrv.Close)
@@ -196,16 +197,39 @@ func start(t *testing.T, o options) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
-	go func() { h.done <- srv.Serve(ctx, ln, adminLn) }()
+	go func() {
+		defer close(h.stopped)
+		h.serveErr = srv.Serve(ctx, ln, adminLn)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-h.done:
+		case <-h.stopped:
 		case <-time.After(30 * time.Second):
 			t.Error("the sidecar did not stop")
 		}
 	})
 	return h
+}
+
+// isStopped reports whether Serve has returned.
+func (h *harness) isStopped() bool {
+	select {
+	case <-h.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// refusesConnections reports whether the main listener is closed.
+func (h *harness) refusesConnections() bool {
+	c, err := net.DialTimeout("tcp", strings.TrimPrefix(h.URL, "http://"), time.Second)
+	if err != nil {
+		return true
+	}
+	_ = c.Close()
+	return false
 }
 
 // shutdown starts the graceful shutdown, as SIGTERM does.

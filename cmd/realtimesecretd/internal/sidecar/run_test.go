@@ -1,0 +1,196 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
+)
+
+var exampleFile = filepath.Join("..", "..", "..", "..", "testdata", "sidecar.example.yaml")
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sidecar.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	return path
+}
+
+func TestRunExitCodes(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		code   int
+		stdout []string
+		stderr []string
+		never  []string
+	}{
+		{
+			name:   "check passes with the variables set",
+			args:   []string{"-config", exampleFile, "-check"},
+			env:    baseEnv(),
+			code:   0,
+			stdout: []string{"sidecar.example.yaml: OK"},
+			never:  []string{upstreamKey, virtualKey},
+		},
+		{
+			name:   "check names the unset variable",
+			args:   []string{"-config", exampleFile, "-check"},
+			env:    map[string]string{"VK_WEB": virtualKey},
+			code:   1,
+			stderr: []string{"OPENAI_API_KEY", "not set"},
+			never:  []string{virtualKey, "VK_WEB"},
+		},
+		{
+			name:   "check fails a config the core refuses",
+			args:   []string{"-config", writeConfig(t, "providers: {openai: {keys: [{id: a, value: k}, {id: a, value: k2}]}}\nallow_anonymous: true\n"), "-check"},
+			code:   1,
+			stderr: []string{"duplicate key ID"},
+		},
+		{
+			name:   "check fails a type this build cannot serve",
+			args:   []string{"-config", writeConfig(t, "providers: {azure: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\n"), "-check"},
+			code:   1,
+			stderr: []string{"providers.azure", "not supported yet"},
+		},
+		{
+			name:   "check reports demo mode",
+			args:   []string{"-config", filepath.Join("..", "..", "..", "..", "testdata", "sidecar.yaml"), "-check"},
+			code:   0,
+			stdout: []string{"OK", "demo mode: openai"},
+		},
+		{
+			name:   "version",
+			args:   []string{"-version"},
+			code:   0,
+			stdout: []string{"realtimesecretd "},
+		},
+		{
+			name:   "config is required",
+			args:   nil,
+			code:   2,
+			stderr: []string{"-config is required", "Usage"},
+		},
+		{
+			name:   "unknown flag",
+			args:   []string{"-conifg", "x.yaml"},
+			code:   2,
+			stderr: []string{"-conifg"},
+		},
+		{
+			name:   "stray argument",
+			args:   []string{"-config", exampleFile, "serve"},
+			code:   2,
+			stderr: []string{`unexpected argument "serve"`},
+		},
+		{
+			name:   "missing file",
+			args:   []string{"-config", filepath.Join(t.TempDir(), "nope.yaml"), "-check"},
+			code:   1,
+			stderr: []string{"nope.yaml"},
+		},
+		{
+			name:   "help",
+			args:   []string{"-h"},
+			code:   0,
+			stderr: []string{"Usage", "-check"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := sidecar.Run(context.Background(), tc.args, env(tc.env), &stdout, &stderr)
+			assert.Equal(t, tc.code, code, "stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+			for _, s := range tc.stdout {
+				assert.Contains(t, stdout.String(), s)
+			}
+			for _, s := range tc.stderr {
+				assert.Contains(t, stderr.String(), s)
+			}
+			for _, s := range tc.never {
+				assert.NotContains(t, stdout.String()+stderr.String(), s)
+			}
+		})
+	}
+}
+
+func TestRunDemoMode(t *testing.T) {
+	path := writeConfig(t, `
+listen: 127.0.0.1:0
+demo: true
+providers:
+  openai:
+    keys:
+      - id: primary
+        value: ${OPENAI_API_KEY:-}
+virtual_keys:
+  - id: demo
+    value: vk-demo-not-secret
+`)
+	stderr := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exit := make(chan int, 1)
+	go func() { exit <- sidecar.Run(ctx, []string{"-config", path}, env(nil), &bytes.Buffer{}, stderr) }()
+
+	var addr string
+	eventually(t, func() bool {
+		for _, l := range stderr.lines(t, "realtimesecretd listening") {
+			addr, _ = l["addr"].(string)
+		}
+		return addr != ""
+	}, "the sidecar logs its address")
+	demo := stderr.lines(t, "demo mode: the providers below have no key and mint at the built-in fake upstream; "+
+		"their ek_ values work nowhere. Set the provider key variable to mint for real")
+	require.Len(t, demo, 1)
+	fake, _ := demo[0]["fake_upstream"].(string)
+	host, _, err := net.SplitHostPort(strings.TrimPrefix(fake, "http://"))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1", host, "the fake upstream listens on loopback only")
+
+	resp, body := do(t, http.MethodPost, "http://"+addr+"/v1/realtime/client_secrets", http.Header{
+		"Authorization": {"Bearer vk-demo-not-secret"},
+		"Content-Type":  {"application/json"},
+	}, mintBody)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), `"value":"ek_`)
+	_, metrics := do(t, http.MethodGet, "http://"+addr+"/metrics", nil, "")
+	assertMetric(t, string(metrics), `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`)
+
+	cancel()
+	assert.Equal(t, 0, receive(t, exit, "Run to return"))
+	assert.NotContains(t, stderr.String(), "vk-demo-not-secret")
+}
+
+func TestRunListenFails(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	path := writeConfig(t, "listen: "+busy.Addr().String()+"\nproviders: {openai: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\n")
+	var stderr bytes.Buffer
+	code := sidecar.Run(context.Background(), []string{"-config", path}, env(nil), &bytes.Buffer{}, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "address already in use")
+}
+
+func TestRunWarnsOpenMinting(t *testing.T) {
+	path := writeConfig(t, "listen: 127.0.0.1:0\nproviders: {openai: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\n")
+	stderr := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() { exit <- sidecar.Run(ctx, []string{"-config", path}, env(nil), &bytes.Buffer{}, stderr) }()
+	eventually(t, func() bool { return strings.Contains(stderr.String(), `"level":"WARN","msg":"minting is open`) },
+		"open minting is logged as a warning")
+	cancel()
+	assert.Equal(t, 0, receive(t, exit, "Run to return"))
+}
