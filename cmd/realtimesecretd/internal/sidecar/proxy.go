@@ -40,6 +40,9 @@ func newProxy(target *url.URL, timeout time.Duration, conns *tracker, log *slog.
 		})
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// The existing proxy is a neighbour: an HTTP_PROXY meant for outbound
+	// traffic must not reroute it.
+	transport.Proxy = nil
 	// Every request goes to the same host: keep enough idle connections
 	// to it for a busy node.
 	transport.MaxIdleConnsPerHost = 256

@@ -130,7 +130,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	s.draining.Store(true)
 	limit := time.Duration(s.cfg.Server.ShutdownTimeout)
-	s.log.Info("shutting down: draining in-flight requests", slog.Duration("limit", limit))
+	s.log.Info("shutting down: draining in-flight requests", slog.String("limit", limit.String()))
 	drainCtx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	err := srv.Shutdown(drainCtx)
