@@ -57,6 +57,8 @@ type Config struct {
 	Server ServerConfig `yaml:"server"`
 	// Admin holds the health, readiness and metrics endpoints.
 	Admin AdminConfig `yaml:"admin"`
+	// CORS lets browser pages on other origins mint. Default off.
+	CORS CORSConfig `yaml:"cors"`
 
 	// Providers are the upstreams to mint at, by name. Required.
 	Providers map[string]ProviderConfig `yaml:"providers"`
@@ -375,6 +377,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateAdminPaths(); err != nil {
+		return err
+	}
+	if err := c.CORS.validate(); err != nil {
 		return err
 	}
 	switch {

@@ -85,6 +85,14 @@ func (s *Server) assemble(demoURL string) error {
 		s.cfg.Admin.MetricsPath: b.metrics.handler().ServeHTTP,
 	}
 	app := core.Wrap(newProxy(target, time.Duration(s.cfg.Server.ProxyTimeout), &s.conns, s.log))
+	app = withCORS(s.cfg, app)
+	if len(s.cfg.DemoProviders()) > 0 {
+		page, err := newDemoPage(s.cfg)
+		if err != nil {
+			return err
+		}
+		app = withDemoPage(page, app)
+	}
 	if s.cfg.Admin.Listen == "" {
 		s.main = &adminMux{routes: routes, next: app}
 	} else {

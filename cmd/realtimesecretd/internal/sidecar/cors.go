@@ -1,0 +1,197 @@
+package sidecar
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rs/cors"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// CORSConfig lets browser apps on other origins call the mint routes, the
+// way a voice app's page mints a client secret with fetch(). It applies to
+// the mint routes only: the sidecar answers CORS for what it answers itself,
+// and everything it proxies keeps the existing proxy's CORS answers, so the
+// two never add conflicting headers to one response.
+//
+// A preflight (OPTIONS with Access-Control-Request-Method) on a mint route
+// is answered here and never needs a virtual key: browsers send preflights
+// without credentials. An origin that is not allowed gets no
+// Access-Control-Allow-Origin, so the browser refuses to send the mint.
+//
+// CORS is not authentication: any non-browser client can send any Origin.
+// Virtual keys decide who may mint; CORS only decides which pages a browser
+// lets use them.
+type CORSConfig struct {
+	// AllowedOrigins are the origins ("https://app.example.com", scheme,
+	// host and port, no path) whose pages may mint. One "*" inside an
+	// origin is a wildcard ("https://*.example.com"); "*" alone allows
+	// every origin. Default none: CORS is off and browsers refuse
+	// cross-origin mints.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedHeaders are request headers allowed beyond those the mint
+	// routes read, which are always allowed: Authorization, Content-Type,
+	// the virtual key header and the forwarded headers.
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// ExposedHeaders are response headers the page may read beyond
+	// Retry-After and X-Request-Id, which are always exposed.
+	ExposedHeaders []string `yaml:"exposed_headers"`
+	// AllowCredentials lets pages send cookies or TLS client certificates
+	// with the mint, for an authenticating proxy in front that uses them.
+	// Not allowed with the "*" origin. Default false: a virtual key in
+	// Authorization needs no credentials mode.
+	AllowCredentials bool `yaml:"allow_credentials"`
+	// MaxAge is how long a browser may cache a preflight answer. Default
+	// 10m; browsers cap it (Chromium at 2h).
+	MaxAge Duration `yaml:"max_age"`
+}
+
+// DefaultCORSMaxAge is CORSConfig.MaxAge when the config leaves it out.
+const DefaultCORSMaxAge = 10 * time.Minute
+
+// Headers the mint routes read or answer with, allowed and exposed whatever
+// the config says.
+var (
+	corsMintHeaders    = []string{"Authorization", "Content-Type", "OpenAI-Safety-Identifier", "X-Request-Id"}
+	corsExposedHeaders = []string{"Retry-After", "X-Request-Id"}
+)
+
+// enabled reports whether any origin is allowed.
+func (c *CORSConfig) enabled() bool { return len(c.AllowedOrigins) > 0 }
+
+// validate checks the cors section; errors name the key at fault. An origin
+// with a path or a trailing slash is the usual typo: it never matches what
+// a browser sends, so it is refused rather than silently ignored.
+func (c *CORSConfig) validate() error {
+	if c.MaxAge < 0 {
+		return errors.New("cors.max_age must not be negative")
+	}
+	if !c.enabled() && (len(c.AllowedHeaders) > 0 || len(c.ExposedHeaders) > 0 || c.AllowCredentials) {
+		return errors.New("cors: allowed_origins is empty, so the other cors settings would have no effect")
+	}
+	for i, o := range c.AllowedOrigins {
+		if o == "*" {
+			if len(c.AllowedOrigins) > 1 {
+				return errors.New("cors.allowed_origins: \"*\" allows every origin; list it alone")
+			}
+			if c.AllowCredentials {
+				return errors.New("cors.allow_credentials: true is not allowed with the \"*\" origin: browsers refuse it, and it would let any page mint with its visitors' cookies")
+			}
+			continue
+		}
+		if err := validOrigin(o); err != nil {
+			return fmt.Errorf("cors.allowed_origins[%d] %q: %w", i, o, err)
+		}
+	}
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"cors.allowed_headers", c.AllowedHeaders}, {"cors.exposed_headers", c.ExposedHeaders}} {
+		for i, h := range l.names {
+			if !validHeaderName(h) {
+				return fmt.Errorf("%s[%d] %q: not a header name", l.key, i, h)
+			}
+		}
+	}
+	return nil
+}
+
+// validOrigin checks that o is what a browser sends in Origin:
+// scheme://host[:port], with at most one "*" (in the host, or as the port).
+func validOrigin(o string) error {
+	if strings.Count(o, "*") > 1 {
+		return errors.New("at most one * is allowed")
+	}
+	// "0" stands for the wildcard: it is valid both in a host and as a port.
+	u, err := url.Parse(strings.Replace(o, "*", "0", 1))
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return errors.New("want scheme://host[:port], like https://app.example.com")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("want an http or https origin")
+	case u.User != nil:
+		return errors.New("an origin has no user info")
+	case u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(o, "#"):
+		scheme, rest, _ := strings.Cut(o, "://")
+		host, _, _ := strings.Cut(rest, "/")
+		host, _, _ = strings.Cut(host, "?")
+		host, _, _ = strings.Cut(host, "#")
+		return fmt.Errorf("an origin has no path, query or fragment, not even a trailing /: write %s://%s", scheme, host)
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r >= 0x80 || !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// withCORS returns next with CORS answered on the mint routes of cfg, or
+// next itself when cfg allows no origin. Every other path goes to next
+// untouched, OPTIONS included, so the existing proxy keeps its own CORS.
+func withCORS(cfg *Config, next http.Handler) http.Handler {
+	c := cfg.CORS
+	if !c.enabled() {
+		return next
+	}
+	vkHeader := cfg.VirtualKeyHeader
+	if vkHeader == "" {
+		vkHeader = "X-Virtual-Key"
+	}
+	allowed := append(append(append([]string{vkHeader}, corsMintHeaders...), cfg.ForwardHeaders...), c.AllowedHeaders...)
+	maxAge := time.Duration(c.MaxAge)
+	if maxAge == 0 {
+		maxAge = DefaultCORSMaxAge
+	}
+	policy := cors.New(cors.Options{
+		AllowedOrigins:   c.AllowedOrigins,
+		AllowedMethods:   []string{http.MethodPost},
+		AllowedHeaders:   allowed,
+		ExposedHeaders:   append(append([]string(nil), corsExposedHeaders...), c.ExposedHeaders...),
+		AllowCredentials: c.AllowCredentials,
+		MaxAge:           int(maxAge / time.Second),
+	})
+	return &corsRoutes{mint: mintPaths(cfg), cors: policy.Handler(next), next: next}
+}
+
+// corsRoutes sends the mint paths through the CORS policy.
+type corsRoutes struct {
+	mint map[string]bool
+	cors http.Handler
+	next http.Handler
+}
+
+func (h *corsRoutes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.mint[r.URL.Path] {
+		h.cors.ServeHTTP(w, r)
+		return
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// mintPaths returns every mint route of cfg, as the core matches them:
+// exactly, on the path.
+func mintPaths(cfg *Config) map[string]bool {
+	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
+	paths := map[string]bool{}
+	for _, e := range realtimesecret.Endpoints() {
+		paths[prefix+e.Path()] = true
+		for name := range cfg.Providers {
+			paths[prefix+"/"+name+e.Path()] = true
+		}
+	}
+	return paths
+}

@@ -1,0 +1,127 @@
+package sidecar_test
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
+	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+)
+
+const demoYAML = `
+demo: true
+providers:
+  openai:
+    keys:
+      - id: primary
+        value: ${OPENAI_API_KEY:-}
+virtual_keys:
+  - id: demo
+    value: vk-demo-not-secret
+`
+
+// demoServer serves the sidecar for yaml with the demo providers minting
+// at an in-test fake upstream.
+func demoServer(t *testing.T, yaml string, vars map[string]string) *httptest.Server {
+	t.Helper()
+	cfg, err := sidecar.Parse([]byte(yaml), env(vars))
+	require.NoError(t, err)
+	fake := httptest.NewServer(fakeupstream.New(fakeupstream.Options{}))
+	t.Cleanup(fake.Close)
+	s, err := sidecar.New(cfg, sidecar.Options{DemoBaseURL: fake.URL})
+	require.NoError(t, err)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+var (
+	inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+	inlineStyle  = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+	mintPathMeta = regexp.MustCompile(`<meta name="realtimesecret-mint-path" content="([^"]*)">`)
+)
+
+func cspSource(inline []byte) string {
+	sum := sha256.Sum256(inline)
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+func TestDemoPageServedInDemoMode(t *testing.T) {
+	srv := demoServer(t, demoYAML, nil)
+
+	resp, body := do(t, http.MethodGet, srv.URL+sidecar.DemoPagePath, nil, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
+	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	assert.Contains(t, string(body), "fetch(")
+	assert.Contains(t, string(body), `value="openai/gpt-realtime"`, "the model field names the demo provider")
+	assert.NotContains(t, string(body), "vk-demo-not-secret", "the page never carries a configured virtual key")
+
+	// The policy allows exactly the page's inline script and style: a
+	// browser runs them, and nothing injected.
+	script := inlineScript.FindSubmatch(body)
+	style := inlineStyle.FindSubmatch(body)
+	require.NotNil(t, script)
+	require.NotNil(t, style)
+	csp := resp.Header.Get("Content-Security-Policy")
+	assert.Contains(t, csp, "script-src "+cspSource(script[1])+";")
+	assert.Contains(t, csp, "style-src "+cspSource(style[1])+";")
+	assert.Contains(t, csp, "default-src 'none'")
+	assert.Contains(t, csp, "frame-ancestors 'none'")
+
+	meta := mintPathMeta.FindSubmatch(body)
+	require.NotNil(t, meta)
+	assert.Equal(t, "/v1/realtime/client_secrets", string(meta[1]))
+}
+
+func TestDemoPageRoutes(t *testing.T) {
+	srv := demoServer(t, demoYAML, nil)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/demo?sidecar=http://127.0.0.1:9", nil)
+	require.NoError(t, err)
+	resp, err := noRedirect.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusMovedPermanently, resp.StatusCode)
+	assert.Equal(t, "/demo/?sidecar=http://127.0.0.1:9", resp.Header.Get("Location"), "the query survives")
+
+	head, body := do(t, http.MethodHead, srv.URL+sidecar.DemoPagePath, nil, "")
+	assert.Equal(t, http.StatusOK, head.StatusCode)
+	assert.Empty(t, body)
+	assert.NotEmpty(t, head.Header.Get("Content-Length"))
+
+	post, _ := do(t, http.MethodPost, srv.URL+sidecar.DemoPagePath, nil, "")
+	assert.Equal(t, http.StatusMethodNotAllowed, post.StatusCode)
+	assert.Equal(t, "GET, HEAD", post.Header.Get("Allow"))
+}
+
+func TestDemoPageFollowsPathPrefix(t *testing.T) {
+	srv := demoServer(t, "path_prefix: /api\n"+demoYAML, nil)
+	_, body := do(t, http.MethodGet, srv.URL+sidecar.DemoPagePath, nil, "")
+	meta := mintPathMeta.FindSubmatch(body)
+	require.NotNil(t, meta)
+	assert.Equal(t, "/api/v1/realtime/client_secrets", string(meta[1]))
+}
+
+// TestDemoPageOnlyInDemoMode: with a real key the page is not served; the
+// path belongs to the existing proxy like any other.
+func TestDemoPageOnlyInDemoMode(t *testing.T) {
+	h := start(t, options{})
+	resp, body := do(t, http.MethodGet, h.URL+sidecar.DemoPagePath, nil, "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, proxyAnswer, string(body))
+	assert.Equal(t, sidecar.DemoPagePath, h.Proxy.last(t).Path)
+
+	srv := demoServer(t, demoYAML, map[string]string{"OPENAI_API_KEY": upstreamKey})
+	resp, _ = do(t, http.MethodGet, srv.URL+sidecar.DemoPagePath, nil, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "demo: true with a key set mints for real and serves no page")
+}
