@@ -29,7 +29,7 @@ const valueVersion byte = 1
 func appendRecord(dst []byte, rec *realtimesecret.Record) []byte {
 	dst = append(dst, valueVersion, byte(rec.Endpoint))
 	dst = binary.AppendVarint(dst, rec.ExpiresAt.Unix())
-	dst = binary.AppendUvarint(dst, uint64(rec.ExpiresAt.Nanosecond()))
+	dst = binary.AppendUvarint(dst, uint64(rec.ExpiresAt.Nanosecond())) //nolint:gosec // Nanosecond is in [0, 1e9)
 	for _, s := range [...]string{rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)

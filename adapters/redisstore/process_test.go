@@ -56,6 +56,7 @@ func (p *redisProcess) start() {
 		"--port", strconv.Itoa(p.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", p.dir,
 		"--daemonize", "no", "--loglevel", "warning")
+	killWithParent(cmd)
 	require.NoError(p.t, cmd.Start(), "starting redis-server")
 	p.cmd = cmd
 

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package redisstore_test
+
+import "os/exec"
+
+// killWithParent does nothing where the kernel cannot tie a child's life to
+// its parent; the test's cleanup still stops the server.
+func killWithParent(*exec.Cmd) {}
