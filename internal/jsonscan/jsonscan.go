@@ -8,10 +8,10 @@ package jsonscan
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
-	"sort"
-	"unicode/utf8"
+	"slices"
 )
 
 // ErrDuplicateKey is returned by Members when a wanted name occurs twice in
@@ -30,13 +30,6 @@ type Member struct {
 
 // Found reports whether the member was present.
 func (m Member) Found() bool { return m.Value.End > 0 }
-
-// Valid reports whether doc is exactly one JSON value in valid UTF-8.
-// encoding/json accepts invalid UTF-8 in strings by replacing it, which would
-// let two parsers read different model names, so it is refused here.
-func Valid(doc []byte) bool {
-	return utf8.Valid(doc) && json.Valid(doc)
-}
 
 // Root returns the span of the top-level value, without surrounding space.
 func Root(doc []byte) Span {
@@ -154,11 +147,13 @@ type Edit struct {
 // Apply returns doc with the edits made. Edits must not overlap; inserts at
 // the same offset keep their order.
 func Apply(doc []byte, edits []Edit) []byte {
-	sort.SliceStable(edits, func(i, j int) bool {
-		if edits[i].Start != edits[j].Start {
-			return edits[i].Start < edits[j].Start
+	// slices, not sort: sort.SliceStable's reflection and closure allocated
+	// on every mint.
+	slices.SortStableFunc(edits, func(a, b Edit) int {
+		if a.Start != b.Start {
+			return cmp.Compare(a.Start, b.Start)
 		}
-		return edits[i].End < edits[j].End
+		return cmp.Compare(a.End, b.End)
 	})
 	n := len(doc)
 	for _, e := range edits {
