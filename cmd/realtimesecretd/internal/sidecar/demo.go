@@ -20,8 +20,9 @@ type demoUpstream struct {
 }
 
 // startDemo starts the fake upstream on 127.0.0.1 and a free port.
-func startDemo(log *slog.Logger) (*demoUpstream, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func startDemo(ctx context.Context, log *slog.Logger) (*demoUpstream, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}

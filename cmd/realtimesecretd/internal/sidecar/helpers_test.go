@@ -87,7 +87,7 @@ func newFakeProxy(t *testing.T) *fakeProxy {
 		if err != nil {
 			return
 		}
-		defer c.CloseNow()
+		defer func() { _ = c.CloseNow() }()
 		for {
 			typ, msg, err := c.Read(r.Context())
 			if err != nil {
@@ -235,8 +235,14 @@ func (h *harness) refusesConnections() bool {
 // shutdown starts the graceful shutdown, as SIGTERM does.
 func (h *harness) shutdown() { h.cancel() }
 
+// reply is an answer whose body do has read and closed.
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
 // do sends a request and returns the answer with its body read.
-func do(t *testing.T, method, url string, header http.Header, body string) (*http.Response, []byte) {
+func do(t *testing.T, method, url string, header http.Header, body string) (reply, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -250,7 +256,7 @@ func do(t *testing.T, method, url string, header http.Header, body string) (*htt
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp, b
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, b
 }
 
 const mintBody = `{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`

@@ -168,7 +168,7 @@ server:
 `), func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	s := &Server{cfg: cfg, log: slog.New(slog.DiscardHandler)}
-	srv := s.httpServer(http.NotFoundHandler(), context.Background())
+	srv := s.httpServer(context.Background(), http.NotFoundHandler())
 	assert.Equal(t, time.Second, srv.ReadHeaderTimeout)
 	assert.Equal(t, 2*time.Second, srv.ReadTimeout)
 	assert.Equal(t, 40*time.Second, srv.WriteTimeout)

@@ -98,14 +98,15 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		s.release(ctx)
 		return err
 	}
 	var adminLn net.Listener
 	if cfg.Admin.Listen != "" {
-		if adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+		if adminLn, err = lc.Listen(ctx, "tcp", cfg.Admin.Listen); err != nil {
 			_ = ln.Close()
 			s.release(ctx)
 			return err

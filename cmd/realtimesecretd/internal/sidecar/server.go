@@ -49,7 +49,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg, log: log}
 	demoURL := opts.DemoBaseURL
 	if len(cfg.DemoProviders()) > 0 && demoURL == "" {
-		d, err := startDemo(log)
+		d, err := startDemo(context.Background(), log)
 		if err != nil {
 			return nil, fmt.Errorf("demo upstream: %w", err)
 		}
@@ -123,11 +123,11 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
 	errc := make(chan error, 2)
-	srv := s.httpServer(s.main, base)
+	srv := s.httpServer(base, s.main)
 	go func() { errc <- srv.Serve(ln) }()
 	var adminSrv *http.Server
 	if adminLn != nil {
-		adminSrv = s.httpServer(s.admin, base)
+		adminSrv = s.httpServer(base, s.admin)
 		go func() { errc <- adminSrv.Serve(adminLn) }()
 	}
 
@@ -181,7 +181,7 @@ func (s *Server) release(ctx context.Context) {
 	}
 }
 
-func (s *Server) httpServer(h http.Handler, base context.Context) *http.Server {
+func (s *Server) httpServer(base context.Context, h http.Handler) *http.Server {
 	sc := s.cfg.Server
 	return &http.Server{
 		Handler:           h,

@@ -170,13 +170,14 @@ func TestProxyWebSocket(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
+	//nolint:bodyclose // the body is nil on success: coder/websocket says never to close it
 	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.URL, "http")+"/v1/realtime?model=gpt-realtime",
 		&websocket.DialOptions{
 			Subprotocols: []string{"realtime", "openai-insecure-api-key." + token},
 			HTTPHeader:   http.Header{"X-Realtime-Key-Id": {"spoofed"}},
 		})
 	require.NoError(t, err)
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	assert.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
 	assert.Equal(t, "realtime", c.Subprotocol())
 

@@ -129,6 +129,7 @@ func TestShutdownWebSocket(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		t.Cleanup(cancel)
 		token := h.mint(t)
+		//nolint:bodyclose // the body is nil on success: coder/websocket says never to close it
 		c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.URL, "http")+"/v1/realtime",
 			&websocket.DialOptions{Subprotocols: []string{"realtime", "openai-insecure-api-key." + token}})
 		require.NoError(t, err)
