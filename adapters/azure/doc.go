@@ -1,0 +1,33 @@
+// Package azure is the realtimesecret.Provider for Azure OpenAI (Microsoft
+// Foundry) resources.
+//
+// It mints GA client secrets at
+//
+//	POST {Endpoint}/openai/v1/realtime/client_secrets
+//	POST {Endpoint}/openai/v1/realtime/translations/client_secrets
+//
+// and, when Config.APIVersion is set, beta sessions at the legacy preview
+//
+//	POST {Endpoint}/openai/realtimeapi/sessions?api-version={APIVersion}
+//
+// authenticated with the "api-key" header, or with "Authorization: Bearer"
+// and a Microsoft Entra ID token (Config.TokenSource, or Config.Auth for a
+// token obtained elsewhere). Beta transcription sessions, and beta sessions
+// without an APIVersion, are answered 400 with a message naming the GA
+// endpoint to use instead; nothing is sent to Azure.
+//
+// On Azure, session.model (model on the preview sessions endpoint) is the
+// name of a deployment, not of a model. The middleware resolves
+// realtimesecret.Key.Aliases before calling the Provider, so map the model
+// names clients ask for to deployment names there:
+//
+//	Aliases: map[string]string{"gpt-realtime": "my-realtime-deployment"}
+//
+// A reply is passed back as it came, except that a non-2xx body is
+// rewritten into the OpenAI error shape
+// {"error":{"message","type","param","code"}} (Azure answers
+// {"error":{"code","message"}}, or API Management's
+// {"statusCode","message"}), keeping the status, so that OpenAI SDKs surface
+// it as their API error. A Provider never follows a redirect, and neither its
+// errors nor a rewritten error body contain the key or token.
+package azure

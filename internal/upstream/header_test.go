@@ -1,0 +1,41 @@
+package upstream_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/realtimesecret/realtimesecret/internal/upstream"
+)
+
+func TestHeader(t *testing.T) {
+	fwd := http.Header{
+		"Openai-Safety-Identifier": {"user-42"},
+		"X-Request-Id":             {"abc"},
+		"x-request-id":             {"def"}, // same name, not canonical: both kept
+		// Not canonical on purpose: must still be dropped.
+		"authorization":     {"Bearer sk-attacker"},
+		"api-key":           {"attacker"},
+		"Cookie":            {"s=1"},
+		"Host":              {"evil.example"},
+		"Content-Type":      {"text/plain"},
+		"Content-Length":    {"9"},
+		"Content-Encoding":  {"gzip"},
+		"Transfer-Encoding": {"chunked"},
+		"Connection":        {"close"},
+		"Upgrade":           {"websocket"},
+		"accept":            {"text/html"},
+		"Accept-Encoding":   {"br"},
+	}
+	h := upstream.Header(fwd)
+	assert.Equal(t, http.Header{
+		"Openai-Safety-Identifier": {"user-42"},
+		"X-Request-Id":             h["X-Request-Id"],
+		"Content-Type":             {"application/json"},
+		"Accept":                   {"application/json"},
+	}, h)
+	assert.ElementsMatch(t, []string{"abc", "def"}, h["X-Request-Id"])
+	assert.Equal(t, []string{"abc"}, fwd["X-Request-Id"], "forwarded header not modified")
+	assert.Equal(t, http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, upstream.Header(nil))
+}
