@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -82,9 +83,9 @@ func requireRecovers(t *testing.T, s *redisstore.Store) {
 // succeed and strict ones answer 503; once it is back, the same Store and
 // Handlers work again without being rebuilt.
 func TestRedisRestart(t *testing.T) {
-	srv := startRedisProcess(t)
+	srv := redistest.StartServer(t)
 	const timeout = 500 * time.Millisecond
-	store, err := redisstore.NewFromURL(srv.url(), redisstore.Options{Timeout: timeout})
+	store, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{Timeout: timeout})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 
@@ -100,7 +101,7 @@ func TestRedisRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 
-	srv.stop()
+	srv.Stop()
 	requireFailsFast(t, store, timeout)
 
 	token = mintedToken(t, mint(t, bestEffort))
@@ -114,7 +115,7 @@ func TestRedisRestart(t *testing.T) {
 		assert.Equal(t, "store_unavailable", errorCode(t, w), "strict %s", name)
 	}
 
-	srv.start()
+	srv.Start()
 	// The restarted Redis has an empty script cache, so Allow here also
 	// proves the NOSCRIPT fallback to EVAL.
 	requireRecovers(t, store)
@@ -143,9 +144,9 @@ func requireMintsAndStores(t *testing.T, h *realtimesecret.Handler) {
 // being refused. The client's own socket timeouts are a minute, so only the
 // Store's per-call timeout can end the calls.
 func TestRedisStalled(t *testing.T) {
-	srv := startRedisProcess(t)
+	srv := redistest.StartServer(t)
 	c := redis.NewClient(&redis.Options{
-		Addr:                  srv.addr(),
+		Addr:                  srv.Addr(),
 		ContextTimeoutEnabled: true,
 		DialTimeout:           time.Minute,
 		ReadTimeout:           time.Minute,
@@ -159,7 +160,7 @@ func TestRedisStalled(t *testing.T) {
 	strict := newNode(t, up.URL, store, nodeOptions{strict: true})
 	mintedToken(t, mint(t, bestEffort))
 
-	srv.pause()
+	srv.Pause()
 	requireFailsFast(t, store, timeout)
 	err := store.Ping(context.Background())
 	require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -167,7 +168,7 @@ func TestRedisStalled(t *testing.T) {
 	w := mint(t, strict)
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
 
-	srv.resume()
+	srv.Resume()
 	requireRecovers(t, store)
 	requireMintsAndStores(t, strict)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -20,10 +21,10 @@ import (
 func twoNodes(t *testing.T, rate realtimesecret.Rate) (a, b *realtimesecret.Handler) {
 	t.Helper()
 	up := newUpstream(t)
-	c := testClient(t)
-	prefix := testPrefix(t, c)
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
 	a = newNode(t, up.URL, redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}), nodeOptions{rate: rate})
-	b = newNode(t, up.URL, redisstore.New(testClient(t), redisstore.Options{Prefix: prefix, Timeout: testTimeout}), nodeOptions{rate: rate})
+	b = newNode(t, up.URL, redisstore.New(redistest.Client(t), redisstore.Options{Prefix: prefix, Timeout: testTimeout}), nodeOptions{rate: rate})
 	return a, b
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -106,11 +107,11 @@ func TestAllowZeroRateTouchesNothing(t *testing.T) {
 // separate connection pools, as two nodes would: a read-then-write limiter
 // lets more than the budget through here.
 func TestAllowIsAtomic(t *testing.T) {
-	c := testClient(t)
-	prefix := testPrefix(t, c)
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
 	nodes := []*redisstore.Store{
 		redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}),
-		redisstore.New(testClient(t), redisstore.Options{Prefix: prefix, Timeout: testTimeout}),
+		redisstore.New(redistest.Client(t), redisstore.Options{Prefix: prefix, Timeout: testTimeout}),
 	}
 	limit := realtimesecret.Rate{Requests: 25, Per: time.Hour}
 	const attempts = 200

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -117,10 +118,10 @@ func TestRecordGoneAfterExpiry(t *testing.T) {
 }
 
 func TestKeyLayoutAndPrefix(t *testing.T) {
-	c := testClient(t)
+	c := redistest.Client(t)
 	h := realtimesecret.HashToken("ek_layout")
 	hexHash := hex.EncodeToString(h[:])
-	custom := testPrefix(t, c)
+	custom := redistest.Prefix(t, c)
 	tests := []struct {
 		name    string
 		prefix  string
@@ -145,8 +146,8 @@ func TestKeyLayoutAndPrefix(t *testing.T) {
 }
 
 func TestPrefixesKeepStoresApart(t *testing.T) {
-	c := testClient(t)
-	prefix := testPrefix(t, c)
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
 	a := redisstore.New(c, redisstore.Options{Prefix: prefix + "a:", Timeout: testTimeout})
 	b := redisstore.New(c, redisstore.Options{Prefix: prefix + "b:", Timeout: testTimeout})
 	h := realtimesecret.HashToken("ek_apart")

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -37,8 +38,8 @@ func TestNewFromURLRejects(t *testing.T) {
 }
 
 func TestNewFromURL(t *testing.T) {
-	c := testClient(t)
-	prefix := testPrefix(t, c)
+	c := redistest.Client(t)
+	prefix := redistest.Prefix(t, c)
 	s, err := redisstore.NewFromURL(os.Getenv("REDIS_URL"), redisstore.Options{Prefix: prefix, Timeout: testTimeout})
 	require.NoError(t, err)
 	ctx := context.Background()
