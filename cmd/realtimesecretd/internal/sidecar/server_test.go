@@ -202,9 +202,11 @@ func TestProxyWebSocket(t *testing.T) {
 func TestProxyStreamsAsItArrives(t *testing.T) {
 	// write_timeout is far below the stream's length: a proxied response
 	// is bounded by proxy_timeout (none here), not by the mint limits.
+	// The limits leave a loaded machine a second to get the request to the
+	// handler, which then lifts them.
 	h := start(t, options{
-		extra: "server: {write_timeout: 300ms, read_timeout: 300ms}\n",
-		env:   map[string]string{"PROVIDER_TIMEOUT": "100ms"},
+		extra: "server: {write_timeout: 1s, read_timeout: 1s}\n",
+		env:   map[string]string{"PROVIDER_TIMEOUT": "500ms"},
 	})
 	release := make(chan struct{})
 	h.Proxy.Mux.HandleFunc("/v1/chat/completions", func(w http.ResponseWriter, r *http.Request) {
@@ -216,8 +218,8 @@ func TestProxyStreamsAsItArrives(t *testing.T) {
 		case <-r.Context().Done():
 			return
 		}
-		// Longer than write_timeout and read_timeout.
-		time.Sleep(time.Second)
+		// Past write_timeout and read_timeout.
+		time.Sleep(1500 * time.Millisecond)
 		_, _ = io.WriteString(w, "data: second\n\n")
 	})
 
