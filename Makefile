@@ -1,0 +1,90 @@
+# realtimesecret — developer tasks. `make` (or `make help`) lists them.
+# CI runs .ci/run, which runs `make verify`.
+
+SHELL       := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO       ?= go
+PKGS     ?= ./...
+FUZZTIME ?= 10s
+CONFIG   ?= testdata/sidecar.yaml
+COVERPROFILE ?= coverage.out
+
+# Tools are installed with `go install` into GOBIN (default $(go env GOPATH)/bin).
+GOBIN := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(GOBIN)/golangci-lint
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\nTargets:\n"} \
+		/^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@printf '\nVariables: PKGS=%s FUZZTIME=%s CONFIG=%s\n' '$(PKGS)' '$(FUZZTIME)' '$(CONFIG)'
+
+.PHONY: run
+run: ## Run the sidecar on 127.0.0.1:8080 with CONFIG (default testdata/sidecar.yaml; demo mode without OPENAI_API_KEY)
+	$(GO) run ./cmd/realtimesecretd -config $(CONFIG)
+
+.PHONY: build
+build: ## Compile every package
+	$(GO) build $(PKGS)
+
+.PHONY: test
+test: ## Run the tests with the race detector
+	$(GO) test -race -count=1 $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks (no tests), with allocations
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
+	@found=0; \
+	for pkg in $$($(GO) list $(PKGS)); do \
+		list=$$($(GO) test -list '^Fuzz' -run '^$$' "$$pkg"); \
+		for target in $$(grep '^Fuzz' <<<"$$list" || true); do \
+			found=$$((found + 1)); \
+			echo "==> $$pkg $$target ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done; \
+	echo "fuzz: $$found target(s) run for $(FUZZTIME) each"
+
+.PHONY: cover
+cover: ## Run the tests with coverage; writes coverage.out and coverage.html
+	$(GO) test -race -count=1 -covermode=atomic -coverprofile=$(COVERPROFILE) $(PKGS)
+	$(GO) tool cover -html=$(COVERPROFILE) -o $(basename $(COVERPROFILE)).html
+	@$(GO) tool cover -func=$(COVERPROFILE) | tail -n 1
+
+.PHONY: fmt
+fmt: tools ## Format the code (gofmt, goimports)
+	$(GOLANGCI_LINT) fmt
+
+.PHONY: fmt-check
+fmt-check: ## Fail if a Go file is not gofmt-formatted
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:" >&2; echo "$$out" >&2; exit 1; fi
+
+.PHONY: vet
+vet: ## Run go vet
+	$(GO) vet $(PKGS)
+
+.PHONY: lint
+lint: tools ## Run golangci-lint (config: .golangci.yml)
+	$(GOLANGCI_LINT) run $(PKGS)
+
+.PHONY: tools
+tools: ## Install golangci-lint (GOLANGCI_LINT_VERSION, v2.15.0) into GOBIN if missing
+	@if ! "$(GOLANGCI_LINT)" version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%)"; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(GOBIN)"; \
+		GOBIN="$(GOBIN)" $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+
+.PHONY: verify
+verify: fmt-check vet lint test ## Everything CI checks: format, vet, lint, race tests
+
+.PHONY: clean
+clean: ## Remove build and coverage output
+	rm -f $(COVERPROFILE) $(basename $(COVERPROFILE)).html
+	rm -rf bin/ dist/
