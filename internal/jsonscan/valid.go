@@ -27,13 +27,14 @@ func Valid(doc []byte) bool {
 		ok := true
 		switch c := doc[i]; {
 		case c == '{' || c == '[':
+			if depth++; depth > maxDepth { // an empty one counts too
+				return false
+			}
 			j := skipSpace(doc, i+1)
 			if j < len(doc) && doc[j] == c+2 { // '}' is '{'+2, ']' is '['+2
+				depth--
 				i = j + 1
 				break
-			}
-			if depth++; depth > maxDepth {
-				return false
 			}
 			if depth/64 >= len(stack) {
 				stack = append(stack, 0)
