@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
+	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -36,6 +37,9 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	store, limiter, err := buildStore(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := store.(io.Closer); ok {
+		b.closers = append(b.closers, c)
 	}
 	b.store = &meteredStore{inner: store}
 	b.metrics = newMetrics(b.store)
@@ -128,8 +132,16 @@ func buildStore(cfg *Config) (realtimesecret.Store, realtimesecret.RateLimiter, 
 	case "memory":
 		return realtimesecret.NewMemoryStore(), nil, nil
 	case "redis":
-		// Filled in with adapters/redisstore.
-		return nil, nil, fmt.Errorf("store.type redis is %w", errNotSupported)
+		// One Store is both: the rate limits then live beside the records,
+		// shared by every sidecar on the same Redis and prefix.
+		s, err := redisstore.NewFromURL(cfg.Store.URL.Reveal(), redisstore.Options{
+			Prefix:  cfg.Store.Prefix,
+			Timeout: time.Duration(cfg.Store.Timeout),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("store.url: %w", err)
+		}
+		return s, s, nil
 	default:
 		return nil, nil, fmt.Errorf("store.type %q: want memory or redis", cfg.Store.Type)
 	}

@@ -178,8 +178,19 @@ type RateConfig struct {
 
 // StoreConfig selects where token records are kept.
 type StoreConfig struct {
-	// Type is memory (in-process, the default) or redis.
+	// Type is memory (in-process, the default) or redis. With redis, token
+	// records and virtual key rate limits are shared by every sidecar on
+	// the same Redis and prefix.
 	Type string `yaml:"type"`
+	// URL is the Redis to use, for type redis (required there):
+	// redis://[user:password@]host:port/db, rediss://... for TLS, or
+	// unix:///path. It may hold a password, so it is never logged.
+	URL realtimesecret.Secret `yaml:"url"`
+	// Prefix is put before every Redis key. Default "realtimesecret:".
+	Prefix string `yaml:"prefix"`
+	// Timeout bounds each call to Redis; a slower Redis counts as failed
+	// (see strict_store). Default 250ms.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // Duration is a time.Duration written as a string: "30s", "10m", "1h30m".
@@ -394,16 +405,29 @@ func (c *Config) validate() error {
 			return fmt.Errorf("virtual_keys[%d] (%s): value is empty (is its variable set?)", i, vk.ID)
 		}
 	}
-	switch c.Store.Type {
-	case "memory", "redis":
-	default:
-		return fmt.Errorf("store.type %q: want memory or redis", c.Store.Type)
+	if err := c.Store.validate(); err != nil {
+		return err
 	}
 	keys, err := decodeSealKeys(c.SealKeys)
 	if err != nil {
 		return err
 	}
 	c.sealKeys = keys
+	return nil
+}
+
+func (s *StoreConfig) validate() error {
+	switch s.Type {
+	case "memory":
+		// url, prefix and timeout are ignored, so that one file can switch
+		// type with a variable.
+	case "redis":
+		if s.URL == "" {
+			return errors.New("store.url is required for type redis (is its variable set?)")
+		}
+	default:
+		return fmt.Errorf("store.type %q: want memory or redis", s.Type)
+	}
 	return nil
 }
 
