@@ -154,15 +154,15 @@ func isToken(s string) bool {
 	return true
 }
 
-// clean makes s safe to show: valid UTF-8, without secret, at most max
+// clean makes s safe to show: valid UTF-8, without secret, at most limit
 // bytes (cut at a rune boundary).
-func clean(s, secret string, max int) string {
+func clean(s, secret string, limit int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = upstream.Redact(s, secret)
-	if len(s) <= max {
+	if len(s) <= limit {
 		return s
 	}
-	cut := max
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}

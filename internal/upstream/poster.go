@@ -123,7 +123,7 @@ func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (
 		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
 	}
 	raw, err := readLimited(resp.Body, x.p.maxBytes, resp.ContentLength)
-	if err == errTooLarge {
+	if errors.Is(err, errTooLarge) {
 		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, tooLarge(x.p.maxBytes), secret)
 	}
 	if err != nil {

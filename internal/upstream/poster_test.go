@@ -34,7 +34,7 @@ func newPoster(t testing.TB, o upstream.Options) *upstream.Poster {
 }
 
 // post runs one exchange with secret as a bearer credential.
-func post(p *upstream.Poster, ctx context.Context, url string) (*realtimesecret.MintResponse, error) {
+func post(ctx context.Context, p *upstream.Poster, url string) (*realtimesecret.MintResponse, error) {
 	x := p.Begin(ctx, realtimesecret.EndpointClientSecret)
 	defer x.Close()
 	h := upstream.Header(nil)
@@ -73,7 +73,7 @@ func TestPostSendsAndReturnsReply(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot)
 		_, _ = io.WriteString(w, reply)
 	})
-	resp, err := post(newPoster(t, upstream.Options{}), context.Background(), srv.URL+"/v1/x?a=b")
+	resp, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL+"/v1/x?a=b")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusTeapot, resp.StatusCode, "any status is a reply")
 	assert.Equal(t, reply, string(resp.Body))
@@ -95,7 +95,7 @@ func TestNewRejectsNegatives(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })
-	resp, err := post(newPoster(t, upstream.Options{Timeout: 50 * time.Millisecond}), context.Background(), srv.URL)
+	resp, err := post(context.Background(), newPoster(t, upstream.Options{Timeout: 50 * time.Millisecond}), srv.URL)
 	assert.Nil(t, resp)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
 	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
@@ -108,14 +108,14 @@ func TestTimeoutMidBody(t *testing.T) {
 		w.(http.Flusher).Flush()
 		waitForClient(r)
 	})
-	_, err := post(newPoster(t, upstream.Options{Timeout: 50 * time.Millisecond}), context.Background(), srv.URL)
+	_, err := post(context.Background(), newPoster(t, upstream.Options{Timeout: 50 * time.Millisecond}), srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
 }
 
 func TestClientTimeoutIsUpstreamTimeout(t *testing.T) {
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })
 	p := newPoster(t, upstream.Options{Client: &http.Client{Timeout: 50 * time.Millisecond}})
-	_, err := post(p, context.Background(), srv.URL)
+	_, err := post(context.Background(), p, srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
 }
 
@@ -130,7 +130,7 @@ func TestCallerCancelIsNotTimeout(t *testing.T) {
 		<-arrived
 		cancel()
 	}()
-	_, err := post(newPoster(t, upstream.Options{}), ctx, srv.URL)
+	_, err := post(ctx, newPoster(t, upstream.Options{}), srv.URL)
 	requireSentinel(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamTimeout)
 	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
@@ -140,7 +140,7 @@ func TestCallerDeadlineIsTimeout(t *testing.T) {
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err := post(newPoster(t, upstream.Options{}), ctx, srv.URL)
+	_, err := post(ctx, newPoster(t, upstream.Options{}), srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
@@ -150,7 +150,7 @@ func TestConnectionRefused(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
-	_, err = post(newPoster(t, upstream.Options{}), context.Background(), "http://"+addr)
+	_, err = post(context.Background(), newPoster(t, upstream.Options{}), "http://"+addr)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
 }
 
@@ -161,7 +161,7 @@ func TestClosedBeforeHeaders(t *testing.T) {
 			_ = conn.Close()
 		}
 	})
-	_, err := post(newPoster(t, upstream.Options{}), context.Background(), srv.URL)
+	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
 }
 
@@ -172,7 +172,7 @@ func TestTLSFailure(t *testing.T) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failure is expected
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	_, err := post(newPoster(t, upstream.Options{}), context.Background(), srv.URL)
+	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
 }
 
@@ -186,7 +186,7 @@ func TestResetMidBody(t *testing.T) {
 		_ = buf.Flush()
 		_ = conn.Close()
 	})
-	_, err := post(newPoster(t, upstream.Options{}), context.Background(), srv.URL)
+	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
 }
 
@@ -202,7 +202,7 @@ func TestSecretRedactedFromTransportErrors(t *testing.T) {
 		_ = buf.Flush()
 		_ = conn.Close()
 	})
-	_, err := post(newPoster(t, upstream.Options{}), context.Background(), srv.URL)
+	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
 	assert.Contains(t, err.Error(), upstream.Redacted)
 	assert.Contains(t, err.Error(), "test client_secrets: ", "names the adapter and endpoint")
@@ -229,7 +229,7 @@ func TestGzip(t *testing.T) {
 				w.Header().Set("Content-Encoding", "gzip")
 				_, _ = w.Write(gzipped(t, reply))
 			})
-			resp, err := post(newPoster(t, upstream.Options{Client: c}), context.Background(), srv.URL)
+			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), srv.URL)
 			require.NoError(t, err)
 			assert.Equal(t, reply, string(resp.Body))
 			assert.Empty(t, resp.Header.Get("Content-Encoding"))
@@ -252,7 +252,7 @@ func TestGzipCorrupt(t *testing.T) {
 				w.Header().Set("Content-Encoding", "gzip")
 				_, _ = w.Write(body)
 			})
-			_, err := post(newPoster(t, upstream.Options{Client: noDecompression()}), context.Background(), srv.URL)
+			_, err := post(context.Background(), newPoster(t, upstream.Options{Client: noDecompression()}), srv.URL)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
 		})
 	}
@@ -265,7 +265,7 @@ func TestUnsupportedEncoding(t *testing.T) {
 				w.Header().Set("Content-Encoding", ce)
 				_, _ = io.WriteString(w, "\x1b\x00")
 			})
-			_, err := post(newPoster(t, upstream.Options{}), context.Background(), srv.URL)
+			_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
 		})
 	}
@@ -300,7 +300,7 @@ func TestMaxResponseBytes(t *testing.T) {
 				_, _ = w.Write(tc.body)
 			})
 			p := newPoster(t, upstream.Options{MaxResponseBytes: limit, Client: noDecompression()})
-			resp, err := post(p, context.Background(), srv.URL)
+			resp, err := post(context.Background(), p, srv.URL)
 			if tc.ok {
 				require.NoError(t, err)
 				assert.Equal(t, exact, string(resp.Body))
@@ -323,7 +323,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 		})
 		user := &http.Client{}
 		for _, c := range []*http.Client{nil, user} {
-			resp, err := post(newPoster(t, upstream.Options{Client: c}), context.Background(), srv.URL)
+			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), srv.URL)
 			assert.Nil(t, resp)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
 		}
@@ -377,7 +377,7 @@ func BenchmarkPost(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		resp, err := post(p, ctx, srv.URL)
+		resp, err := post(ctx, p, srv.URL)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			b.Fatal(err)
 		}

@@ -75,7 +75,7 @@ func decode(h http.Header, raw []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	body, err := readLimited(zr, limit, min(int64(len(raw))*4, limit))
-	if err == errTooLarge {
+	if errors.Is(err, errTooLarge) {
 		return nil, tooLarge(limit)
 	}
 	if err != nil {
