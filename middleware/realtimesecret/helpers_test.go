@@ -207,8 +207,6 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func ptr[T any](v T) *T { return &v }
-
 type httptestRecorder = httptest.ResponseRecorder
 
 func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

@@ -91,7 +91,7 @@ func pickKey(keys []Key, model string) *Key {
 			}
 		}
 	}
-	x := rand.Float64() * total
+	x := rand.Float64() * total //nolint:gosec // load spreading, not a secret: predictability is harmless
 	var last *Key
 	for i := range keys {
 		if !keys[i].allows(model) {

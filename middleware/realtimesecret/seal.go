@@ -57,7 +57,7 @@ func newSealer(keys [][]byte) (*sealer, error) {
 func (s *sealer) seal(token string, rec *Record) (string, error) {
 	plain := make([]byte, 0, 64+len(token)+len(rec.KeyID)+len(rec.VirtualKeyID)+len(rec.Provider)+len(rec.Model))
 	plain = append(plain, sealFormat, byte(rec.Endpoint))
-	plain = binary.BigEndian.AppendUint64(plain, uint64(rec.ExpiresAt.Unix()))
+	plain = binary.BigEndian.AppendUint64(plain, uint64(rec.ExpiresAt.Unix())) //nolint:gosec // bit pattern round-trips through int64 in decodeSealed
 	for _, f := range [...]string{token, rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model} {
 		plain = binary.AppendUvarint(plain, uint64(len(f)))
 		plain = append(plain, f...)
@@ -108,16 +108,17 @@ func decodeSealed(p []byte) (string, Record, bool) {
 	}
 	rec := Record{
 		Endpoint:  Endpoint(p[1]),
-		ExpiresAt: time.Unix(int64(binary.BigEndian.Uint64(p[2:10])), 0),
+		ExpiresAt: time.Unix(int64(binary.BigEndian.Uint64(p[2:10])), 0), //nolint:gosec // the int64 written by seal
 	}
 	p = p[10:]
 	var fields [5]string
 	for i := range fields {
 		n, w := binary.Uvarint(p)
-		if w <= 0 || n > uint64(len(p)-w) {
+		if w <= 0 || n > uint64(len(p)-w) { //nolint:gosec // len(p)-w >= 0 since w <= len(p)
 			return "", Record{}, false
 		}
-		fields[i], p = string(p[w:w+int(n)]), p[w+int(n):]
+		end := w + int(n) //nolint:gosec // n <= len(p)-w, checked above
+		fields[i], p = string(p[w:end]), p[end:]
 	}
 	if len(p) != 0 || fields[0] == "" {
 		return "", Record{}, false
