@@ -205,7 +205,19 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 	if err != nil {
 		return nil, p.fail(realtimesecret.ErrUpstreamBadResponse, req.Endpoint, err, key)
 	}
-	return &realtimesecret.MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	return &realtimesecret.MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: redactKey(body, key)}, nil
+}
+
+// redactKey replaces the key wherever the reply body holds it. OpenAI masks
+// most of a wrong key it echoes in a 401, but an OpenAI-compatible vendor or
+// a proxy may echo it whole, and the middleware passes error bodies through
+// to the client.
+func redactKey(body []byte, key string) []byte {
+	k := []byte(key)
+	if len(k) == 0 || !bytes.Contains(body, k) {
+		return body
+	}
+	return bytes.ReplaceAll(body, k, []byte("[REDACTED]"))
 }
 
 // outHeader builds the upstream request header. Forwarded headers come first
