@@ -1,7 +1,6 @@
 package sidecar
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,10 +13,6 @@ import (
 
 // demoKey is the provider key a demo provider sends to the fake upstream.
 const demoKey realtimesecret.Secret = "sk-demo-not-secret"
-
-// errNotSupported is wrapped by the errors for config values this build
-// knows but cannot serve yet.
-var errNotSupported = errors.New("not supported yet by this build")
 
 // built is a Config turned into the core's config and the pieces the
 // sidecar serves beside it.
@@ -100,8 +95,11 @@ func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.Provid
 		}
 		pc.Provider = adapter
 	case "azure":
-		// Filled in with adapters/azure.
-		return pc, fmt.Errorf("providers.%s: type azure is %w", name, errNotSupported)
+		adapter, err := buildAzure(p)
+		if err != nil {
+			return pc, fmt.Errorf("providers.%s: %w", name, err)
+		}
+		pc.Provider = adapter
 	default:
 		return pc, fmt.Errorf("providers.%s: unknown type %q", name, p.Type)
 	}
@@ -116,6 +114,9 @@ func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.Provid
 		}
 		if k.Weight != nil {
 			key.Weight = *k.Weight
+		}
+		if k.BearerToken != "" { // azure; buildAzure sends it as a bearer token
+			key.Value = k.BearerToken
 		}
 		if demo {
 			key.Value = demoKey

@@ -123,6 +123,13 @@ type ProviderConfig struct {
 	Type string `yaml:"type"`
 	// BaseURL is the API root. Default https://api.openai.com for openai.
 	BaseURL string `yaml:"base_url"`
+	// Endpoint is the Azure OpenAI resource endpoint, like
+	// https://my-resource.openai.azure.com. Required for azure; azure only.
+	Endpoint string `yaml:"endpoint"`
+	// APIVersion is the Azure preview api-version (like 2025-04-01-preview)
+	// through which /v1/realtime/sessions is served. Default none: azure
+	// answers the beta endpoints 400. Azure only.
+	APIVersion string `yaml:"api_version"`
 	// Timeout bounds one mint call upstream. Default 30s.
 	Timeout Duration `yaml:"timeout"`
 	// MaxResponseBytes caps an upstream reply. Default 1 MiB.
@@ -135,8 +142,13 @@ type ProviderConfig struct {
 type KeyConfig struct {
 	// ID names the key in records, logs, metrics and X-Realtime-Key-Id.
 	ID string `yaml:"id"`
-	// Value is the API key, normally "${VARIABLE}".
+	// Value is the API key, normally "${VARIABLE}". Azure receives it as
+	// the api-key header.
 	Value realtimesecret.Secret `yaml:"value"`
+	// BearerToken, instead of Value, is a Microsoft Entra ID access token
+	// sent as "Authorization: Bearer", normally "${VARIABLE}". It is used
+	// as it is, never refreshed. Azure only.
+	BearerToken realtimesecret.Secret `yaml:"bearer_token"`
 	// Models the key may mint for; omitted, [] or ["*"] allows all.
 	Models []string `yaml:"models"`
 	// BlockedModels the key never mints for.
@@ -454,9 +466,12 @@ func (c *Config) validateProviders() error {
 		if len(p.Keys) == 0 {
 			return fmt.Errorf("providers.%s: no keys", name)
 		}
+		if err := validateTypeFields(name, p); err != nil {
+			return err
+		}
 		demo := c.isDemo(p)
 		for i, k := range p.Keys {
-			if k.Value == "" && !demo {
+			if k.Value == "" && k.BearerToken == "" && !demo {
 				return fmt.Errorf("providers.%s.keys[%d] (%s): value is empty (is its variable set?)", name, i, k.ID)
 			}
 			if k.Weight != nil && *k.Weight <= 0 {

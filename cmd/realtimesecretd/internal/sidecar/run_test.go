@@ -58,10 +58,10 @@ func TestRunExitCodes(t *testing.T) {
 			stderr: []string{"duplicate key ID"},
 		},
 		{
-			name:   "check fails a type this build cannot serve",
+			name:   "check fails an azure provider without endpoint",
 			args:   []string{"-config", writeConfig(t, "providers: {azure: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\n"), "-check"},
 			code:   1,
-			stderr: []string{"providers.azure", "not supported yet"},
+			stderr: []string{"providers.azure", "endpoint is required"},
 		},
 		{
 			name:   "check reports demo mode",
