@@ -31,8 +31,36 @@ build: ## Compile every package
 	$(GO) build $(PKGS)
 
 .PHONY: test
-test: ## Run the tests with the race detector
+test: ## Run the tests with the race detector, then the end-to-end suites
 	$(GO) test -race -count=1 $(PKGS)
+	@$(MAKE) --no-print-directory test-e2e
+
+# The end-to-end suites are a module of their own (internal/e2e), so the
+# library's go.mod carries neither the OpenAI SDK nor chromedp. -mod=mod lets
+# that module follow the library's requirements through its replace
+# directive. The Node SDK suite runs inside `go test` (TestNodeSDK).
+E2E_DIR := internal/e2e
+
+.PHONY: test-e2e
+test-e2e: e2e-node-modules ## Run the end-to-end suites: OpenAI Go and Node SDKs, headless Chromium
+	cd $(E2E_DIR) && GOFLAGS=-mod=mod $(GO) vet ./...
+	@log=$$(mktemp); status=0; \
+	(cd $(E2E_DIR) && GOFLAGS=-mod=mod $(GO) test -race -count=1 -v ./...) 2>&1 | tee "$$log" || status=$$?; \
+	awk '/^ *--- PASS/ {p++} /^ *--- FAIL/ {f++} /^ *--- SKIP/ {s++} \
+		END {printf "e2e: %d passed, %d failed, %d skipped\n", p, f, s}' "$$log"; \
+	rm -f "$$log"; exit $$status
+
+# npm ci only when the lockfile is newer than the install; without npm the
+# Node suite skips (and fails under CI=true).
+.PHONY: e2e-node-modules
+e2e-node-modules:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the Node SDK suite will not run"; \
+	elif [ ! -f $(E2E_DIR)/node/node_modules/.package-lock.json ] || \
+		[ $(E2E_DIR)/node/package-lock.json -nt $(E2E_DIR)/node/node_modules/.package-lock.json ]; then \
+		echo "cd $(E2E_DIR)/node && npm ci"; \
+		cd $(E2E_DIR)/node && npm ci --no-audit --no-fund; \
+	fi
 
 .PHONY: bench
 bench: ## Run the benchmarks (no tests), with allocations
