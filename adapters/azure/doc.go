@@ -23,7 +23,8 @@
 //
 //	Aliases: map[string]string{"gpt-realtime": "my-realtime-deployment"}
 //
-// A reply is passed back as it came, except that a non-2xx body is
+// A reply is passed back as it came (the key or token, should it echo
+// one, replaced by "[REDACTED]"), except that a non-2xx body is
 // rewritten into the OpenAI error shape
 // {"error":{"message","type","param","code"}} (Azure answers
 // {"error":{"code","message"}}, or API Management's

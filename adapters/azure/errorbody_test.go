@@ -86,7 +86,7 @@ func TestErrorBodyMapping(t *testing.T) {
 		},
 		{
 			name: "the key echoed with JSON escapes is redacted", status: http.StatusUnauthorized,
-			body: `{"statusCode":401,"message":"bad key \u0030123456789abcdef0123456789SECRET"}`,
+			body: `{"statusCode":401,"message":"bad key 0123456789abcdef0123456789SECRE\u0054"}`,
 			want: `{"error":{"message":"bad key [REDACTED]","type":"authentication_error","param":null,"code":null}}`,
 		},
 	} {
@@ -121,6 +121,16 @@ func TestErrorBodyMappingClipsLongMessages(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, len(resp.Body), 2200)
 	assert.Contains(t, string(resp.Body), `"message":"aaaa`)
+}
+
+func TestSuccessBodyEchoingKeyRedacted(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"value":"ek_1","expires_at":1756310470,"debug":"`+testKey+`"}`)
+	})
+	p := newProvider(t, azure.Config{Endpoint: srv.URL})
+	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"value":"ek_1","expires_at":1756310470,"debug":"[REDACTED]"}`, string(resp.Body))
 }
 
 func TestSuccessBodyNotRewritten(t *testing.T) {

@@ -99,7 +99,7 @@ func (x *Exchange) Fail(cause error, secret string) error {
 
 // Post sends body to url with header h and returns the reply, whatever its
 // status, with a gzip body decoded. secret is the credential in h: no error
-// text contains it. The errors wrap realtimesecret.ErrUpstreamTimeout (the
+// text contains it, and the reply body has it replaced by Redacted. The errors wrap realtimesecret.ErrUpstreamTimeout (the
 // timeout fired), ErrUpstreamUnavailable (no reply: connection, TLS or
 // transport failure) or ErrUpstreamBadResponse (a redirect, a body over the
 // cap, an unknown or corrupt encoding), or the caller's context error when
@@ -133,5 +133,15 @@ func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (
 	if err != nil {
 		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
 	}
-	return &realtimesecret.MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: out}, nil
+	return &realtimesecret.MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: redactBytes(out, secret)}, nil
+}
+
+// redactBytes replaces secret wherever body holds it. A real upstream
+// masks a wrong key it echoes, but a vendor or proxy in between may echo it
+// whole, and the middleware passes replies through to the client.
+func redactBytes(body []byte, secret string) []byte {
+	if secret == "" || !bytes.Contains(body, []byte(secret)) {
+		return body
+	}
+	return bytes.ReplaceAll(body, []byte(secret), []byte(Redacted))
 }

@@ -86,6 +86,16 @@ func TestPostSendsAndReturnsReply(t *testing.T) {
 	assert.Equal(t, "Bearer "+secret, got.Header.Get("Authorization"))
 }
 
+func TestPostRedactsSecretEchoedInReply(t *testing.T) {
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+secret+`"}}`)
+	})
+	resp, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"error":{"message":"Incorrect API key provided: [REDACTED]"}}`, string(resp.Body))
+}
+
 func TestNewRejectsNegatives(t *testing.T) {
 	_, err := upstream.New("x", upstream.Options{Timeout: -time.Second})
 	require.ErrorContains(t, err, "x: Timeout")
