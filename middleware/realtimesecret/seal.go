@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -22,10 +23,14 @@ const sealFormat = 1
 // else with the same key does not open here.
 var sealAAD = []byte("realtimesecret sealed token v1")
 
+// ErrInvalidSealedToken is wrapped by RedeemEvent.Err when a sealed token
+// is malformed, forged, sealed with an unknown key or expired.
+var ErrInvalidSealedToken = errors.New("realtimesecret: invalid sealed token")
+
 var (
-	errSealedMalformed = errors.New("realtimesecret: malformed sealed token")
-	errSealedForged    = errors.New("realtimesecret: sealed token does not open")
-	errSealedExpired   = errors.New("realtimesecret: sealed token expired")
+	errSealedMalformed = fmt.Errorf("%w: malformed", ErrInvalidSealedToken)
+	errSealedForged    = fmt.Errorf("%w: does not open with any seal key", ErrInvalidSealedToken)
+	errSealedExpired   = fmt.Errorf("%w: expired", ErrInvalidSealedToken)
 )
 
 // sealer seals minted tokens with AES-256-GCM: the first key seals, every

@@ -164,3 +164,16 @@ func TestSealedLookup(t *testing.T) {
 	_, ok, _ = h.Lookup(t.Context(), sealed+"x")
 	assert.False(t, ok)
 }
+
+func TestSealedRedeemEventError(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	cfg := baseConfig(newFakeProvider())
+	cfg.SealKeys, cfg.Now = [][]byte{sealKey1}, clock.Now
+	var events []realtimesecret.RedeemEvent
+	cfg.OnRedeem = func(ev realtimesecret.RedeemEvent) { events = append(events, ev) }
+	h := realtimesecret.Middleware(cfg)(&nextRecorder{})
+	requireAPIError(t, do(t, h, http.MethodGet, "/v1/realtime", "", "Authorization", "Bearer ek_rs_bogus"), http.StatusUnauthorized)
+	require.Len(t, events, 1)
+	assert.False(t, events[0].Found)
+	require.ErrorIs(t, events[0].Err, realtimesecret.ErrInvalidSealedToken)
+}
