@@ -71,18 +71,13 @@ func cspHash(b []byte) string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
-// withDemoPage serves page at DemoPagePath (GET and HEAD) and passes every
-// other request to next.
+// withDemoPage serves page at DemoPagePath, with or without its trailing
+// slash (GET and HEAD), and passes every other request to next.
 func withDemoPage(page *demoPage, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case DemoPagePath:
-		case strings.TrimSuffix(DemoPagePath, "/"):
-			u := *r.URL
-			u.Path = DemoPagePath
-			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
-			return
-		default:
+		// The page loads nothing relative to its URL, so both forms serve
+		// it and no redirect is needed.
+		if p := r.URL.Path; p != DemoPagePath && p != strings.TrimSuffix(DemoPagePath, "/") {
 			next.ServeHTTP(w, r)
 			return
 		}

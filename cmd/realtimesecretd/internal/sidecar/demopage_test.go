@@ -84,15 +84,13 @@ func TestDemoPageServedInDemoMode(t *testing.T) {
 
 func TestDemoPageRoutes(t *testing.T) {
 	srv := demoServer(t, demoYAML, nil)
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/demo?sidecar=http://127.0.0.1:9", nil)
-	require.NoError(t, err)
-	resp, err := noRedirect.Do(req)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusMovedPermanently, resp.StatusCode)
-	assert.Equal(t, "/demo/?sidecar=http://127.0.0.1:9", resp.Header.Get("Location"), "the query survives")
+	for _, path := range []string{"/demo", "/demo/", "/demo/?sidecar=http://127.0.0.1:9"} {
+		resp, body := do(t, http.MethodGet, srv.URL+path, nil, "")
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Contains(t, string(body), "<title>realtimesecretd demo", path)
+	}
+	resp, _ := do(t, http.MethodGet, srv.URL+"/demo/other", nil, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "only the page itself; the rest is not the page's")
 
 	head, body := do(t, http.MethodHead, srv.URL+sidecar.DemoPagePath, nil, "")
 	assert.Equal(t, http.StatusOK, head.StatusCode)
