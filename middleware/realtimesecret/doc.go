@@ -27,8 +27,11 @@
 // Bearer ek_..." or the WebSocket subprotocol "openai-insecure-api-key.ek_...",
 // passes through with its Record in the context: see FromContext.
 //
-// Adapters live in their own packages: adapters/openai for OpenAI and
-// OpenAI-compatible vendors. This package imports none of them.
+// Adapters live in their own packages and implement this package's small
+// interfaces: adapters/openai (OpenAI and OpenAI-compatible vendors) and
+// adapters/azure (Azure OpenAI) implement Provider; adapters/redisstore
+// implements Store, RateLimiter and Pinger on Redis. This package imports
+// none of them.
 //
 // Usage with chi:
 //
