@@ -65,7 +65,7 @@ func TestBrowserMintsCrossOrigin(t *testing.T) {
 
 	t.Run("allowed origin mints", func(t *testing.T) {
 		before := time.Now().Unix()
-		got := mintInPage(t, browser, appOrigin+sidecarParam, vkBrowser, 120)
+		got := mintInPage(browser, t, appOrigin+sidecarParam, vkBrowser, 120)
 		require.Equal(t, "ok", got.State, "page status: %s", got.Status)
 		assert.Equal(t, sc.URL, got.Sidecar, "the page minted at the sidecar, not at its own origin")
 		assert.Regexp(t, `^ek_[0-9a-f]+$`, got.Value)
@@ -77,7 +77,7 @@ func TestBrowserMintsCrossOrigin(t *testing.T) {
 	})
 
 	t.Run("allowed origin reads the sidecar's error", func(t *testing.T) {
-		got := mintInPage(t, browser, appOrigin+sidecarParam, "vk-e2e-not-a-key", 120)
+		got := mintInPage(browser, t, appOrigin+sidecarParam, "vk-e2e-not-a-key", 120)
 		require.Equal(t, "error", got.State)
 		assert.Equal(t, "401: the virtual key is not valid", got.Status,
 			"CORS headers on errors let the page show the OpenAI-shaped message")
@@ -85,7 +85,7 @@ func TestBrowserMintsCrossOrigin(t *testing.T) {
 	})
 
 	t.Run("origin not allowed is refused by the browser", func(t *testing.T) {
-		got := mintInPage(t, browser, otherOrigin+sidecarParam, vkBrowser, 120)
+		got := mintInPage(browser, t, otherOrigin+sidecarParam, vkBrowser, 120)
 		require.Equal(t, "error", got.State)
 		assert.Contains(t, got.Status, "TypeError: Failed to fetch", "fetch() rejected without a status")
 		assert.Empty(t, got.Value)
@@ -97,7 +97,7 @@ func TestBrowserMintsCrossOrigin(t *testing.T) {
 	t.Run("page served by the sidecar mints same-origin", func(t *testing.T) {
 		// Also proves the page's Content-Security-Policy hashes let its
 		// inline script run: otherwise the click does nothing.
-		got := mintInPage(t, browser, sc.URL+"/demo/", vkBrowser, 60)
+		got := mintInPage(browser, t, sc.URL+"/demo/", vkBrowser, 60)
 		require.Equal(t, "ok", got.State, "page status: %s", got.Status)
 		assert.Equal(t, sc.URL, got.Sidecar)
 		assert.Regexp(t, `^ek_`, got.Value)
@@ -127,7 +127,7 @@ type pageResult struct {
 // mintInPage opens pageURL in a new tab, types the virtual key and the
 // lifetime as a person would, clicks Mint and returns what the page shows,
 // with the CORS errors Chromium reported meanwhile.
-func mintInPage(t *testing.T, browser context.Context, pageURL, vk string, ttl int) pageResult {
+func mintInPage(browser context.Context, t *testing.T, pageURL, vk string, ttl int) pageResult {
 	t.Helper()
 	tab, closeTab := chromedp.NewContext(browser)
 	defer closeTab()
