@@ -195,7 +195,7 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 		return nil, p.fail(realtimesecret.ErrUpstreamBadResponse, req.Endpoint, err, key)
 	}
 	raw, err := readLimited(resp.Body, p.maxBytes, resp.ContentLength)
-	if err == errTooLarge {
+	if errors.Is(err, errTooLarge) {
 		return nil, p.fail(realtimesecret.ErrUpstreamBadResponse, req.Endpoint, p.tooLarge(), key)
 	}
 	if err != nil {
@@ -354,7 +354,7 @@ func (p *Provider) decode(h http.Header, raw []byte) ([]byte, error) {
 		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	body, err := readLimited(zr, p.maxBytes, min(int64(len(raw))*4, p.maxBytes))
-	if err == errTooLarge {
+	if errors.Is(err, errTooLarge) {
 		return nil, p.tooLarge()
 	}
 	if err != nil {

@@ -232,37 +232,38 @@ func TestSecretHygiene(t *testing.T) {
 	status, _ = w.send(t, w.stack(t, slow.srv.URL, faultTimeout, nil), http.MethodPost, "/v1/realtime/client_secrets", gaBody, auth(stackVK)...)
 	assert.Equal(t, http.StatusGatewayTimeout, status)
 
-	// These upstreams put the key where a careless adapter would copy it
-	// into an error or a header.
+	// These upstreams echo the key they were sent (stackKey) where a
+	// careless adapter would copy it into an error, a header or an answer.
 	for _, tc := range []struct {
 		name   string
 		status int
-		write  func(w http.ResponseWriter, r *http.Request)
+		write  func(w http.ResponseWriter)
 	}{
-		{"unusable 200", http.StatusBadGateway, func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, `{"error":"`+r.Header.Get("Authorization")+`"}`)
+		{"unusable 200", http.StatusBadGateway, func(w http.ResponseWriter) {
+			_, _ = io.WriteString(w, `{"error":"Bearer `+stackKey+`"}`)
 		}},
-		{"oversized 200", http.StatusBadGateway, func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.WriteString(w, strings.Repeat(r.Header.Get("Authorization"), 1000))
+		{"oversized 200", http.StatusBadGateway, func(w http.ResponseWriter) {
+			_, _ = io.WriteString(w, strings.Repeat("Bearer "+stackKey, 1000))
 		}},
-		{"redirect", http.StatusBadGateway, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Location", "http://127.0.0.1:1/?key="+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		{"redirect", http.StatusBadGateway, func(w http.ResponseWriter) {
+			w.Header().Set("Location", "http://127.0.0.1:1/?key="+stackKey)
 			w.WriteHeader(http.StatusFound)
 		}},
-		{"non-JSON 500", http.StatusInternalServerError, func(w http.ResponseWriter, r *http.Request) {
+		{"non-JSON 500", http.StatusInternalServerError, func(w http.ResponseWriter) {
 			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = io.WriteString(w, "upstream failed for "+r.Header.Get("Authorization"))
+			_, _ = io.WriteString(w, "upstream failed for Bearer "+stackKey)
 		}},
-		{"OpenAI-shaped 401 that echoes the key", http.StatusUnauthorized, func(w http.ResponseWriter, r *http.Request) {
+		{"OpenAI-shaped 401 that echoes the key", http.StatusUnauthorized, func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+
-				strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")+`.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
+			_, _ = io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+stackKey+
+				`.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
 		}},
 	} {
 		up := newUpstream(t, func(rw http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
-			tc.write(rw, r)
+			assert.Equal(t, "Bearer "+stackKey, r.Header.Get("Authorization"))
+			tc.write(rw)
 		})
 		status, _ := w.send(t, w.stack(t, up.srv.URL, 0, nil), http.MethodPost, "/v1/realtime/client_secrets", gaBody, auth(stackVK)...)
 		assert.Equal(t, tc.status, status, tc.name)

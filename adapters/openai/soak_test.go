@@ -148,7 +148,7 @@ func TestSoak(t *testing.T) {
 				if err == nil {
 					want := keyIDs[tap.keyOf(m.token)]
 					if want == "" {
-						err = fmt.Errorf("mint %d: the upstream did not mint %.10s...", i, m.token)
+						err = fmt.Errorf("mint %d: no upstream key minted %.10s", i, m.token)
 					}
 					m.want.KeyID = want
 				}
@@ -248,8 +248,11 @@ func soakMintOne(s *stack, i int, vk realtimesecret.VirtualKey, t0 time.Time) (s
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return soakMint{}, fmt.Errorf("mint %d %s: %d %s %v", i, ep, resp.StatusCode, b, err)
+	if err != nil {
+		return soakMint{}, fmt.Errorf("mint %d %s: %w", i, ep, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return soakMint{}, fmt.Errorf("mint %d %s: status %d %s", i, ep, resp.StatusCode, b)
 	}
 	var v struct {
 		Value        string `json:"value"`

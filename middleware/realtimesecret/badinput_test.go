@@ -210,7 +210,7 @@ func TestBadInput(t *testing.T) {
 
 	for _, tc := range m.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			require.True(t, tc.Next != (tc.Status != 0), "a case expects either next or a status")
+			require.NotEqual(t, tc.Next, tc.Status != 0, "a case expects either next or a status")
 			next := &bodyRecorder{}
 			h := plain.Wrap(next)
 			if tc.Seal {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,9 +33,18 @@ func sealKeyForms(key []byte) []string {
 		hex.EncodeToString(key),
 		base64.StdEncoding.EncodeToString(key),
 		base64.RawURLEncoding.EncodeToString(key),
-		strings.Trim(fmt.Sprint(key), "[]"),               // %v: "167 167 ..."
+		decimalBytes(key),                                 // %v: "167 167 ..."
 		strings.Trim(fmt.Sprintf("%#v", key), "[]byte{}"), // %#v: "0xa7, 0xa7, ..."
 	}
+}
+
+// decimalBytes is how %v prints a []byte, without the brackets.
+func decimalBytes(b []byte) string {
+	parts := make([]string, len(b))
+	for i, c := range b {
+		parts[i] = strconv.Itoa(int(c))
+	}
+	return strings.Join(parts, " ")
 }
 
 func secretConfig() realtimesecret.Config {
