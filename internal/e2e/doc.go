@@ -13,7 +13,16 @@
 // or by hand:
 //
 //	(cd internal/e2e/node && npm ci)
-//	cd internal/e2e && go test -race -v ./...
+//	cd internal/e2e && GOFLAGS=-mod=mod go test -race -v ./...
+//
+// (-mod=mod lets this module's go.mod follow the library's requirements,
+// which it sees through the replace directive, without a separate tidy.)
+//
+// The suites: TestGoSDK* (official Go SDK against the middleware in front of
+// internal/fakeupstream), TestNodeSDK (runs node --test in node/ against the
+// same stack), TestBrowserMintsCrossOrigin (builds and starts
+// realtimesecretd in demo mode, serves its demo page from other loopback
+// origins and drives Chromium through it).
 //
 // The Node and browser suites need node (and internal/e2e/node/node_modules)
 // and Debian's chromium. Outside CI a missing tool skips its suite; with
