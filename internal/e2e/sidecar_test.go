@@ -35,6 +35,9 @@ func buildSidecar(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "realtimesecretd")
 	cmd := exec.CommandContext(t.Context(), "go", "build", "-race", "-o", bin, "./cmd/realtimesecretd")
 	cmd.Dir = filepath.Join("..", "..")
+	// Never rewrite the library's go.mod from a test, whatever GOFLAGS this
+	// module runs with (the Makefile gives it -mod=mod).
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go build ./cmd/realtimesecretd:\n%s", out)
 	return bin
