@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -336,5 +337,76 @@ func TestBadInputManyConnections(t *testing.T) {
 
 	for i, c := range conns {
 		require.NoError(t, closedByServer(c, 10*time.Second), "idle connection %d", i)
+	}
+}
+
+// sendRaw writes text on a new connection and reads one answer.
+func sendRaw(t *testing.T, addr, text string) *http.Response {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(20*time.Second)))
+	_, _ = io.WriteString(conn, text)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestBadInputSmuggling: framings that a proxy behind the sidecar could
+// read differently from it (request smuggling) are either refused before
+// they reach the mint or the existing proxy, or reach the proxy in one
+// unambiguous form (RFC 9112: Transfer-Encoding wins over Content-Length,
+// an obsolete line fold becomes a space).
+func TestBadInputSmuggling(t *testing.T) {
+	h := start(t, options{})
+	const body = `{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`
+	n := strconv.Itoa(len(body))
+	var chunked bytes.Buffer
+	cw := httputil.NewChunkedWriter(&chunked)
+	_, _ = io.WriteString(cw, body)
+	_ = cw.Close()
+	chunked.WriteString("\r\n")
+
+	for _, tc := range []struct {
+		name, target, framing, body string
+		status                      int // 0: forwarded, checked by proxied
+		proxied                     func(t *testing.T, r seenRequest)
+	}{
+		{name: "Content-Length and Transfer-Encoding", target: "/v1/chat/completions",
+			framing: "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", body: chunked.String(),
+			proxied: func(t *testing.T, r seenRequest) {
+				assert.Equal(t, body, string(r.Body), "the chunked framing must win")
+			}},
+		{name: "two different Content-Lengths", target: "/v1/chat/completions",
+			framing: "Content-Length: " + n + "\r\nContent-Length: 5\r\n", body: body, status: http.StatusBadRequest},
+		{name: "Content-Length list", target: "/v1/realtime/client_secrets",
+			framing: "Content-Length: " + n + ", 5\r\n", body: body, status: http.StatusBadRequest},
+		{name: "negative Content-Length", target: "/v1/realtime/client_secrets",
+			framing: "Content-Length: -1\r\n", body: body, status: http.StatusBadRequest},
+		{name: "space before the colon", target: "/v1/chat/completions",
+			framing: "Content-Length : " + n + "\r\n", body: body, status: http.StatusBadRequest},
+		{name: "Transfer-Encoding other than chunked", target: "/v1/chat/completions",
+			framing: "Transfer-Encoding: gzip, chunked\r\n", body: chunked.String(), status: http.StatusNotImplemented},
+		{name: "obsolete line folding", target: "/v1/chat/completions",
+			framing: "Content-Length: " + n + "\r\nX-Folded: a\r\n b\r\n", body: body,
+			proxied: func(t *testing.T, r seenRequest) { assert.Equal(t, []string{"a b"}, r.Header["X-Folded"]) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxied, minted := h.Proxy.count(), h.Fake.Count()
+			resp := sendRaw(t, hostOf(h.URL), "POST "+tc.target+" HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"+
+				"Authorization: Bearer "+virtualKey+"\r\n"+tc.framing+"\r\n"+tc.body)
+			assert.Equal(t, minted, h.Fake.Count(), "reached the upstream")
+			if tc.status != 0 {
+				assert.Equal(t, tc.status, resp.StatusCode)
+				assert.Equal(t, proxied, h.Proxy.count(), "reached the existing proxy")
+				return
+			}
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			require.Equal(t, proxied+1, h.Proxy.count())
+			tc.proxied(t, h.Proxy.last(t))
+		})
 	}
 }
