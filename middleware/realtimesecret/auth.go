@@ -53,9 +53,9 @@ func newVirtualKeys(keys []VirtualKey, header string) *virtualKeys {
 
 // find returns the virtual key presented by r, or an *Error (401).
 func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
-	presented := r.Header.Get(v.header)
+	presented := headerValue(r.Header, v.header) // canonicalized by New
 	if presented == "" {
-		presented, _ = bearer(r.Header.Get("Authorization"))
+		presented, _ = bearer(headerValue(r.Header, "Authorization"))
 	}
 	if presented == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "missing_api_key",

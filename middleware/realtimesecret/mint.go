@@ -106,7 +106,7 @@ func optionalModel(ep Endpoint, b *mintBody) bool {
 }
 
 func checkContentType(header http.Header) *Error {
-	ct := header.Get("Content-Type")
+	ct := headerValue(header, "Content-Type")
 	if ct != "application/json" { // the common case needs no parsing
 		mt, _, err := mime.ParseMediaType(ct)
 		mt = strings.ToLower(mt)
@@ -114,7 +114,7 @@ func checkContentType(header http.Header) *Error {
 			return badRequest("Content-Type must be application/json", "", "invalid_content_type")
 		}
 	}
-	if ce := header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if ce := headerValue(header, "Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return badRequest("Content-Encoding "+quote(ce)+" is not supported; send the JSON uncompressed", "", "unsupported_content_encoding")
 	}
 	return nil
@@ -124,6 +124,16 @@ func checkContentType(header http.Header) *Error {
 // A body that announces its length is read into one slice of that length
 // plus the byte that shows EOF: bytes.Buffer.ReadFrom would reserve 512 bytes
 // more and copy, and an io.LimitReader would be one more allocation.
+// headerValue is header.Get for a key already in canonical form: Get
+// canonicalizes its key on every call, which was ~7% of a mint's
+// instructions over the handful of lookups a mint makes.
+func headerValue(header http.Header, canonicalKey string) string {
+	if v := header[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 func (h *Handler) readBody(r *http.Request) ([]byte, *Error) {
 	limit := h.maxBody
 	if r.ContentLength > limit {

@@ -127,8 +127,9 @@ func writeUpstream(w http.ResponseWriter, resp *MintResponse) {
 			dst[http.CanonicalHeaderKey(name)] = values
 		}
 	}
-	dst.Set("Content-Type", "application/json")
-	dst.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	// Set would canonicalize these constant, canonical keys again.
+	dst["Content-Type"] = []string{"application/json"}
+	dst["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(resp.Body)
 }
