@@ -121,11 +121,14 @@ func TestMintHeaders(t *testing.T) {
 		"X-Request-Id":             {"abc"},
 		"x-request-id":             {"def"},
 		// Not canonical on purpose: must still not reach the wire.
-		"authorization":   {"Bearer sk-attacker"},
-		"Content-Type":    {"text/plain"},
-		"accept":          {"text/html"},
-		"Accept-Encoding": {"br"},
+		"authorization":    {"Bearer sk-attacker"},
+		"Content-Type":     {"text/plain"},
+		"accept":           {"text/html"},
+		"Accept-Encoding":  {"br"},
+		"api-key":          {"azure-key"},
+		"Content-Encoding": {"gzip"}, // the body sent is plain JSON
 	}
+	before := req.Header.Clone()
 	_, err := p.Mint(context.Background(), req)
 	require.NoError(t, err)
 	got := <-seen
@@ -135,7 +138,9 @@ func TestMintHeaders(t *testing.T) {
 	assert.Equal(t, "user-42", got.header.Get("OpenAI-Safety-Identifier"))
 	assert.ElementsMatch(t, []string{"abc", "def"}, got.header.Values("X-Request-Id"))
 	assert.NotContains(t, got.header.Get("Accept-Encoding"), "br")
-	assert.Equal(t, []string{"Bearer sk-attacker"}, req.Header["authorization"], "caller's header not modified")
+	assert.Empty(t, got.header.Values("Api-Key"))
+	assert.Empty(t, got.header.Values("Content-Encoding"))
+	assert.Equal(t, before, req.Header, "caller's header not modified")
 }
 
 func TestMintBodyForwardedVerbatim(t *testing.T) {
