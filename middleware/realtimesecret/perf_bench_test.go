@@ -213,6 +213,7 @@ func BenchmarkMintParallel(b *testing.B) {
 	h := realtimesecret.Middleware(cfg)(http.NotFoundHandler())
 	body := fixtureRequests[realtimesecret.EndpointClientSecret]
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discardWriter{h: http.Header{}}
 		r := httptest.NewRequest(http.MethodPost, realtimesecret.EndpointClientSecret.Path(), nil)
@@ -253,6 +254,7 @@ func BenchmarkLookupParallel(b *testing.B) {
 	}
 	var next atomic.Uint64
 	b.ReportAllocs()
+	b.ResetTimer() // RunParallel benchmarks are called again for each b.N
 	b.RunParallel(func(pb *testing.PB) {
 		i := next.Add(7919)
 		for pb.Next() {
