@@ -13,6 +13,7 @@ import (
 // immutable after New and safe for concurrent use.
 type Handler struct {
 	routes          map[string]route
+	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
 	vks             *virtualKeys // nil without virtual keys
@@ -62,6 +63,11 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h.exampleProvider = list[0].name
 	h.routes = buildRoutes(strings.TrimSuffix(cfg.PathPrefix, "/"), list)
+	for path := range h.routes {
+		if n := len(path); n < len(h.routeLens)*64 {
+			h.routeLens[n/64] |= 1 << (n % 64)
+		}
+	}
 	if len(cfg.VirtualKeys) > 0 {
 		header := cfg.VirtualKeyHeader
 		if header == "" {
@@ -158,7 +164,7 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // lookup and a header scan, and allocate nothing unless they carry an
 // ephemeral token.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if rt, ok := h.routes[r.URL.Path]; ok {
+	if rt, ok := h.route(r.URL.Path); ok {
 		switch r.Method {
 		case http.MethodPost:
 			h.serveMint(w, r, rt)
@@ -180,6 +186,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		}
 	}
 	next.ServeHTTP(w, r)
+}
+
+// route returns the mint route at path. Paths of no route's length, most
+// pass-through paths, are told apart without hashing them into the map.
+func (h *Handler) route(path string) (route, bool) {
+	if n := len(path); n < len(h.routeLens)*64 && h.routeLens[n/64]&(1<<(n%64)) == 0 {
+		return route{}, false
+	}
+	rt, ok := h.routes[path]
+	return rt, ok
 }
 
 // Lookup returns the record of a minted token. A token that is unknown or

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // safeUpstreamHeaderLower is the allocating definition safeUpstreamHeader
@@ -197,4 +198,57 @@ func FuzzMintedToken(f *testing.F) {
 				body, token, at, ok, wantToken, wantAt, wantOK)
 		}
 	})
+}
+
+var authorizationCases = []string{
+	"", "Bearer", "Bearer ", "Bearer e", "Bearer ek_", "Bearer ek_abc", "bearer ek_abc", "BEARER ek_abc",
+	"Bearer  ek_abc", "Bearer \tek_abc", "Bearer \u00a0ek_abc", "Bearer \u2003ek_abc", "Bearer \u0085ek_abc",
+	"Bearer sk-proj-0123", "Bearer ekx", "Basic ek_abc", "Basic  ek_abc", "Bearer\tek_abc", "Bearer ek_ ",
+	"Bearer \xffek_", "Bearer \vek_a", "Bearer \fek_a",
+}
+
+// TestMayBeEphemeral checks the pre-filter never drops a value that
+// bearer reads as an ephemeral token.
+func TestMayBeEphemeral(t *testing.T) {
+	for _, v := range authorizationCases {
+		tok, ok := bearer(v)
+		if ok && strings.HasPrefix(tok, ephemeralPrefix) {
+			assert.True(t, mayBeEphemeral(v), "%q", v)
+		}
+	}
+	assert.False(t, mayBeEphemeral("Bearer sk-proj-0123"))
+}
+
+func FuzzMayBeEphemeral(f *testing.F) {
+	for _, v := range authorizationCases {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if tok, ok := bearer(v); ok && strings.HasPrefix(tok, ephemeralPrefix) && !mayBeEphemeral(v) {
+			t.Fatalf("mayBeEphemeral(%q) = false, but bearer reads %q", v, tok)
+		}
+	})
+}
+
+// TestRouteFindsEveryRoute checks the length pre-filter of route, with
+// prefixes that put routes below and above its 256-byte table.
+func TestRouteFindsEveryRoute(t *testing.T) {
+	for _, prefix := range []string{"", "/api", "/" + strings.Repeat("p", 230), "/" + strings.Repeat("p", 300)} {
+		h, err := New(Config{
+			PathPrefix: prefix,
+			Providers: []ProviderConfig{{Name: "openai", Provider: ProviderFunc(nil),
+				Keys: []Key{{ID: "k", Value: "sk"}}}},
+		})
+		require.NoError(t, err)
+		require.NotEmpty(t, h.routes)
+		for path, want := range h.routes {
+			got, ok := h.route(path)
+			assert.True(t, ok, "%q", path)
+			assert.Equal(t, want, got, "%q", path)
+			_, ok = h.route(path + "x")
+			assert.False(t, ok, "%q", path+"x")
+		}
+		_, ok := h.route("/v1/chat/completions")
+		assert.False(t, ok)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // subprotocolPrefix carries the token in a browser WebSocket, which cannot
@@ -17,6 +18,9 @@ const ephemeralPrefix = "ek_"
 // "openai-insecure-api-key.ek_...", or "". It allocates nothing.
 func ephemeralToken(header http.Header) string {
 	for _, v := range header["Authorization"] {
+		if !mayBeEphemeral(v) {
+			continue
+		}
 		if tok, ok := bearer(v); ok && strings.HasPrefix(tok, ephemeralPrefix) {
 			return tok
 		}
@@ -32,6 +36,25 @@ func ephemeralToken(header http.Header) string {
 		}
 	}
 	return ""
+}
+
+// mayBeEphemeral reports whether bearer(v) may start with "ek_": the byte
+// after "Bearer " must be 'e', or a space or the start of a non-ASCII rune
+// that bearer's TrimSpace could remove. A pass-through request with a
+// provider key ("Bearer sk-...") is told apart here, without bearer's
+// case-folded comparison and trim: they were most of what the middleware
+// added to such a request.
+func mayBeEphemeral(v string) bool {
+	const n = len("Bearer ")
+	if len(v) <= n {
+		return false
+	}
+	switch c := v[n]; c {
+	case 'e', ' ', '\t', '\n', '\v', '\f', '\r':
+		return true
+	default:
+		return c >= utf8.RuneSelf
+	}
 }
 
 // redeem looks the token up and returns r with its record in the context
