@@ -280,18 +280,27 @@ func benchRecord() realtimesecret.Record {
 
 // BenchmarkMemoryStoreFootprint reports the live heap one record costs in
 // the MemoryStore, as bytes/record: the heap after a GC with 1,000,000
-// records stored, less the heap before, over 1,000,000. The hashes are made
-// before the first measurement, so they are not counted. One iteration
-// fills a new store; ns/op is the time to store the million.
+// records stored, less the heap before, over 1,000,000. The records are
+// what 1,000 mints a second for 1,000 s would leave: two virtual keys, two
+// models, expiries a whole second apart as OpenAI gives them. The hashes
+// are made before the first measurement, so they are not counted. One
+// iteration fills a new store; ns/op is the time to store the million.
 func BenchmarkMemoryStoreFootprint(b *testing.B) {
-	const n = 1_000_000
+	const n, perSecond = 1_000_000, 1_000
 	hashes := make([]realtimesecret.TokenHash, n)
 	for i := range hashes {
 		var seed [8]byte
 		binary.LittleEndian.PutUint64(seed[:], uint64(i))
 		hashes[i] = sha256.Sum256(seed[:])
 	}
-	rec := benchRecord()
+	base := benchRecord()
+	recs := make([]realtimesecret.Record, n)
+	for i := range recs {
+		recs[i] = base
+		recs[i].VirtualKeyID = [...]string{"web", "mobile"}[i%2]
+		recs[i].Model = [...]string{"gpt-realtime", "gpt-realtime-mini"}[i%3%2]
+		recs[i].ExpiresAt = base.ExpiresAt.Add(time.Duration(i/perSecond) * time.Second)
+	}
 	ctx := context.Background()
 	var perRecord float64
 	b.ReportAllocs()
@@ -301,7 +310,7 @@ func BenchmarkMemoryStoreFootprint(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		s := realtimesecret.NewMemoryStore()
 		for i := range hashes {
-			if err := s.Put(ctx, hashes[i], rec); err != nil {
+			if err := s.Put(ctx, hashes[i], recs[i]); err != nil {
 				b.Fatal(err)
 			}
 		}
