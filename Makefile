@@ -62,9 +62,38 @@ e2e-node-modules:
 		cd $(E2E_DIR)/node && npm ci --no-audit --no-fund; \
 	fi
 
+# Benchmarks print benchstat-friendly lines: compare two runs with
+#   make bench BENCHCOUNT=6 > old.txt; ...; make bench BENCHCOUNT=6 > new.txt
+#   benchstat old.txt new.txt   (go install golang.org/x/perf/cmd/benchstat@latest)
+BENCH      ?= .
+BENCHCOUNT ?= 1
+BENCHTIME  ?= 1s
+
 .PHONY: bench
-bench: ## Run the benchmarks (no tests), with allocations
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+bench: ## Run the benchmarks with allocations (BENCH=regexp BENCHCOUNT=n BENCHTIME=d; README "Performance")
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) $(PKGS)
+
+# The load test drives the shared harness (PEERBENCH_DIR, default
+# ../shared/bench beside the repository); see scripts/loadtest.sh.
+VEGETA_VERSION ?= v12.13.0
+
+.PHONY: loadtest
+loadtest: ## Load-test the sidecar on the shared harness against a fake upstream, print the figures (ROUNDS=3)
+	scripts/loadtest.sh
+
+.PHONY: loadtest-tools
+loadtest-tools: ## Install the load test's tools: wrk, jq, curl, ss (apt-get, as root) and vegeta (go install)
+	@missing=(); \
+	for t in wrk jq curl ss; do command -v $$t >/dev/null || missing+=($$t); done; \
+	if (( $${#missing[@]} > 0 )); then \
+		pkgs=$$(sed 's/\bss\b/iproute2/' <<<"$${missing[*]}"); \
+		echo "apt-get install -y $$pkgs"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; \
+	fi
+	@if ! command -v vegeta >/dev/null && [ ! -x "$(GOBIN)/vegeta" ]; then \
+		echo "go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)"; \
+		GOBIN="$(GOBIN)" $(GO) install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION); \
+	fi
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
