@@ -141,10 +141,6 @@ func TestBadInputSpoofedAttribution(t *testing.T) {
 		resp, _ := rawRequest{method: "POST", target: "/v1/chat/completions", header: header, body: []byte("{}")}.send(t, hostOf(h.URL))
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		got := attributionLikeHeaders(h.Proxy.last(t).Header)
-		if _, ok := got["X_realtime_key_id"]; ok {
-			t.Skip("BUG: the sidecar forwards X_Realtime_Key_Id and X-Realtime_Virtual_Key-Id from the client; " +
-				"setAttribution must delete names that match X-Realtime- with '_' read as '-'. Remove this skip once fixed.")
-		}
 		assert.Equal(t, map[string][]string{
 			"X-Realtime-Key-Id": {"primary"}, "X-Realtime-Virtual-Key-Id": {"web"},
 			"X-Realtime-Provider": {"openai"}, "X-Realtime-Model": {"gpt-realtime"},

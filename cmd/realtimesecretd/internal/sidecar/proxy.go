@@ -105,7 +105,7 @@ func (h *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // when the request redeems a known token, sets the attribution headers.
 func setAttribution(out http.Header, in *http.Request) {
 	for name := range out {
-		if len(name) >= len(attributionPrefix) && strings.EqualFold(name[:len(attributionPrefix)], attributionPrefix) {
+		if isAttributionName(name) {
 			delete(out, name)
 		}
 	}
@@ -122,6 +122,25 @@ func setAttribution(out http.Header, in *http.Request) {
 	set(HeaderVirtualKeyID, rec.VirtualKeyID)
 	set(HeaderProvider, rec.Provider)
 	set(HeaderModel, rec.Model)
+}
+
+// isAttributionName reports whether a client header could be read as one
+// of ours: case-insensitively, and with '_' as '-', since CGI and WSGI
+// backends map both spellings to the same HTTP_X_REALTIME_... variable.
+func isAttributionName(name string) bool {
+	if len(name) < len(attributionPrefix) {
+		return false
+	}
+	for i := range len(attributionPrefix) {
+		c, want := name[i], attributionPrefix[i]
+		if c == '_' {
+			c = '-'
+		}
+		if c != want && c|0x20 != want|0x20 {
+			return false
+		}
+	}
+	return true
 }
 
 // isUpgrade reports whether r asks to switch protocols (WebSocket).
