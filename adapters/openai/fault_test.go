@@ -163,7 +163,7 @@ func TestFaultExpiredOnArrival(t *testing.T) {
 				tweak: func(cfg *realtimesecret.Config) {
 					cfg.Store = store
 					if sealed {
-						cfg.SealKeys = [][]byte{bytes.Repeat([]byte{9}, 32)}
+						cfg.SealKeys = []realtimesecret.SealKey{bytes.Repeat([]byte{9}, 32)}
 					}
 				},
 			})

@@ -142,7 +142,7 @@ func TestSecretHygiene(t *testing.T) {
 	}
 	sealKey := bytes.Repeat([]byte{0x5e}, 32)
 	plain := w.stack(t, good.srv.URL, 0, vks)
-	sealed := w.stack(t, good.srv.URL, 0, func(cfg *realtimesecret.Config) { vks(cfg); cfg.SealKeys = [][]byte{sealKey} })
+	sealed := w.stack(t, good.srv.URL, 0, func(cfg *realtimesecret.Config) { vks(cfg); cfg.SealKeys = []realtimesecret.SealKey{sealKey} })
 
 	auth := func(v string) []string { return []string{"Authorization", "Bearer " + v} }
 	var clientTokens []string // what clients were given: they may see these

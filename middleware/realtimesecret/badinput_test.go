@@ -204,7 +204,7 @@ func TestBadInput(t *testing.T) {
 	cfg.VirtualKeys = []realtimesecret.VirtualKey{{ID: "badinput", Value: realtimesecret.Secret(m.VirtualKey)}}
 	plain, err := realtimesecret.New(cfg)
 	require.NoError(t, err)
-	cfg.SealKeys = [][]byte{bytes.Repeat([]byte{0x42}, 32)}
+	cfg.SealKeys = []realtimesecret.SealKey{bytes.Repeat([]byte{0x42}, 32)}
 	sealed, err := realtimesecret.New(cfg)
 	require.NoError(t, err)
 

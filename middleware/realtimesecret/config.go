@@ -80,7 +80,7 @@ type Config struct {
 	// longest token lifetime. Redemption rewrites the request to carry the
 	// upstream token; a sealed token that is forged, truncated or expired
 	// is answered 401 and never reaches next.
-	SealKeys [][]byte
+	SealKeys []SealKey
 
 	// Logger receives one line per mint and store failures. It never
 	// receives a secret. Nil means no logging.

@@ -93,7 +93,7 @@ func FuzzEphemeralToken(f *testing.F) {
 // a token sealed here opens, to the record it sealed (each fuzz worker
 // seals its own seed with a fresh nonce, so identity cannot be compared).
 func FuzzOpenSealed(f *testing.F) {
-	s, err := newSealer([][]byte{bytes.Repeat([]byte{7}, 32)})
+	s, err := newSealer([]SealKey{bytes.Repeat([]byte{7}, 32)})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func ephemeralToken(header http.Header) string {
 			var item string
 			item, v, _ = strings.Cut(v, ",")
 			item = strings.TrimSpace(item)
-			if tok, ok := strings.CutPrefix(item, subprotocolPrefix); ok && strings.HasPrefix(tok, ephemeralPrefix) {
+			if tok, ok := strings.CutPrefix(item, subprotocolPrefix); ok && strings.HasPrefix(tok, ephemeralPrefix) && !strings.ContainsAny(tok, " \t") {
 				return tok
 			}
 		}

@@ -39,7 +39,7 @@ type sealer struct {
 	aeads []cipher.AEAD
 }
 
-func newSealer(keys [][]byte) (*sealer, error) {
+func newSealer(keys []SealKey) (*sealer, error) {
 	s := &sealer{}
 	for i, k := range keys {
 		if len(k) != 32 {

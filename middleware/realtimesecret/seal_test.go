@@ -14,12 +14,12 @@ import (
 )
 
 var (
-	sealKey1 = bytes.Repeat([]byte{1}, 32)
-	sealKey2 = bytes.Repeat([]byte{2}, 32)
+	sealKey1 = realtimesecret.SealKey(bytes.Repeat([]byte{1}, 32))
+	sealKey2 = realtimesecret.SealKey(bytes.Repeat([]byte{2}, 32))
 )
 
 // sealedNode is one node: a handler with seal keys and its own memory store.
-func sealedNode(t *testing.T, p realtimesecret.Provider, clock *fakeClock, keys ...[]byte) (http.Handler, *nextRecorder, *realtimesecret.MemoryStore) {
+func sealedNode(t *testing.T, p realtimesecret.Provider, clock *fakeClock, keys ...realtimesecret.SealKey) (http.Handler, *nextRecorder, *realtimesecret.MemoryStore) {
 	t.Helper()
 	cfg := baseConfig(p)
 	cfg.SealKeys = keys
@@ -118,7 +118,7 @@ func TestSealedTokenRejected(t *testing.T) {
 	assert.Empty(t, next.reqs, "a rejected sealed token never reaches next")
 }
 
-func sealWith(t *testing.T, key []byte) string {
+func sealWith(t *testing.T, key realtimesecret.SealKey) string {
 	t.Helper()
 	clock := &fakeClock{t: time.Now()}
 	node, _, _ := sealedNode(t, newFakeProvider(), clock, key)
@@ -144,7 +144,7 @@ func TestSealedTokenRotation(t *testing.T) {
 
 func TestSealKeyLength(t *testing.T) {
 	cfg := baseConfig(newFakeProvider())
-	cfg.SealKeys = [][]byte{make([]byte, 16)}
+	cfg.SealKeys = []realtimesecret.SealKey{make([]byte, 16)}
 	_, err := realtimesecret.New(cfg)
 	require.ErrorIs(t, err, realtimesecret.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "32")
@@ -153,7 +153,7 @@ func TestSealKeyLength(t *testing.T) {
 func TestSealedLookup(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	cfg := baseConfig(newFakeProvider())
-	cfg.SealKeys, cfg.Now = [][]byte{sealKey1}, clock.Now
+	cfg.SealKeys, cfg.Now = []realtimesecret.SealKey{sealKey1}, clock.Now
 	h, err := realtimesecret.New(cfg)
 	require.NoError(t, err)
 	sealed := mintedValue(t, do(t, h.Wrap(&nextRecorder{}), http.MethodPost, "/v1/realtime/client_secrets", gaBody, "Authorization", "Bearer "+vkWeb))
@@ -168,7 +168,7 @@ func TestSealedLookup(t *testing.T) {
 func TestSealedRedeemEventError(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	cfg := baseConfig(newFakeProvider())
-	cfg.SealKeys, cfg.Now = [][]byte{sealKey1}, clock.Now
+	cfg.SealKeys, cfg.Now = []realtimesecret.SealKey{sealKey1}, clock.Now
 	var events []realtimesecret.RedeemEvent
 	cfg.OnRedeem = func(ev realtimesecret.RedeemEvent) { events = append(events, ev) }
 	h := realtimesecret.Middleware(cfg)(&nextRecorder{})

@@ -41,6 +41,10 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	if limiter != nil {
 		limiter = &meteredLimiter{inner: limiter, errs: b.metrics.storeErrors}
 	}
+	sealKeys, err := decodeSealKeys(cfg.SealKeys)
+	if err != nil {
+		return nil, err
+	}
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
 		VirtualKeyHeader: cfg.VirtualKeyHeader,
@@ -51,7 +55,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		StrictStore:      cfg.StrictStore,
 		OnMint:           b.metrics.onMint,
 		OnRedeem:         b.metrics.onRedeem,
-		SealKeys:         cfg.sealKeys,
+		SealKeys:         sealKeys,
 		Logger:           log,
 	}
 	for _, name := range cfg.providerOrder {

@@ -72,8 +72,6 @@ type Config struct {
 
 	// providerOrder is the order of Providers in the file.
 	providerOrder []string
-	// sealKeys are SealKeys decoded.
-	sealKeys [][]byte
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -420,12 +418,10 @@ func (c *Config) validate() error {
 	if err := c.Store.validate(); err != nil {
 		return err
 	}
-	keys, err := decodeSealKeys(c.SealKeys)
-	if err != nil {
-		return err
-	}
-	c.sealKeys = keys
-	return nil
+	// Decoded again by build: the decoded keys are not kept in the Config,
+	// where an unexported field would print them with %+v.
+	_, err := decodeSealKeys(c.SealKeys)
+	return err
 }
 
 func (s *StoreConfig) validate() error {

@@ -137,7 +137,7 @@ func (s *Server) logStart(ln, adminLn net.Listener) {
 		slog.Any("providers", cfg.providerOrder),
 		slog.Int("virtual_keys", len(cfg.VirtualKeys)),
 		slog.String("store", cfg.Store.Type),
-		slog.Bool("sealed_tokens", len(cfg.sealKeys) > 0),
+		slog.Bool("sealed_tokens", len(cfg.SealKeys) > 0),
 	)
 	if cfg.AllowAnonymous {
 		s.log.Warn("minting is open: allow_anonymous is true and there are no virtual keys, so anyone who reaches " +

@@ -14,11 +14,11 @@ const sealKeyBytes = 32
 // decodeSealKeys decodes base64 seal keys, standard or URL-safe, padded or
 // not. A key of the wrong length stops start-up: a short key must never be
 // padded or silently accepted. Errors never hold key material.
-func decodeSealKeys(in []realtimesecret.Secret) ([][]byte, error) {
+func decodeSealKeys(in []realtimesecret.Secret) ([]realtimesecret.SealKey, error) {
 	if len(in) == 0 {
 		return nil, nil
 	}
-	out := make([][]byte, len(in))
+	out := make([]realtimesecret.SealKey, len(in))
 	for i, s := range in {
 		text := strings.TrimSpace(s.Reveal())
 		var key []byte
