@@ -66,8 +66,8 @@ func FuzzMapError(f *testing.F) {
 				t.Fatalf("invalid UTF-8 in %q", *s)
 			}
 		}
-		if strings.Contains(string(out), secret) {
-			t.Fatalf("secret in %s", out)
-		}
+		// The raw bytes are not checked: an escape such as \u0012 followed by
+		// "3456789abcdefSECRET" contains the secret's bytes without any JSON
+		// reader decoding the secret; what a client reads is checked above.
 	})
 }

@@ -2,8 +2,9 @@
 // new values into a document, so that a request body can be rewritten in a
 // few places while every other byte is forwarded as the client sent it.
 //
-// Every function expects a document that already passed Valid; on other
-// input the results are unspecified but it never panics.
+// Every function expects a document that already passed Valid (the
+// middleware validates every body first); on other input the results are
+// unspecified and it may panic. Valid itself accepts any bytes.
 package jsonscan
 
 import (
