@@ -25,7 +25,7 @@ func Valid(doc []byte) bool {
 			return false
 		}
 		ok := true
-		switch c := doc[i]; {
+		switch c := doc[i]; { //nolint:staticcheck // QF1002: the cases mix comparisons, a tagged switch reads worse
 		case c == '{' || c == '[':
 			if depth++; depth > maxDepth { // an empty one counts too
 				return false

@@ -34,12 +34,12 @@ func TestValidAgreesWithEncodingJSON(t *testing.T) {
 func TestValidNestingLimit(t *testing.T) {
 	for _, depth := range []int{255, 256, 257, 1000, 9998, 9999, 10000, 10001, 20000} {
 		for _, open := range []string{"[", `{"a":`} {
-			close := "]"
+			end := "]"
 			if open != "[" {
-				close = "}"
+				end = "}"
 			}
 			for _, inner := range []string{"1", "[]", "{}", "[ ]"} {
-				doc := []byte(strings.Repeat(open, depth) + inner + strings.Repeat(close, depth))
+				doc := []byte(strings.Repeat(open, depth) + inner + strings.Repeat(end, depth))
 				assert.Equal(t, validRef(doc), jsonscan.Valid(doc), "depth %d of %s around %s", depth, open, inner)
 			}
 		}
