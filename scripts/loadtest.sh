@@ -159,7 +159,7 @@ column() { awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print 
 figure() {
 	read -r med lo hi <<<"$2"
 	awk -v n="$1" -v med="$med" -v lo="$lo" -v hi="$hi" -v f="$3" -v u="$4" -v op="$5" -v t="$6" 'BEGIN {
-		ok = (med == "nan") ? "n/a" : ((op == "≥" ? med >= t : med <= t) ? "ok" : "OVER BUDGET")
+		ok = (med == "nan") ? "n/a" : ((op == "≥" ? med >= t : med <= t) ? "met" : "MISSED")
 		if (u != "") u = " " u
 		printf "  %-44s " f "%s (" f "–" f ")   target %s %s%s   %s\n", n, med, u, lo, hi, op, t, u, ok }'
 }
