@@ -72,37 +72,6 @@ func BenchmarkPassthrough(b *testing.B) {
 	}
 }
 
-// BenchmarkMint mints through an in-process provider, record stored.
-func BenchmarkMint(b *testing.B) {
-	bodies := map[string]string{
-		"client_secrets":              `{"expires_after":{"anchor":"created_at","seconds":600},"session":{"type":"realtime","model":"openai/gpt-realtime","instructions":"You are a friendly assistant.","audio":{"output":{"voice":"marin"}}}}`,
-		"translations/client_secrets": `{"session":{"model":"openai/gpt-realtime-translate","audio":{"output":{"language":"es"}}}}`,
-		"sessions":                    `{"model":"openai/gpt-realtime","modalities":["audio","text"],"voice":"alloy"}`,
-		"transcription_sessions":      `{"input_audio_transcription":{"model":"openai/gpt-4o-transcribe","language":"en"}}`,
-	}
-	p := newStaticProvider()
-	cfg := baseConfig(p)
-	h := realtimesecret.Middleware(cfg)(http.NotFoundHandler())
-	for _, ep := range realtimesecret.Endpoints() {
-		body := bodies[ep.String()]
-		b.Run(ep.String(), func(b *testing.B) {
-			w := &discardWriter{h: http.Header{}}
-			r := httptest.NewRequest(http.MethodPost, ep.Path(), nil)
-			r.Header.Set("Content-Type", "application/json")
-			r.Header.Set("Authorization", "Bearer "+vkWeb)
-			rd := strings.NewReader(body)
-			b.ReportAllocs()
-			for b.Loop() {
-				rd.Reset(body)
-				r.Body = readCloser{rd}
-				r.ContentLength = int64(len(body))
-				clear(w.h)
-				h.ServeHTTP(w, r)
-			}
-		})
-	}
-}
-
 // BenchmarkLookup looks up a stored token in the memory store.
 func BenchmarkLookup(b *testing.B) {
 	h, err := realtimesecret.New(baseConfig(newStaticProvider()))
