@@ -84,7 +84,8 @@ func writeError(w http.ResponseWriter, e *Error) {
 	_, _ = w.Write(body)
 }
 
-// upstreamErrorBody wraps a non-OpenAI-shaped upstream error.
+// upstreamStatusError answers for an upstream error whose body is not
+// OpenAI-shaped, keeping the upstream status.
 func upstreamStatusError(status int) *Error {
 	return &Error{Status: status, Type: typeUpstream, Code: "upstream_error",
 		Message: "the upstream provider answered with status " + strconv.Itoa(status)}

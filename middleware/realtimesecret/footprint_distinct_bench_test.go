@@ -1,10 +1,8 @@
 package realtimesecret_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -31,26 +29,5 @@ func BenchmarkMemoryStoreFootprintDistinct(b *testing.B) {
 		recs[i].VirtualKeyID = "user-" + strconv.Itoa(i) // counted: a distinct caller id is live too
 		recs[i].ExpiresAt = base.ExpiresAt.Add(time.Duration(i%600) * time.Second)
 	}
-	ctx := context.Background()
-	var perRecord float64
-	b.ReportAllocs()
-	for b.Loop() {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		s := realtimesecret.NewMemoryStore()
-		for i := range hashes {
-			if err := s.Put(ctx, hashes[i], recs[i]); err != nil {
-				b.Fatal(err)
-			}
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		if s.Len() != n {
-			b.Fatalf("store holds %d records, want %d", s.Len(), n)
-		}
-		perRecord = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / n
-		runtime.KeepAlive(s)
-	}
-	b.ReportMetric(perRecord, "B/record")
+	reportFootprint(b, hashes, recs)
 }

@@ -85,8 +85,7 @@ func secretMembers(body []byte, value, expiresAt jsonscan.Member) (string, int64
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintResponse, rec Record, m *mint) *Error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		if !isOpenAIError(resp.Body) {
-			e := upstreamStatusError(resp.StatusCode)
-			return e
+			return upstreamStatusError(resp.StatusCode)
 		}
 		m.ev.Status = resp.StatusCode
 		writeUpstream(w, resp)
