@@ -73,7 +73,10 @@ func FuzzEphemeralToken(f *testing.F) {
 		if proto != "" {
 			h["Sec-Websocket-Protocol"] = []string{proto}
 		}
-		tok := ephemeralToken(h)
+		tok := ephemeralToken(http.MethodGet, h)
+		if proto != "" && auth == "" && ephemeralToken(http.MethodPost, h) != "" {
+			t.Fatal("a subprotocol token was read from a request that cannot open a WebSocket")
+		}
 		if tok == "" {
 			return
 		}

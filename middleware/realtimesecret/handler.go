@@ -178,7 +178,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			return
 		}
 	}
-	if token := ephemeralToken(r.Header); token != "" {
+	if token := ephemeralToken(r.Method, r.Header); token != "" {
 		var e *Error
 		if r, e = h.redeem(r, token); e != nil {
 			writeError(w, e)

@@ -47,6 +47,29 @@ func TestRedeemAttributesBearerAndSubprotocol(t *testing.T) {
 	assert.True(t, events[0].Found)
 }
 
+// A subprotocol carries a token only in a WebSocket handshake: a GET, or a
+// CONNECT over HTTP/2 (RFC 8441). On any other method it is not read.
+func TestRedeemSubprotocolOnlyOnHandshakeMethods(t *testing.T) {
+	next := &nextRecorder{}
+	h := realtimesecret.Middleware(baseConfig(newFakeProvider()))(next)
+	token := mintedValue(t, do(t, h, http.MethodPost, "/v1/realtime/client_secrets", gaBody, "Authorization", "Bearer "+vkWeb))
+	proto := "realtime, openai-insecure-api-key." + token
+
+	for method, attributed := range map[string]bool{
+		http.MethodGet:     true,
+		http.MethodConnect: true,
+		http.MethodPost:    false,
+		http.MethodPut:     false,
+	} {
+		t.Run(method, func(t *testing.T) {
+			w := do(t, h, method, "/v1/realtime?model=gpt-realtime", "", "Sec-WebSocket-Protocol", proto)
+			require.Equal(t, nextStatus, w.Code)
+			_, ok := realtimesecret.FromContext(next.last(t).Context())
+			assert.Equal(t, attributed, ok)
+		})
+	}
+}
+
 func TestRedeemUnknownTokenPassesWithoutRecord(t *testing.T) {
 	var events []realtimesecret.RedeemEvent
 	cfg := baseConfig(newFakeProvider())
