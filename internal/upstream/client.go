@@ -28,6 +28,24 @@ func newClient(c *http.Client) *http.Client {
 // credential is never sent to a location the operator did not configure.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
+// sender returns what a Poster sends with. When c would add nothing to its
+// transport's exchange (no cookie jar, no client timeout, and redirects
+// are never followed), the transport is called directly: Client.Do copies
+// the header of every request for a redirect that never comes, which was
+// a tenth of a mint's allocations in the sidecar. Base URLs never hold user
+// info (ParseBaseURL), so Client.Do's basic-auth step has nothing to do
+// either.
+func sender(c *http.Client) func(*http.Request) (*http.Response, error) {
+	if c.Jar != nil || c.Timeout != 0 {
+		return c.Do
+	}
+	rt := c.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return rt.RoundTrip
+}
+
 func newTransport() http.RoundTripper {
 	var t *http.Transport
 	if dt, ok := http.DefaultTransport.(*http.Transport); ok {

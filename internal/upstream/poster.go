@@ -39,7 +39,7 @@ type Options struct {
 // and safe for concurrent use.
 type Poster struct {
 	name     string
-	client   *http.Client
+	send     func(*http.Request) (*http.Response, error)
 	timeout  time.Duration
 	maxBytes int64
 }
@@ -53,7 +53,7 @@ func New(name string, o Options) (*Poster, error) {
 	if o.MaxResponseBytes < 0 {
 		return nil, errors.New(name + ": MaxResponseBytes " + strconv.FormatInt(o.MaxResponseBytes, 10) + " is negative")
 	}
-	p := &Poster{name: name, client: newClient(o.Client), timeout: o.Timeout, maxBytes: o.MaxResponseBytes}
+	p := &Poster{name: name, send: sender(newClient(o.Client)), timeout: o.Timeout, maxBytes: o.MaxResponseBytes}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -112,7 +112,7 @@ func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (
 	req.ContentLength = int64(len(body))
 	req.Header = h
 
-	resp, err := x.p.client.Do(req)
+	resp, err := x.p.send(req)
 	if err != nil {
 		return nil, x.Fail(err, secret)
 	}

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -127,6 +128,25 @@ func TestClientTimeoutIsUpstreamTimeout(t *testing.T) {
 	p := newPoster(t, upstream.Options{Client: &http.Client{Timeout: 50 * time.Millisecond}})
 	_, err := post(context.Background(), p, srv.URL)
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
+}
+
+// A client whose jar must see every exchange is used whole, not bypassed
+// for its transport.
+func TestClientJarIsHonoured(t *testing.T) {
+	var cookies []string
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		cookies = append(cookies, r.Header.Get("Cookie"))
+		http.SetCookie(w, &http.Cookie{Name: "affinity", Value: "node-7"})
+		_, _ = io.WriteString(w, reply)
+	})
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	p := newPoster(t, upstream.Options{Client: &http.Client{Jar: jar}})
+	for range 2 {
+		_, err := post(context.Background(), p, srv.URL)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, []string{"", "affinity=node-7"}, cookies)
 }
 
 func TestCallerCancelIsNotTimeout(t *testing.T) {
@@ -332,7 +352,11 @@ func TestRedirectNotFollowed(t *testing.T) {
 			http.Redirect(w, r, target.URL+r.URL.Path, status)
 		})
 		user := &http.Client{}
-		for _, c := range []*http.Client{nil, user} {
+		jar, err := cookiejar.New(nil)
+		require.NoError(t, err)
+		// nil and user are sent through their transport directly; a client
+		// with a jar goes through Client.Do.
+		for _, c := range []*http.Client{nil, user, {Jar: jar}} {
 			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), srv.URL)
 			assert.Nil(t, resp)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
