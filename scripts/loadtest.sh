@@ -19,6 +19,8 @@
 #                 the harness's other settings pass through to run.sh
 #   TOKEN_TTL [60s]      lifetime of the fake upstream's secrets, so the store
 #                        reaches a steady state during the A/B rounds
+#   FLOOR [1]            also run the sidecar against internal/floorproxy, a
+#                        bare httputil.ReverseProxy to the same upstream (0: skip)
 #   MEM_ROUNDS [ROUNDS]  fresh sidecars for the memory figure
 #   MEM_DURATION [20s]   wrk load that fills each of them (shorter than TOKEN_TTL)
 #   OUT_DIR [mktemp]     binaries, logs and raw harness output stay there
@@ -49,7 +51,7 @@ done
 BIN=$OUT_DIR/bin
 mkdir -p "$BIN"
 echo "== building realtimesecretd and the fake upstream into $BIN"
-(cd "$ROOT" && go build -o "$BIN/realtimesecretd" ./cmd/realtimesecretd)
+(cd "$ROOT" && go build -o "$BIN/realtimesecretd" ./cmd/realtimesecretd && go build -o "$BIN/floorproxy" ./internal/floorproxy)
 # The harness is a module of its own with no dependencies; building it
 # writes nothing into its (read-only) directory.
 (cd "$PEERBENCH_DIR" && go build -o "$BIN/fakeupstream" ./fakeupstream)
@@ -129,6 +131,25 @@ PROXY_AUTH=$VK PROXY_BODY=$BODY PROXY_PID=$SC_PID UPSTREAM_PID=$UP_PID OUT_DIR=$
 	"$PEERBENCH_DIR/run.sh" "http://127.0.0.1:$SC_PORT" "http://127.0.0.1:$UP_PORT"
 stop_sidecar
 
+# The floor: the same rounds with a bare ReverseProxy hop as the other side,
+# so that the sidecar's own cost is told apart from any proxy's.
+FLOOR=${FLOOR:-1}
+if [ "$FLOOR" != 0 ]; then
+	FL_PORT=$(free_port)
+	"$BIN/floorproxy" -addr "127.0.0.1:$FL_PORT" -upstream "http://127.0.0.1:$UP_PORT" 2>"$OUT_DIR/floorproxy.log" &
+	FL_PID=$!
+	pids+=("$FL_PID")
+	wait_http "http://127.0.0.1:$FL_PORT/healthz" "$FL_PID" || { cat "$OUT_DIR/floorproxy.log" >&2; die "floor proxy did not start"; }
+	start_sidecar floor
+	echo
+	echo "== floor rounds: sidecar 127.0.0.1:$SC_PORT (pid $SC_PID) against a bare ReverseProxy 127.0.0.1:$FL_PORT (pid $FL_PID), both in front of the fake upstream"
+	PROXY_AUTH=$VK PROXY_BODY=$BODY PROXY_PID=$SC_PID UPSTREAM_PID=$FL_PID DIRECT_AUTH='' OUT_DIR=$OUT_DIR/floor \
+		"$PEERBENCH_DIR/run.sh" "http://127.0.0.1:$SC_PORT" "http://127.0.0.1:$FL_PORT"
+	stop_sidecar
+	kill "$FL_PID" 2>/dev/null || true
+	wait "$FL_PID" 2>/dev/null || true
+fi
+
 echo
 echo "== memory: $MEM_ROUNDS fresh sidecars, each filled by wrk for $MEM_DURATION"
 : >"$OUT_DIR/memory.tsv"
@@ -149,12 +170,15 @@ done
 
 # Every figure against its target (issue 6), median (min–max) over rounds.
 res=$OUT_DIR/ab/results.tsv
-pairs() { # MODE COLUMN ratio|diff: proxy against direct, round by round
+pairs() { # MODE COLUMN ratio|diff [RESULTS]: proxy against direct, round by round
 	awk -F'\t' -v m="$1" -v c="$2" -v op="$3" '$1 == m { v[$3, $2] = $c; r[$3] = 1 }
 		END { for (k in r) if (((k, "proxy") in v) && ((k, "direct") in v))
-			print (op == "ratio" ? v[k, "proxy"] / v[k, "direct"] : v[k, "proxy"] - v[k, "direct"]) }' "$res" | stats
+			print (op == "ratio" ? v[k, "proxy"] / v[k, "direct"] : v[k, "proxy"] - v[k, "direct"]) }' "${4:-$res}" | stats
 }
-column() { awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print $c }' "$res" | stats; }
+column() { awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print $c }' "${4:-$res}" | stats; }
+# floor_cpu: the floor proxy's CPU per request (µs) at saturation; the
+# harness counts it as the "upstream" of the floor rounds.
+floor_cpu() { awk -F'\t' '$1 == "sat" && $2 == "direct" && $4 > 0 { print $10 / 100 * 1e6 / $4 }' "$OUT_DIR/floor/results.tsv" | stats; }
 # figure NAME "median min max" FORMAT UNIT OP TARGET
 figure() {
 	read -r med lo hi <<<"$2"
@@ -162,6 +186,13 @@ figure() {
 		ok = (med == "nan") ? "n/a" : ((op == "≥" ? med >= t : med <= t) ? "met" : "MISSED")
 		if (u != "") u = " " u
 		printf "  %-44s " f "%s (" f "–" f ")   target %s %s%s   %s\n", n, med, u, lo, hi, op, t, u, ok }'
+}
+# info NAME "median min max" FORMAT UNIT: a figure with no target.
+info() {
+	read -r med lo hi <<<"$2"
+	awk -v n="$1" -v med="$med" -v lo="$lo" -v hi="$hi" -v f="$3" -v u="$4" 'BEGIN {
+		if (u != "") u = " " u
+		printf "  %-44s " f "%s (" f "–" f ")\n", n, med, u, lo, hi }'
 }
 echo
 echo "== realtimesecretd load figures: median (min–max) over $ROUNDS rounds, $(nproc) CPUs ($(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)), $(go env GOVERSION)"
@@ -175,6 +206,22 @@ case " ${MODES:-sat rate} " in *" rate "*)
 	figure "added latency at ${RATE:-1000} mints/s, p99" "$(pairs rate 6 diff)" %.3f ms "≤" 0.8
 	;;
 esac
+if [ "$FLOOR" != 0 ]; then
+	fres=$OUT_DIR/floor/results.tsv
+	echo "  -- against the floor (a bare ReverseProxy hop, no target: what the sidecar adds beyond any Go proxy)"
+	case " ${MODES:-sat rate} " in *" sat "*)
+		info "saturation throughput, sidecar / floor" "$(pairs sat 4 ratio "$fres")" %.3f ""
+		info "floor CPU per request at saturation" "$(floor_cpu)" %.1f µs
+		info "sidecar CPU per mint in those rounds" "$(column sat proxy 13 "$fres")" %.1f µs
+		;;
+	esac
+	case " ${MODES:-sat rate} " in *" rate "*)
+		info "latency over the floor at ${RATE:-1000}/s, p50" "$(pairs rate 5 diff "$fres")" %.3f ms
+		info "latency over the floor at ${RATE:-1000}/s, p99" "$(pairs rate 6 diff "$fres")" %.3f ms
+		;;
+	esac
+	echo "  --"
+fi
 figure "RSS growth per stored token" "$(cut -f6 "$OUT_DIR/memory.tsv" | stats)" %.0f B "≤" 300
 errors=$(awk -F'\t' '$2 == "proxy" { e += $7 } END { print e + 0 }' "$res")
 other=$(awk -F'\t' '{ print $16 }' "$res" | stats | cut -d' ' -f1)
