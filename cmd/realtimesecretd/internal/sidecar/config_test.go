@@ -49,6 +49,8 @@ func TestParseDefaults(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:8080", cfg.Listen)
 	assert.Empty(t, cfg.Upstream)
 	assert.Equal(t, "info", cfg.LogLevel)
+	require.NotNil(t, cfg.LogFlushInterval)
+	assert.Equal(t, sidecar.Duration(200*time.Millisecond), *cfg.LogFlushInterval)
 	assert.Equal(t, "memory", cfg.Store.Type)
 	assert.Equal(t, "/healthz", cfg.Admin.HealthPath)
 	assert.Equal(t, "/readyz", cfg.Admin.ReadyPath)
@@ -185,6 +187,27 @@ virtual_keys: [{id: web, value: v}]
 		require.NoError(t, err)
 		assert.Equal(t, "pa$s$", cfg.Providers["openai"].Keys[0].Value.Reveal())
 	})
+}
+
+func TestParseLogFlushInterval(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		want time.Duration
+	}{
+		{"log_flush_interval: 0\n", 0}, // 0 is kept: write every line at once
+		{"log_flush_interval: 1s\n", time.Second},
+		{"log_flush_interval: ${FLUSH}\n", 50 * time.Millisecond},
+		{"log_flush_interval:\n", sidecar.DefaultLogFlushInterval},
+	} {
+		t.Run(tc.yaml, func(t *testing.T) {
+			vars := baseEnv()
+			vars["FLUSH"] = "50ms"
+			cfg, err := sidecar.Parse([]byte(minimalYAML+tc.yaml), env(vars))
+			require.NoError(t, err)
+			require.NotNil(t, cfg.LogFlushInterval)
+			assert.Equal(t, sidecar.Duration(tc.want), *cfg.LogFlushInterval)
+		})
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -361,6 +384,21 @@ func TestParseErrors(t *testing.T) {
 			yaml:  minimalYAML + "upstream: ftp://user:hunter2@proxy\n",
 			want:  []string{"upstream", "http or https"},
 			never: []string{"hunter2"},
+		},
+		{
+			name: "negative log flush interval",
+			yaml: minimalYAML + "log_flush_interval: -1s\n",
+			want: []string{"line 10", "negative"},
+		},
+		{
+			name: "log flush interval without a unit",
+			yaml: minimalYAML + "log_flush_interval: 200\n",
+			want: []string{"line 10", "not a duration"},
+		},
+		{
+			name: "misspelt log flush interval",
+			yaml: minimalYAML + "log_flush_intervall: 1s\n",
+			want: []string{`unknown key "log_flush_intervall"`, "log_flush_interval"},
 		},
 		{
 			name: "log level",

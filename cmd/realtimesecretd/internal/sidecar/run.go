@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 )
 
 // Version is the sidecar's version, set at link time with
@@ -69,7 +70,13 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 		return runCheck(cfg, *configPath, stdout, stderr)
 	}
 	level, _ := slogLevel(cfg.LogLevel) // validated by Load
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log, closeLog := newLogger(stderr, level, time.Duration(*cfg.LogFlushInterval))
+	// Deferred, so that every return writes out the buffered lines.
+	defer func() {
+		if err := closeLog(); err != nil {
+			fmt.Fprintln(stderr, "realtimesecretd: writing the log:", err)
+		}
+	}()
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("realtimesecretd failed", slog.String("error", err.Error()))
 		return exitError

@@ -194,3 +194,49 @@ func TestRunWarnsOpenMinting(t *testing.T) {
 	cancel()
 	assert.Equal(t, 0, receive(t, exit, "Run to return"))
 }
+
+// TestRunFlushesLogOnShutdown: with an interval that never passes in the
+// test, an INFO line is held in memory until a WARN line or the graceful
+// shutdown writes it out, and Run writes everything before it returns.
+func TestRunFlushesLogOnShutdown(t *testing.T) {
+	path := writeConfig(t, `
+listen: 127.0.0.1:0
+demo: true
+log_flush_interval: 1h
+providers:
+  openai:
+    keys:
+      - id: primary
+        value: ${OPENAI_API_KEY:-}
+virtual_keys:
+  - id: demo
+    value: vk-demo-not-secret
+`)
+	stderr := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	exit := make(chan int, 1)
+	go func() { exit <- sidecar.Run(ctx, []string{"-config", path}, env(nil), &bytes.Buffer{}, stderr) }()
+
+	// The demo warning is written at once, with the INFO line before it.
+	eventually(t, func() bool { return strings.Contains(stderr.String(), `"level":"WARN","msg":"demo mode`) },
+		"the demo warning is written without waiting for the interval")
+	listening := stderr.lines(t, "realtimesecretd listening")
+	require.Len(t, listening, 1)
+	addr, _ := listening[0]["addr"].(string)
+
+	resp, body := do(t, http.MethodPost, "http://"+addr+"/v1/realtime/client_secrets", http.Header{
+		"Authorization": {"Bearer vk-demo-not-secret"},
+		"Content-Type":  {"application/json"},
+	}, mintBody)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Empty(t, stderr.lines(t, "realtime mint"), "the mint's INFO line waits in memory")
+
+	cancel()
+	assert.Equal(t, 0, receive(t, exit, "Run to return"))
+	mints := stderr.lines(t, "realtime mint")
+	require.Len(t, mints, 1, "the graceful stop writes the buffered line")
+	assert.InDelta(t, 200, mints[0]["status"], 0)
+	assert.Len(t, stderr.lines(t, "stopped"), 1, "lines logged during the stop are written too")
+	assert.NotContains(t, stderr.String(), "vk-demo-not-secret")
+}
