@@ -2,6 +2,8 @@ package realtimesecret
 
 import (
 	"context"
+	"hash/maphash"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unique"
@@ -13,26 +15,76 @@ import (
 // Expired records are swept by the Put that first finds the last sweep older
 // than a minute, so the store starts no goroutine that outlives it.
 //
-// Records are interned: the map holds a unique.Handle, and equal records
-// share one copy. Tokens minted in the same second with the same key, model
-// and caller are equal (OpenAI's expires_at is in whole seconds), so a live
-// record costs little more than its map slot and hashed key: ~134 bytes of
-// heap, where a *Record each cost ~228 (BenchmarkMemoryStoreFootprint).
+// A record is held as a small entry: its per-caller and per-token fields
+// (VirtualKeyID, which may be one per user, and ExpiresAt) inline, the
+// fields a node has a handful of (key, provider, model, endpoint) interned.
+// Interning whole records cost ~134 bytes a live record when few differ but
+// ~462 when every record differs, as with an Authorizer that gives each user
+// a principal, since each then added its own entry to the interning map.
+// Entries cost ~133 and ~180 bytes (BenchmarkMemoryStoreFootprint and
+// BenchmarkMemoryStoreFootprintDistinct, a million records): the second
+// case pays for the 32-byte entry and the caller ID, the first shares
+// entries (see recent).
 type MemoryStore struct {
 	c         *gocache.Cache
 	lastSweep atomic.Int64 // unix nanoseconds
 	sweeping  atomic.Bool
+	// recent holds the entries last stored, one per slot chosen by a hash of
+	// the entry, so the next equal record shares the entry instead of
+	// allocating its own: tokens minted in the same second by the same
+	// caller for the same model are equal (OpenAI's expires_at is in whole
+	// seconds). It is lossy: a slot keeps only its last entry, and a miss
+	// costs an allocation, never a wrong record.
+	recent [recentSlots]atomic.Pointer[entry]
+	seed   maphash.Seed
 }
 
 var _ Store = (*MemoryStore)(nil)
 
-const sweepInterval = time.Minute
+const (
+	sweepInterval = time.Minute
+	// recent has recentSlots slots, comfortably more than the (caller,
+	// model) pairs that mint in the same second on a busy node.
+	recentBits  = 8
+	recentSlots = 1 << recentBits
+)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{c: gocache.New(gocache.NoExpiration, 0)}
+	s := &MemoryStore{c: gocache.New(gocache.NoExpiration, 0), seed: maphash.MakeSeed()}
 	s.lastSweep.Store(time.Now().UnixNano())
 	return s
+}
+
+// sharedFields is the part of a Record that few records differ in: a
+// node has a handful of keys, providers, models and endpoints, and every
+// expiry from the upstream is in the one time zone.
+type sharedFields struct {
+	KeyID    string
+	Provider string
+	Model    string
+	Endpoint Endpoint
+	loc      *time.Location // of ExpiresAt
+}
+
+// entry is what the map holds for a Record: 32 bytes, less than a third of
+// a Record, since ExpiresAt is kept as nanoseconds and its zone is shared.
+// Entries are never changed once stored, so they may be shared and read
+// without locks.
+type entry struct {
+	shared       unique.Handle[sharedFields]
+	virtualKeyID string
+	expiresAt    int64 // ExpiresAt.UnixNano()
+}
+
+func sharedOf(rec *Record) sharedFields {
+	return sharedFields{
+		KeyID:    rec.KeyID,
+		Provider: rec.Provider,
+		Model:    rec.Model,
+		Endpoint: rec.Endpoint,
+		loc:      rec.ExpiresAt.Location(),
+	}
 }
 
 // Put stores rec until rec.ExpiresAt; an already expired record is dropped.
@@ -41,20 +93,71 @@ func (s *MemoryStore) Put(_ context.Context, h TokenHash, rec Record) error {
 	if ttl <= 0 {
 		return nil
 	}
-	// A Handle is one pointer, so it goes into go-cache's interface{}
-	// without an allocation.
-	s.c.Set(string(h[:]), unique.Make(rec), ttl)
+	// Both kinds of value are one pointer, so they go into go-cache's
+	// interface{} without an allocation.
+	if e := s.entryFor(&rec); e != nil {
+		s.c.Set(string(h[:]), e, ttl)
+	} else {
+		whole := rec // only this branch moves a Record to the heap
+		s.c.Set(string(h[:]), &whole, ttl)
+	}
 	s.maybeSweep()
 	return nil
 }
 
+// entryFor returns an entry equal to rec: the one last stored in rec's slot
+// of recent if it is equal, else a new one. It returns nil for a record an
+// entry cannot give back exactly: one whose ExpiresAt has a monotonic
+// clock reading or lies outside the years 1678 to 2262. Expiries from the
+// upstream never do (they are time.Unix of whole seconds), so those few
+// records are simply stored whole.
+func (s *MemoryStore) entryFor(rec *Record) *entry {
+	nanos := rec.ExpiresAt.UnixNano()
+	sh := sharedOf(rec)
+	if time.Unix(0, nanos).In(sh.loc) != rec.ExpiresAt { // the exact representation, not the instant
+		return nil
+	}
+	slot := &s.recent[s.slotOf(rec.VirtualKeyID, rec.Model, nanos)]
+	if e := slot.Load(); e != nil && e.expiresAt == nanos && e.virtualKeyID == rec.VirtualKeyID && e.shared.Value() == sh {
+		return e
+	}
+	e := &entry{
+		shared: unique.Make(sh),
+		// A copy, so the store pins only the ID and not a larger string the
+		// caller may have cut it from (a header, a decoded token).
+		virtualKeyID: strings.Clone(rec.VirtualKeyID),
+		expiresAt:    nanos,
+	}
+	slot.Store(e)
+	return e
+}
+
+// slotOf picks the slot of recent for an entry. Model is in the hash so
+// that a caller minting two models in the same second keeps both entries.
+// The multiply mixes the bits and the top ones are taken, the best mixed.
+func (s *MemoryStore) slotOf(virtualKeyID, model string, expiresAt int64) uint {
+	x := maphash.String(s.seed, virtualKeyID) ^ maphash.String(s.seed, model)<<1 ^ uint64(expiresAt) //nolint:gosec // hashed bits: the sign is just a bit
+	return uint((x * 0x9E3779B97F4A7C15) >> (64 - recentBits))
+}
+
 // Get returns the record under h unless it has expired.
 func (s *MemoryStore) Get(_ context.Context, h TokenHash) (Record, bool, error) {
-	v, ok := s.c.Get(string(h[:]))
-	if !ok {
-		return Record{}, false, nil
+	v, _ := s.c.Get(string(h[:]))
+	switch v := v.(type) {
+	case *entry:
+		sh := v.shared.Value()
+		return Record{
+			KeyID:        sh.KeyID,
+			VirtualKeyID: v.virtualKeyID,
+			Provider:     sh.Provider,
+			Model:        sh.Model,
+			Endpoint:     sh.Endpoint,
+			ExpiresAt:    time.Unix(0, v.expiresAt).In(sh.loc),
+		}, true, nil
+	case *Record:
+		return *v, true, nil
 	}
-	return v.(unique.Handle[Record]).Value(), true, nil
+	return Record{}, false, nil
 }
 
 // Len returns the number of records held, expired ones not yet swept
