@@ -2,6 +2,7 @@ package realtimesecret_test
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,6 +23,23 @@ func requireRoundTrip(t *testing.T, s *realtimesecret.MemoryStore, token string,
 	require.NoError(t, err)
 	require.True(t, ok, "record of %s not found", token)
 	assert.Equal(t, want, got, "record of %s", token)
+}
+
+// The store keeps each field of a Record in its own place (shared or
+// inline), so a field added to Record must be added there too: this fails
+// until the new field is set below, where the round trip then covers it.
+func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
+	rec := realtimesecret.Record{
+		KeyID: "k", VirtualKeyID: "vk", Provider: "p", Model: "m",
+		Endpoint: realtimesecret.EndpointTranscriptionSession, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
+	}
+	v := reflect.ValueOf(rec)
+	for i := range v.NumField() {
+		require.False(t, v.Field(i).IsZero(), "Record.%s is not set in this test", v.Type().Field(i).Name)
+	}
+	s := realtimesecret.NewMemoryStore()
+	require.NoError(t, s.Put(context.Background(), realtimesecret.HashToken("ek_every_field"), rec))
+	requireRoundTrip(t, s, "ek_every_field", rec)
 }
 
 func TestMemoryStoreRoundTripsExactly(t *testing.T) {
