@@ -78,7 +78,7 @@ bench: ## Run the benchmarks with allocations (BENCH=regexp BENCHCOUNT=n BENCHTI
 VEGETA_VERSION ?= v12.13.0
 
 .PHONY: loadtest
-loadtest: ## Load-test the sidecar on the shared harness against a fake upstream, print the figures (ROUNDS=3)
+loadtest: ## Load-test the sidecar on the shared harness, against a fake upstream and a bare-proxy floor (ROUNDS=3 FLOOR=1)
 	scripts/loadtest.sh
 
 .PHONY: loadtest-tools
