@@ -124,32 +124,42 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-func TestRunDemoMode(t *testing.T) {
-	path := writeConfig(t, `
-listen: 127.0.0.1:0
-demo: true
-providers:
-  openai:
-    keys:
-      - id: primary
-        value: ${OPENAI_API_KEY:-}
-virtual_keys:
-  - id: demo
-    value: vk-demo-not-secret
-`)
-	stderr := &syncBuffer{}
+// runDemo starts Run on demoYAML plus extra (YAML lines) on a free
+// loopback port and returns its log and address once it listens, with the
+// function that stops it and returns its exit code.
+func runDemo(t *testing.T, extra string) (stderr *syncBuffer, addr string, stop func() int) {
+	t.Helper()
+	path := writeConfig(t, "listen: 127.0.0.1:0\n"+extra+demoYAML)
+	stderr = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	exit := make(chan int, 1)
 	go func() { exit <- sidecar.Run(ctx, []string{"-config", path}, env(nil), &bytes.Buffer{}, stderr) }()
-
-	var addr string
 	eventually(t, func() bool {
 		for _, l := range stderr.lines(t, "realtimesecretd listening") {
 			addr, _ = l["addr"].(string)
 		}
 		return addr != ""
 	}, "the sidecar logs its address")
+	return stderr, addr, func() int {
+		cancel()
+		return receive(t, exit, "Run to return")
+	}
+}
+
+// mintDemo mints once through a demo sidecar at addr and returns the body.
+func mintDemo(t *testing.T, addr string) string {
+	t.Helper()
+	resp, body := do(t, http.MethodPost, "http://"+addr+"/v1/realtime/client_secrets", http.Header{
+		"Authorization": {"Bearer vk-demo-not-secret"},
+		"Content-Type":  {"application/json"},
+	}, mintBody)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	return string(body)
+}
+
+func TestRunDemoMode(t *testing.T) {
+	stderr, addr, stop := runDemo(t, "")
 	demo := stderr.lines(t, "demo mode: the providers below have no key and mint at the built-in fake upstream; "+
 		"their ek_ values work nowhere. Set the provider key variable to mint for real")
 	require.Len(t, demo, 1)
@@ -158,17 +168,11 @@ virtual_keys:
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1", host, "the fake upstream listens on loopback only")
 
-	resp, body := do(t, http.MethodPost, "http://"+addr+"/v1/realtime/client_secrets", http.Header{
-		"Authorization": {"Bearer vk-demo-not-secret"},
-		"Content-Type":  {"application/json"},
-	}, mintBody)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-	assert.Contains(t, string(body), `"value":"ek_`)
+	assert.Contains(t, mintDemo(t, addr), `"value":"ek_`)
 	_, metrics := do(t, http.MethodGet, "http://"+addr+"/metrics", nil, "")
 	assertMetric(t, string(metrics), `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`)
 
-	cancel()
-	assert.Equal(t, 0, receive(t, exit, "Run to return"))
+	assert.Equal(t, 0, stop())
 	assert.NotContains(t, stderr.String(), "vk-demo-not-secret")
 }
 
@@ -199,41 +203,16 @@ func TestRunWarnsOpenMinting(t *testing.T) {
 // test, an INFO line is held in memory until a WARN line or the graceful
 // shutdown writes it out, and Run writes everything before it returns.
 func TestRunFlushesLogOnShutdown(t *testing.T) {
-	path := writeConfig(t, `
-listen: 127.0.0.1:0
-demo: true
-log_flush_interval: 1h
-providers:
-  openai:
-    keys:
-      - id: primary
-        value: ${OPENAI_API_KEY:-}
-virtual_keys:
-  - id: demo
-    value: vk-demo-not-secret
-`)
-	stderr := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	exit := make(chan int, 1)
-	go func() { exit <- sidecar.Run(ctx, []string{"-config", path}, env(nil), &bytes.Buffer{}, stderr) }()
+	stderr, addr, stop := runDemo(t, "log_flush_interval: 1h\n")
+	// The listening line is INFO: it was written with the demo warning
+	// after it, without waiting for the interval.
+	require.Len(t, stderr.lines(t, `demo mode: the providers below have no key and mint at the built-in fake upstream; `+
+		"their ek_ values work nowhere. Set the provider key variable to mint for real"), 1)
 
-	// The demo warning is written at once, with the INFO line before it.
-	eventually(t, func() bool { return strings.Contains(stderr.String(), `"level":"WARN","msg":"demo mode`) },
-		"the demo warning is written without waiting for the interval")
-	listening := stderr.lines(t, "realtimesecretd listening")
-	require.Len(t, listening, 1)
-	addr, _ := listening[0]["addr"].(string)
-
-	resp, body := do(t, http.MethodPost, "http://"+addr+"/v1/realtime/client_secrets", http.Header{
-		"Authorization": {"Bearer vk-demo-not-secret"},
-		"Content-Type":  {"application/json"},
-	}, mintBody)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	mintDemo(t, addr)
 	assert.Empty(t, stderr.lines(t, "realtime mint"), "the mint's INFO line waits in memory")
 
-	cancel()
-	assert.Equal(t, 0, receive(t, exit, "Run to return"))
+	assert.Equal(t, 0, stop())
 	mints := stderr.lines(t, "realtime mint")
 	require.Len(t, mints, 1, "the graceful stop writes the buffered line")
 	assert.InDelta(t, 200, mints[0]["status"], 0)
