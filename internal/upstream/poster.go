@@ -39,7 +39,8 @@ type Options struct {
 // and safe for concurrent use.
 type Poster struct {
 	name     string
-	send     func(*http.Request) (*http.Response, error)
+	client   *http.Client
+	direct   http.RoundTripper // client's transport, when client adds nothing to it
 	timeout  time.Duration
 	maxBytes int64
 }
@@ -53,7 +54,8 @@ func New(name string, o Options) (*Poster, error) {
 	if o.MaxResponseBytes < 0 {
 		return nil, errors.New(name + ": MaxResponseBytes " + strconv.FormatInt(o.MaxResponseBytes, 10) + " is negative")
 	}
-	p := &Poster{name: name, send: sender(newClient(o.Client)), timeout: o.Timeout, maxBytes: o.MaxResponseBytes}
+	client := newClient(o.Client)
+	p := &Poster{name: name, client: client, direct: directTransport(client), timeout: o.Timeout, maxBytes: o.MaxResponseBytes}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
 	}
@@ -112,7 +114,7 @@ func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (
 	req.ContentLength = int64(len(body))
 	req.Header = h
 
-	resp, err := x.p.send(req)
+	resp, err := x.p.do(req)
 	if err != nil {
 		return nil, x.Fail(err, secret)
 	}
@@ -134,6 +136,15 @@ func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (
 		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
 	}
 	return &realtimesecret.MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: redactBytes(out, secret)}, nil
+}
+
+// do sends req through the client, or straight to its transport when the
+// client would add nothing (directTransport).
+func (p *Poster) do(req *http.Request) (*http.Response, error) {
+	if p.direct != nil {
+		return p.direct.RoundTrip(req)
+	}
+	return p.client.Do(req)
 }
 
 // redactBytes replaces secret wherever body holds it. A real upstream

@@ -136,7 +136,7 @@ func TestClientJarIsHonoured(t *testing.T) {
 	var cookies []string
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		cookies = append(cookies, r.Header.Get("Cookie"))
-		http.SetCookie(w, &http.Cookie{Name: "affinity", Value: "node-7"})
+		http.SetCookie(w, &http.Cookie{Name: "affinity", Value: "node-7"}) //nolint:gosec // a plain-HTTP test server's cookie; Secure would keep the jar from sending it back
 		_, _ = io.WriteString(w, reply)
 	})
 	jar, err := cookiejar.New(nil)
