@@ -3,15 +3,12 @@ package realtimesecret_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/realtimesecret/realtimesecret/internal/badrequests"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -26,128 +24,30 @@ import (
 // the sidecar tests.
 var badRequestsDir = filepath.Join("..", "..", "testdata", "badrequests")
 
-// badRequestCase is one request of testdata/badrequests/cases.json; its
-// README documents the fields.
-type badRequestCase struct {
-	Name          string             `json:"name"`
-	Method        string             `json:"method"`
-	Path          string             `json:"path"`
-	Headers       map[string]*string `json:"headers"`
-	HeaderGen     map[string]string  `json:"header_gen"`
-	Body          *string            `json:"body"`
-	BodyFile      string             `json:"body_file"`
-	BodyGen       string             `json:"body_gen"`
-	Chunked       bool               `json:"chunked"`
-	ContentLength int64              `json:"content_length"`
-	Seal          bool               `json:"seal"`
-	Status        int                `json:"status"`
-	Code          string             `json:"code"`
-	Param         string             `json:"param"`
-	Next          bool               `json:"next"`
-}
-
-type badRequestManifest struct {
-	Comment    string `json:"comment"`
-	VirtualKey string `json:"virtual_key"`
-	Defaults   struct {
-		Method  string            `json:"method"`
-		Path    string            `json:"path"`
-		Headers map[string]string `json:"headers"`
-	} `json:"defaults"`
-	Cases []badRequestCase `json:"cases"`
-}
-
-func loadBadRequests(t *testing.T) badRequestManifest {
+// loadBadRequests loads the corpus; internal/badrequests holds the schema
+// and resolves each case, this file only turns it into an httptest request.
+func loadBadRequests(t *testing.T) *badrequests.Corpus {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(badRequestsDir, "cases.json"))
+	c, err := badrequests.Load(badRequestsDir)
 	require.NoError(t, err)
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields() // a typo in a field must not silently drop a check
-	var m badRequestManifest
-	require.NoError(t, dec.Decode(&m))
-	require.NotEmpty(t, m.VirtualKey)
-	return m
+	return c
 }
 
-// build returns the request a case describes.
-func (tc *badRequestCase) build(t *testing.T, m *badRequestManifest) (*http.Request, []byte) {
+// buildBadRequest returns the request a case describes, and the body sent.
+func buildBadRequest(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case) (*http.Request, []byte) {
 	t.Helper()
-	method, path := cmp(tc.Method, m.Defaults.Method), cmp(tc.Path, m.Defaults.Path)
-	body := tc.body(t)
-	r := httptest.NewRequest(method, path, bytes.NewReader(body))
-	for k, v := range m.Defaults.Headers {
-		r.Header.Set(k, v)
-	}
-	for k, v := range tc.Headers {
-		if v == nil {
-			r.Header.Del(k)
-		} else {
-			r.Header.Set(k, *v)
-		}
-	}
-	for k, spec := range tc.HeaderGen {
-		r.Header.Set(k, string(generate(t, spec)))
-	}
+	req, err := c.Resolve(tc)
+	require.NoError(t, err)
+	r := httptest.NewRequest(req.Method, req.Target, bytes.NewReader(req.Body))
+	maps.Copy(r.Header, req.Header)
 	switch {
 	case tc.Chunked:
 		r.ContentLength = -1
-		r.Body = io.NopCloser(struct{ io.Reader }{bytes.NewReader(body)}) // no length to see
+		r.Body = io.NopCloser(struct{ io.Reader }{bytes.NewReader(req.Body)}) // no length to see
 	case tc.ContentLength != 0:
 		r.ContentLength = tc.ContentLength
 	}
-	return r, body
-}
-
-func cmp(v, def string) string {
-	if v != "" {
-		return v
-	}
-	return def
-}
-
-func (tc *badRequestCase) body(t *testing.T) []byte {
-	t.Helper()
-	switch {
-	case tc.BodyFile != "":
-		b, err := os.ReadFile(filepath.Join(badRequestsDir, filepath.FromSlash(tc.BodyFile)))
-		require.NoError(t, err)
-		return b
-	case tc.BodyGen != "":
-		return generate(t, tc.BodyGen)
-	case tc.Body != nil:
-		return []byte(*tc.Body)
-	}
-	return nil
-}
-
-// generate builds the bodies and header values too large or too regular to
-// write out in the manifest. spec is "<kind> <n>".
-func generate(t *testing.T, spec string) []byte {
-	t.Helper()
-	f := strings.Fields(spec)
-	require.NotEmpty(t, f, "generator %q", spec)
-	n, err := strconv.Atoi(f[len(f)-1])
-	require.NoError(t, err, "generator %q", spec)
-	const session = `{"session":{"type":"realtime","model":"openai/gpt-realtime"},`
-	switch f[0] {
-	case "size": // a valid mint body of exactly n bytes
-		head, tail := session+`"pad":"`, `"}`
-		require.Greater(t, n, len(head)+len(tail))
-		return []byte(head + strings.Repeat("x", n-len(head)-len(tail)) + tail)
-	case "nest": // n nested arrays in a member the middleware does not read
-		return []byte(session + `"x":` + strings.Repeat("[", n) + strings.Repeat("]", n) + "}")
-	case "nest_objects": // objects n deep, no model
-		return []byte(strings.Repeat(`{"a":`, n-1) + "{}" + strings.Repeat("}", n-1))
-	case "nest_sessions": // sessions n deep, no model
-		return []byte(strings.Repeat(`{"session":`, n-1) + "{}" + strings.Repeat("}", n-1))
-	case "open_arrays":
-		return []byte(strings.Repeat("[", n))
-	case "repeat": // "repeat <text> <n>"
-		require.Len(t, f, 3)
-		return bytes.Repeat([]byte(f[1]), n)
-	}
-	t.Fatalf("unknown generator %q", spec)
-	return nil
+	return r, req.Body
 }
 
 // countingProvider answers every mint like OpenAI and counts the calls: a
@@ -216,7 +116,7 @@ func TestBadInput(t *testing.T) {
 			if tc.Seal {
 				h = sealed.Wrap(next)
 			}
-			r, sent := tc.build(t, &m)
+			r, sent := buildBadRequest(t, m, &tc)
 			w := httptest.NewRecorder()
 			before := provider.calls.Load()
 
