@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
+	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -262,10 +263,11 @@ func (u *upstream) requests() (int, []string) {
 }
 
 // untilClientGone reads the request body, then blocks until the client
-// has gone (the server notices only once the body is consumed).
-func untilClientGone(r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	<-r.Context().Done()
-}
+// has gone, for a hanging upstream that also counts its requests.
+func untilClientGone(r *http.Request) { faultupstream.WaitForClient(r) }
+
+// faultTimeout is the adapter timeout of a stack in front of a hanging
+// upstream.
+const faultTimeout = 150 * time.Millisecond
 
 const gaBody = `{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`

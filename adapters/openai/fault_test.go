@@ -18,6 +18,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -25,73 +26,29 @@ import (
 // checks the status SPEC 4 names, the SPEC 5 error body, that no secret
 // reaches the client or a log line, and that no goroutine is left behind.
 
-// faultTimeout is the adapter timeout of the slow-upstream tests.
-const faultTimeout = 150 * time.Millisecond
+// TestFaultUpstreamFails runs every failure mode of faultupstream under the
+// stack: a timeout answers 504, anything else 502, with nothing of a partial
+// reply; OnMint records the status and the upstream sentinel.
+func TestFaultUpstreamFails(t *testing.T) {
+	for _, f := range faultupstream.Faults {
+		t.Run(f.Name, func(t *testing.T) {
+			verifyNoLeaks(t)
+			status, code := http.StatusBadGateway, "upstream_unavailable"
+			if errors.Is(f.Want, realtimesecret.ErrUpstreamTimeout) {
+				status, code = http.StatusGatewayTimeout, "upstream_timeout"
+			}
+			s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: f.Start(t), Timeout: f.Timeout}})
 
-func TestFaultSlowHeaders(t *testing.T) {
-	verifyNoLeaks(t)
-	up := newUpstream(t, func(_ http.ResponseWriter, r *http.Request) { untilClientGone(r) })
-	s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: up.srv.URL, Timeout: faultTimeout}})
+			resp, body := s.mint(t, "/v1/realtime/client_secrets", gaBody)
 
-	resp, body := s.mint(t, "/v1/realtime/client_secrets", gaBody)
-
-	e := requireError(t, resp, body, http.StatusGatewayTimeout)
-	assert.Equal(t, "upstream_timeout", *e.Error.Code)
-	ev := s.event(t)
-	assert.Equal(t, http.StatusGatewayTimeout, ev.Status)
-	assert.ErrorIs(t, ev.Err, realtimesecret.ErrUpstreamTimeout)
-}
-
-func TestFaultSlowBody(t *testing.T) {
-	verifyNoLeaks(t)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", "200")
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.WriteString(w, `{"value":"ek_slow`)
-		w.(http.Flusher).Flush()
-		untilClientGone(r)
-	})
-	s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: up.srv.URL, Timeout: faultTimeout}})
-
-	resp, body := s.mint(t, "/v1/realtime/client_secrets", gaBody)
-
-	e := requireError(t, resp, body, http.StatusGatewayTimeout)
-	assert.Equal(t, "upstream_timeout", *e.Error.Code)
-	assert.NotContains(t, string(body), "ek_slow")
-}
-
-func TestFaultResetMidBody(t *testing.T) {
-	verifyNoLeaks(t)
-	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if !assert.NoError(t, err) {
-			return
-		}
-		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"value\":\"ek_cut")
-		_ = buf.Flush()
-		_ = conn.Close()
-	})
-	s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: up.srv.URL}})
-
-	resp, body := s.mint(t, "/v1/realtime/client_secrets", gaBody)
-
-	e := requireError(t, resp, body, http.StatusBadGateway)
-	assert.Equal(t, "upstream_unavailable", *e.Error.Code)
-	assert.ErrorIs(t, s.event(t).Err, realtimesecret.ErrUpstreamUnavailable)
-}
-
-func TestFaultConnectionRefused(t *testing.T) {
-	verifyNoLeaks(t)
-	up := newUpstream(t, func(http.ResponseWriter, *http.Request) {})
-	base := up.srv.URL
-	up.srv.Close() // nothing listens there any more
-
-	s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: base}})
-	resp, body := s.mint(t, "/v1/realtime/client_secrets", gaBody)
-
-	requireError(t, resp, body, http.StatusBadGateway)
+			e := requireError(t, resp, body, status)
+			assert.Equal(t, code, *e.Error.Code)
+			assert.NotContains(t, string(body), faultupstream.PartialSecret)
+			ev := s.event(t)
+			assert.Equal(t, status, ev.Status)
+			f.Check(t, ev.Err, stackKey, stackVK)
+		})
+	}
 }
 
 // TestFaultUnusableReply covers 2xx replies without a usable client secret

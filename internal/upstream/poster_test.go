@@ -1,24 +1,20 @@
 package upstream_test
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
@@ -55,13 +51,6 @@ func serve(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
-}
-
-// waitForClient blocks until the client is gone. It reads the body first
-// because the server only watches the connection once the body is consumed.
-func waitForClient(r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	<-r.Context().Done()
 }
 
 func TestPostSendsAndReturnsReply(t *testing.T) {
@@ -104,29 +93,22 @@ func TestNewRejectsNegatives(t *testing.T) {
 	require.ErrorContains(t, err, "x: MaxResponseBytes")
 }
 
-func TestTimeout(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })
-	resp, err := post(context.Background(), newPoster(t, upstream.Options{Timeout: 50 * time.Millisecond}), srv.URL)
-	assert.Nil(t, resp)
-	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
-	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
-}
-
-func TestTimeoutMidBody(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000")
-		_, _ = io.WriteString(w, `{"value":`)
-		w.(http.Flusher).Flush()
-		waitForClient(r)
-	})
-	_, err := post(context.Background(), newPoster(t, upstream.Options{Timeout: 50 * time.Millisecond}), srv.URL)
-	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
+// TestFaults runs every failure mode of faultupstream: each fails with its
+// own sentinel only, no reply, and no secret in the error.
+func TestFaults(t *testing.T) {
+	for _, f := range faultupstream.Faults {
+		t.Run(f.Name, func(t *testing.T) {
+			p := newPoster(t, upstream.Options{Timeout: f.Timeout})
+			resp, err := post(context.Background(), p, f.Start(t))
+			assert.Nil(t, resp)
+			f.Check(t, err, secret)
+		})
+	}
 }
 
 func TestClientTimeoutIsUpstreamTimeout(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })
-	p := newPoster(t, upstream.Options{Client: &http.Client{Timeout: 50 * time.Millisecond}})
-	_, err := post(context.Background(), p, srv.URL)
+	p := newPoster(t, upstream.Options{Client: &http.Client{Timeout: faultupstream.HangTimeout}})
+	_, err := post(context.Background(), p, faultupstream.Hang(t))
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
 }
 
@@ -150,101 +132,28 @@ func TestClientJarIsHonoured(t *testing.T) {
 }
 
 func TestCallerCancelIsNotTimeout(t *testing.T) {
-	arrived := make(chan struct{})
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		close(arrived)
-		waitForClient(r)
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-arrived
-		cancel()
-	}()
-	_, err := post(ctx, newPoster(t, upstream.Options{}), srv.URL)
+	url, ctx := faultupstream.CancelOnArrival(t)
+	_, err := post(ctx, newPoster(t, upstream.Options{}), url)
 	requireSentinel(t, err, context.Canceled)
 	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamTimeout)
 	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
 }
 
 func TestCallerDeadlineIsTimeout(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { waitForClient(r) })
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), faultupstream.HangTimeout)
 	defer cancel()
-	_, err := post(ctx, newPoster(t, upstream.Options{}), srv.URL)
+	_, err := post(ctx, newPoster(t, upstream.Options{}), faultupstream.Hang(t))
 	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
-func TestConnectionRefused(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	_, err = post(context.Background(), newPoster(t, upstream.Options{}), "http://"+addr)
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
-}
-
-func TestClosedBeforeHeaders(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if assert.NoError(t, err) {
-			_ = conn.Close()
-		}
-	})
-	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
-}
-
-func TestTLSFailure(t *testing.T) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Error("request reached a server the client does not trust")
-	}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake failure is expected
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
-}
-
-func TestResetMidBody(t *testing.T) {
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if !assert.NoError(t, err) {
-			return
-		}
-		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n{\"value\":\"ek_")
-		_ = buf.Flush()
-		_ = conn.Close()
-	})
-	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
-}
-
 func TestSecretRedactedFromTransportErrors(t *testing.T) {
-	// The upstream answers the credential as a malformed status line: the
-	// transport quotes that line in its error.
-	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		conn, buf, err := w.(http.Hijacker).Hijack()
-		if !assert.NoError(t, err) {
-			return
-		}
-		_, _ = buf.WriteString(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") + "\r\n\r\n")
-		_ = buf.Flush()
-		_ = conn.Close()
-	})
-	_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
+	// The transport quotes the malformed status line, the credential, in its
+	// error.
+	_, err := post(context.Background(), newPoster(t, upstream.Options{}), faultupstream.EchoCredential(t))
 	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
 	assert.Contains(t, err.Error(), upstream.Redacted)
 	assert.Contains(t, err.Error(), "test client_secrets: ", "names the adapter and endpoint")
-}
-
-func gzipped(t testing.TB, s string) []byte {
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	_, err := io.WriteString(zw, s)
-	require.NoError(t, err)
-	require.NoError(t, zw.Close())
-	return b.Bytes()
 }
 
 // noDecompression is a client whose transport leaves gzip to the caller.
@@ -255,11 +164,8 @@ func noDecompression() *http.Client {
 func TestGzip(t *testing.T) {
 	for name, c := range map[string]*http.Client{"own transport": nil, "transport that does not decode": noDecompression()} {
 		t.Run(name, func(t *testing.T) {
-			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Encoding", "gzip")
-				_, _ = w.Write(gzipped(t, reply))
-			})
-			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), srv.URL)
+			url := faultupstream.Answer(t, faultupstream.Reply{Header: faultupstream.GzipHeader(), Body: faultupstream.Gzip(t, reply)})
+			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), url)
 			require.NoError(t, err)
 			assert.Equal(t, reply, string(resp.Body))
 			assert.Empty(t, resp.Header.Get("Content-Encoding"))
@@ -269,20 +175,10 @@ func TestGzip(t *testing.T) {
 }
 
 func TestGzipCorrupt(t *testing.T) {
-	good := gzipped(t, reply)
-	bad := append([]byte(nil), good...)
-	bad[len(bad)-5] ^= 0xff // CRC-32 trailer
-	for name, body := range map[string][]byte{
-		"not gzip":  []byte(reply),
-		"checksum":  bad,
-		"truncated": good[:len(good)/2],
-	} {
+	for name, body := range faultupstream.CorruptGzip(t, reply) {
 		t.Run(name, func(t *testing.T) {
-			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Encoding", "gzip")
-				_, _ = w.Write(body)
-			})
-			_, err := post(context.Background(), newPoster(t, upstream.Options{Client: noDecompression()}), srv.URL)
+			url := faultupstream.Answer(t, faultupstream.Reply{Header: faultupstream.GzipHeader(), Body: body})
+			_, err := post(context.Background(), newPoster(t, upstream.Options{Client: noDecompression()}), url)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
 		})
 	}
@@ -291,11 +187,8 @@ func TestGzipCorrupt(t *testing.T) {
 func TestUnsupportedEncoding(t *testing.T) {
 	for _, ce := range []string{"br", "gzip, br"} {
 		t.Run(ce, func(t *testing.T) {
-			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Encoding", ce)
-				_, _ = io.WriteString(w, "\x1b\x00")
-			})
-			_, err := post(context.Background(), newPoster(t, upstream.Options{}), srv.URL)
+			url := faultupstream.Answer(t, faultupstream.Reply{Header: http.Header{"Content-Encoding": {ce}}, Body: []byte("\x1b\x00")})
+			_, err := post(context.Background(), newPoster(t, upstream.Options{}), url)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
 		})
 	}
@@ -304,33 +197,20 @@ func TestUnsupportedEncoding(t *testing.T) {
 func TestMaxResponseBytes(t *testing.T) {
 	const limit = 64
 	exact := strings.Repeat("x", limit)
+	gz := faultupstream.GzipHeader()
 	for name, tc := range map[string]struct {
-		body    []byte
-		gzip    bool
-		chunked bool
-		ok      bool
+		reply faultupstream.Reply
+		ok    bool
 	}{
-		"at limit":                {body: []byte(exact), ok: true},
-		"over, content-length":    {body: []byte(exact + "x")},
-		"over, chunked":           {body: []byte(exact + "x"), chunked: true},
-		"gzip at limit":           {body: gzipped(t, exact), gzip: true, ok: true},
-		"gzip decodes past limit": {body: gzipped(t, strings.Repeat("x", 1<<20)), gzip: true},
+		"at limit":                {reply: faultupstream.Reply{Body: []byte(exact)}, ok: true},
+		"over, content-length":    {reply: faultupstream.Reply{Body: []byte(exact + "x")}},
+		"over, chunked":           {reply: faultupstream.Reply{Body: []byte(exact + "x"), Chunked: true}},
+		"gzip at limit":           {reply: faultupstream.Reply{Header: gz, Body: faultupstream.Gzip(t, exact)}, ok: true},
+		"gzip decodes past limit": {reply: faultupstream.Reply{Header: gz, Body: faultupstream.Gzip(t, strings.Repeat("x", 1<<20))}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-				if tc.gzip {
-					w.Header().Set("Content-Encoding", "gzip")
-				}
-				if tc.chunked {
-					_, _ = w.Write(tc.body[:10])
-					w.(http.Flusher).Flush()
-					_, _ = w.Write(tc.body[10:])
-					return
-				}
-				_, _ = w.Write(tc.body)
-			})
 			p := newPoster(t, upstream.Options{MaxResponseBytes: limit, Client: noDecompression()})
-			resp, err := post(context.Background(), p, srv.URL)
+			resp, err := post(context.Background(), p, faultupstream.Answer(t, tc.reply))
 			if tc.ok {
 				require.NoError(t, err)
 				assert.Equal(t, exact, string(resp.Body))
@@ -341,29 +221,22 @@ func TestMaxResponseBytes(t *testing.T) {
 	}
 }
 
+// TestRedirectNotFollowed: the redirect target fails the test if reached.
 func TestRedirectNotFollowed(t *testing.T) {
-	var hits atomic.Int32
-	target := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		t.Errorf("redirect followed; Authorization %q", r.Header.Get("Authorization"))
-	})
 	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
-		srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, target.URL+r.URL.Path, status)
-		})
+		url := faultupstream.Redirect(t, status)
 		user := &http.Client{}
 		jar, err := cookiejar.New(nil)
 		require.NoError(t, err)
 		// nil and user are sent through their transport directly; a client
 		// with a jar goes through Client.Do.
 		for _, c := range []*http.Client{nil, user, {Jar: jar}} {
-			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), srv.URL)
+			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), url)
 			assert.Nil(t, resp)
 			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
 		}
 		assert.Nil(t, user.CheckRedirect, "caller's client not modified")
 	}
-	assert.Zero(t, hits.Load())
 }
 
 func TestExchangeFail(t *testing.T) {
