@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/realtimesecret/realtimesecret/internal/errorbody"
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
 )
 
@@ -43,56 +44,44 @@ type azureErrorDetail struct {
 	} `json:"innererror"`
 }
 
-// openAIError is the shape written, as the middleware's own errors.
-type openAIError struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	} `json:"error"`
-}
-
 // mapError rewrites the non-2xx reply body of an Azure upstream into the
 // OpenAI error shape, keeping what Azure said when it said it in a known
 // shape. Every field is stripped of secret, the credential the request was
 // sent with, and clipped. A body that is not a known shape gets a message
 // naming the status only: an unknown body may echo anything.
 func mapError(status int, body []byte, secret string) []byte {
-	var out openAIError
-	out.Error.Type = statusType(status)
+	message, typ, param, code := "", statusType(status), "", ""
 
 	var top azureError
 	if json.Unmarshal(body, &top) == nil {
 		var d azureErrorDetail
 		switch {
 		case isJSONObject(top.Error) && json.Unmarshal(top.Error, &d) == nil:
-			out.Error.Message = jsonString(d.Message)
+			message = jsonString(d.Message)
 			if t := jsonString(d.Type); isToken(t) && !containsSecret(t, secret) {
-				out.Error.Type = t
+				typ = t
 			}
-			out.Error.Param = nullable(clean(jsonString(d.Param), secret, maxFieldBytes))
-			code := jsonCode(d.Code)
+			param = clean(jsonString(d.Param), secret, maxFieldBytes)
+			code = jsonCode(d.Code)
 			if code == "" && d.InnerError != nil {
 				code = jsonCode(d.InnerError.Code)
 			}
-			out.Error.Code = nullable(clean(code, secret, maxFieldBytes))
+			code = clean(code, secret, maxFieldBytes)
 		case jsonString(top.Error) != "":
-			out.Error.Message = jsonString(top.Error)
+			message = jsonString(top.Error)
 		}
-		if out.Error.Message == "" {
-			out.Error.Message = jsonString(top.Message)
-		}
-	}
-	out.Error.Message = clean(out.Error.Message, secret, maxMessageBytes)
-	if out.Error.Message == "" {
-		out.Error.Message = "Azure OpenAI answered with status " + strconv.Itoa(status)
-		if out.Error.Code == nil {
-			out.Error.Code = nullable("upstream_error")
+		if message == "" {
+			message = jsonString(top.Message)
 		}
 	}
-	b, _ := json.Marshal(&out) // cannot fail: strings and pointers only
-	return b
+	message = clean(message, secret, maxMessageBytes)
+	if message == "" {
+		message = "Azure OpenAI answered with status " + strconv.Itoa(status)
+		if code == "" {
+			code = "upstream_error"
+		}
+	}
+	return errorbody.Marshal(message, typ, param, code)
 }
 
 // statusType is the OpenAI error.type for an HTTP status.
@@ -171,11 +160,4 @@ func clean(s, secret string, limit int) string {
 
 func containsSecret(s, secret string) bool {
 	return secret != "" && strings.Contains(s, secret)
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
 }

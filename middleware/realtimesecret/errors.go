@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+
+	"github.com/realtimesecret/realtimesecret/internal/errorbody"
 )
 
 // Error is an error answered to the client as an OpenAI-shaped JSON body
@@ -51,37 +53,15 @@ func badRequest(msg, param, code string) *Error {
 	return &Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Message: msg, Param: param, Code: code}
 }
 
-// errorBody is the wire shape of an error; nil pointers are written as null.
-type errorBody struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	} `json:"error"`
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // writeError answers the client with e. Retry-After or Allow headers are set
 // by the caller before.
 func writeError(w http.ResponseWriter, e *Error) {
-	var b errorBody
-	b.Error.Message = e.Message
-	b.Error.Type = e.Type
-	b.Error.Param = nullable(e.Param)
-	b.Error.Code = nullable(e.Code)
-	body, _ := json.Marshal(&b) // cannot fail: strings and pointers only
+	body := errorbody.Marshal(e.Message, e.Type, e.Param, e.Code)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) //nolint:gosec // JSON with <, > and & escaped by json.Marshal, served as application/json
 }
 
 // upstreamStatusError answers for an upstream error whose body is not
