@@ -1,6 +1,10 @@
 package realtimesecret
 
-// Endpoint is the kind of client secret a mint route creates.
+import "net/url"
+
+// Endpoint is the kind of request a route serves: one of the four kinds of
+// client secret a mint route creates, or a brokered session (a WebRTC call
+// or a GPT-Live session) and its hang-up.
 type Endpoint uint8
 
 // The four mint endpoints of the OpenAI Realtime API.
@@ -15,33 +19,91 @@ const (
 	EndpointTranslation
 )
 
-// endpointPaths maps each endpoint to its path below /v1/realtime/.
+// The brokered session endpoints (SPEC 7): the middleware creates the
+// session upstream with a provider key and the browser gets only the SDP
+// answer.
+const (
+	// EndpointCall is the Realtime WebRTC POST /v1/realtime/calls.
+	EndpointCall Endpoint = iota + 5
+	// EndpointLiveSession is the GPT-Live POST /v1/live/sessions.
+	EndpointLiveSession
+	// EndpointCallHangup is POST /v1/realtime/calls/{call_id}/hangup.
+	EndpointCallHangup
+	// EndpointLiveSessionHangup is POST /v1/live/sessions/{session_id}/hangup.
+	EndpointLiveSessionHangup
+)
+
+// endpointPaths maps each endpoint to its OpenAI path; a hang-up's is the
+// collection the session id follows.
 var endpointPaths = [...]string{
+	EndpointClientSecret:         "/v1/realtime/client_secrets",
+	EndpointSession:              "/v1/realtime/sessions",
+	EndpointTranscriptionSession: "/v1/realtime/transcription_sessions",
+	EndpointTranslation:          "/v1/realtime/translations/client_secrets",
+	EndpointCall:                 "/v1/realtime/calls",
+	EndpointLiveSession:          "/v1/live/sessions",
+	EndpointCallHangup:           "/v1/realtime/calls",
+	EndpointLiveSessionHangup:    "/v1/live/sessions",
+}
+
+// endpointNames are the endpoints' names in logs and metrics.
+var endpointNames = [...]string{
 	EndpointClientSecret:         "client_secrets",
 	EndpointSession:              "sessions",
 	EndpointTranscriptionSession: "transcription_sessions",
 	EndpointTranslation:          "translations/client_secrets",
+	EndpointCall:                 "calls",
+	EndpointLiveSession:          "live_sessions",
+	EndpointCallHangup:           "calls_hangup",
+	EndpointLiveSessionHangup:    "live_sessions_hangup",
 }
 
-// Endpoints lists every endpoint, in a fixed order.
+// Endpoints lists the four mint endpoints, in a fixed order.
 func Endpoints() []Endpoint {
 	return []Endpoint{EndpointClientSecret, EndpointSession, EndpointTranscriptionSession, EndpointTranslation}
 }
 
+// SessionEndpoints lists the brokered session endpoints, in a fixed order:
+// the two creations, then the two hang-ups.
+func SessionEndpoints() []Endpoint {
+	return []Endpoint{EndpointCall, EndpointLiveSession, EndpointCallHangup, EndpointLiveSessionHangup}
+}
+
 // Path returns the endpoint's OpenAI path, for example
-// "/v1/realtime/client_secrets". It returns "" for an unknown endpoint.
+// "/v1/realtime/client_secrets". A hang-up's path has the session id in
+// it: Path returns the collection ("/v1/realtime/calls"), and SessionPath
+// the whole path. It returns "" for an unknown endpoint.
 func (e Endpoint) Path() string {
 	if e == 0 || int(e) >= len(endpointPaths) {
 		return ""
 	}
-	return "/v1/realtime/" + endpointPaths[e]
+	return endpointPaths[e]
 }
 
-// String returns the endpoint's path below /v1/realtime/, for example
-// "client_secrets", used in logs and metrics.
+// SessionPath returns the OpenAI path of a request to e about the session
+// id: the hang-up path "/v1/realtime/calls/{id}/hangup" for the hang-up
+// endpoints (id path-escaped), and Path for every other endpoint.
+func (e Endpoint) SessionPath(id string) string {
+	if e.IsHangup() {
+		return e.Path() + "/" + url.PathEscape(id) + "/hangup"
+	}
+	return e.Path()
+}
+
+// IsSession reports whether e is a brokered session endpoint (a creation
+// or a hang-up) rather than a mint.
+func (e Endpoint) IsSession() bool { return e >= EndpointCall && e <= EndpointLiveSessionHangup }
+
+// IsHangup reports whether e ends a brokered session.
+func (e Endpoint) IsHangup() bool { return e == EndpointCallHangup || e == EndpointLiveSessionHangup }
+
+// String returns the endpoint's name in logs and metrics: the path below
+// /v1/realtime/ for a mint ("client_secrets"), and "calls",
+// "live_sessions", "calls_hangup" or "live_sessions_hangup" for the
+// brokered session endpoints.
 func (e Endpoint) String() string {
-	if e == 0 || int(e) >= len(endpointPaths) {
+	if e == 0 || int(e) >= len(endpointNames) {
 		return "unknown"
 	}
-	return endpointPaths[e]
+	return endpointNames[e]
 }

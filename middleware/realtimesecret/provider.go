@@ -68,3 +68,42 @@ type ProviderFunc func(ctx context.Context, req *MintRequest) (*MintResponse, er
 func (f ProviderFunc) Mint(ctx context.Context, req *MintRequest) (*MintResponse, error) {
 	return f(ctx, req)
 }
+
+// SessionBroker is implemented by Providers that can broker sessions
+// (SPEC 7): create a WebRTC call or a GPT-Live session upstream with a
+// provider key, and hang one up. It is optional, the way http.Flusher is:
+// the middleware checks for it with a type assertion, and answers a
+// session request for a provider without it with 400
+// "unsupported_endpoint".
+//
+// Session sends req upstream, authenticated with req.Key, to the path
+// req.Endpoint.SessionPath(req.SessionID) below the provider's root, and
+// returns the reply whatever its status, with its headers (the middleware
+// reads Location and Content-Type, and passes on only safe ones). Errors
+// follow Provider.Mint's rules.
+type SessionBroker interface {
+	Session(ctx context.Context, req *SessionRequest) (*MintResponse, error)
+}
+
+// SessionRequest is what the middleware asks a SessionBroker to send
+// upstream.
+type SessionRequest struct {
+	// Endpoint is EndpointCall, EndpointLiveSession, EndpointCallHangup or
+	// EndpointLiveSessionHangup.
+	Endpoint Endpoint
+	// SessionID is the call or session id of a hang-up; "" for a creation.
+	SessionID string
+	// Key is the upstream key to authenticate with: for a creation the one
+	// chosen by policy, for a hang-up the one that created the session.
+	Key *Key
+	// ContentType is Body's media type with its parameters, for example
+	// "multipart/form-data; boundary=..." for a call or "application/json"
+	// for a Live session; "" when Body is empty (a hang-up).
+	ContentType string
+	// Body is the body to forward, owned by the SessionBroker for the
+	// duration of the call; it must not be modified.
+	Body []byte
+	// Header holds the client headers on the forwarding allowlist, as in
+	// MintRequest.
+	Header http.Header
+}
