@@ -377,4 +377,3 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		assert.True(t, redeemed[0].Found)
 	}
 }
-

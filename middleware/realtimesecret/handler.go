@@ -14,14 +14,14 @@ import (
 type Handler struct {
 	routes          map[string]route
 	realtimePaths   map[string]bool // the WebSocket paths, {scope}/v1/realtime, where ?call_id= names a call
-	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
+	routeLens       [4]uint64       // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
 	sessionTTL      time.Duration // how long a brokered session's record is kept
-	forward         []string // canonical header names
+	forward         []string      // canonical header names
 	store           Store
 	storeExpires    bool // store is a MemoryStore on h.now's clock: Get drops expired records itself
 	limiter         RateLimiter
