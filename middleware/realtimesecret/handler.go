@@ -202,8 +202,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			writeError(w, e)
 			return
 		}
-	} else if id := h.sessionRef(r); id != "" {
-		r = h.attributeSession(r, id)
+	} else if id, created := h.sessionRef(r); id != "" {
+		r = h.attributeSession(r, id, created)
 	}
 	next.ServeHTTP(w, r)
 }
