@@ -381,4 +381,3 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		assert.True(t, redeemed[0].Found)
 	}
 }
-
