@@ -20,6 +20,8 @@ type built struct {
 	core    realtimesecret.Config
 	store   *meteredStore
 	metrics *metrics
+	// registry keeps leases and live sessions: the store's when it is one.
+	registry realtimesecret.SessionRegistry
 	// closers release what the store holds (connections), after the
 	// server has drained.
 	closers []io.Closer
@@ -45,6 +47,14 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The store itself is wrapped for its metrics: the registry is handed
+	// over apart, so that a shared store (Redis) also shares leases, caps
+	// and revocation across sidecars.
+	registry, ok := store.(realtimesecret.SessionRegistry)
+	if !ok {
+		registry = realtimesecret.NewMemorySessionRegistry()
+	}
+	b.registry = registry
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
 		VirtualKeyHeader: cfg.VirtualKeyHeader,
@@ -54,6 +64,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		RateLimiter:      limiter,
 		StrictStore:      cfg.StrictStore,
 		SessionLifetime:  time.Duration(cfg.SessionLifetime),
+		SessionRegistry:  registry,
 		OnMint:           b.metrics.onMint,
 		OnRedeem:         b.metrics.onRedeem,
 		SealKeys:         sealKeys,
@@ -68,13 +79,15 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	}
 	for _, vk := range cfg.VirtualKeys {
 		b.core.VirtualKeys = append(b.core.VirtualKeys, realtimesecret.VirtualKey{
-			ID:        vk.ID,
-			Value:     vk.Value,
-			Disabled:  vk.Active != nil && !*vk.Active,
-			Providers: vk.Providers,
-			Models:    vk.Models,
-			MaxTTL:    time.Duration(vk.MaxTTL),
-			RateLimit: realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
+			ID:          vk.ID,
+			Value:       vk.Value,
+			Disabled:    vk.Active != nil && !*vk.Active,
+			Providers:   vk.Providers,
+			Models:      vk.Models,
+			MaxTTL:      time.Duration(vk.MaxTTL),
+			RateLimit:   realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
+			MaxSession:  time.Duration(vk.MaxSession),
+			MaxSessions: int(vk.MaxSessions),
 		})
 	}
 	return b, nil

@@ -145,6 +145,7 @@ type options struct {
 	adminListen bool                                              // admin endpoints on their own listener
 	env         map[string]string                                 // more variables
 	virtualKeys map[string]string                                 // more virtual keys, id to value, beside web
+	adminToken  string                                            // admin.token, from ADMIN_TOKEN
 }
 
 const harnessYAML = `
@@ -183,8 +184,16 @@ func start(t *testing.T, o options) *harness {
 		text += "  - id: " + id + "\n    value: ${" + name + "}\n"
 	}
 	text += o.extra
+	var admin []string
 	if o.adminListen {
-		text += "admin: {listen: \"127.0.0.1:1\"}\n" // the test's listener is used
+		admin = append(admin, `listen: "127.0.0.1:1"`) // the test's listener is used
+	}
+	if o.adminToken != "" {
+		vars["ADMIN_TOKEN"] = o.adminToken
+		admin = append(admin, `token: "${ADMIN_TOKEN}"`)
+	}
+	if len(admin) > 0 {
+		text += "admin: {" + strings.Join(admin, ", ") + "}\n"
 	}
 	cfg, err := sidecar.Parse([]byte(text), env(vars))
 	require.NoError(t, err)

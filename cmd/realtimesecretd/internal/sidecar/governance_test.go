@@ -1,0 +1,283 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
+	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+)
+
+// The tests of session governance through the sidecar (SPEC 8): the YAML,
+// the admin route that revokes, caps and limits through the HTTP surface.
+// Their names match 'Governance|Lease|Cap|Meter'.
+
+// governanceFile is the acceptance config of issue 13.
+var governanceFile = filepath.Join("..", "..", "..", "..", "testdata", "sidecar.governance.yaml")
+
+const (
+	adminToken = "admin-token-0123456789abcdef"
+	otherVK    = "vk-test-other-0123456789"
+)
+
+// brokerCall creates a WebRTC call through h with the virtual key vk and
+// returns the status, the call id (on 201) and the answer's body.
+func (h *harness) brokerCall(t *testing.T, vk string) (int, string, []byte) {
+	t.Helper()
+	body, contentType := fakeupstream.CallBody(fakeupstream.SampleOffer, `{"type":"realtime","model":"openai/gpt-realtime"}`)
+	resp, answer := do(t, http.MethodPost, h.URL+"/v1/realtime/calls", http.Header{
+		"Authorization": {"Bearer " + vk},
+		"Content-Type":  {contentType},
+	}, string(body))
+	loc := resp.Header.Get("Location")
+	return resp.StatusCode, loc[strings.LastIndexByte(loc, '/')+1:], answer
+}
+
+// brokerLive creates a GPT-Live session through h with the virtual key vk
+// and returns the status, the session id (on 201) and the answer's body.
+func (h *harness) brokerLive(t *testing.T, vk string) (int, string, []byte) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"session":   map[string]string{"model": "openai/gpt-live-1"},
+		"transport": map[string]string{"type": "webrtc", "sdp": fakeupstream.SampleOffer},
+	})
+	require.NoError(t, err)
+	resp, answer := do(t, http.MethodPost, h.URL+"/v1/live/sessions", http.Header{
+		"Authorization": {"Bearer " + vk},
+		"Content-Type":  {"application/json"},
+	}, string(body))
+	var out struct {
+		Session struct {
+			ID string `json:"id"`
+		} `json:"session"`
+	}
+	if resp.StatusCode == http.StatusCreated {
+		require.NoError(t, json.Unmarshal(answer, &out), string(answer))
+	}
+	return resp.StatusCode, out.Session.ID, answer
+}
+
+// active reports whether the fake upstream still runs session id.
+func active(t *testing.T, fake *fakeupstream.Server, id string) bool {
+	t.Helper()
+	s, ok := fake.Session(id)
+	require.True(t, ok, "the fake upstream never created %s", id)
+	return s.Active()
+}
+
+func TestGovernanceConfig(t *testing.T) {
+	const vkGov = `
+virtual_keys:
+  - id: web
+    value: ${VK_WEB}
+    max_session: ${MAX_SESSION:-90s}
+    max_sessions: ${MAX_SESSIONS:-2}
+`
+	const providers = `
+providers:
+  openai:
+    keys: [{id: primary, value: "${OPENAI_API_KEY}"}]
+`
+	t.Run("parsed", func(t *testing.T) {
+		cfg, err := sidecar.Parse([]byte(providers+vkGov+`
+usage_metering: true
+admin: {token: "${ADMIN_TOKEN}"}
+`), env(map[string]string{"OPENAI_API_KEY": upstreamKey, "VK_WEB": virtualKey, "ADMIN_TOKEN": adminToken}))
+		require.NoError(t, err)
+		vk := cfg.VirtualKeys[0]
+		assert.Equal(t, sidecar.Duration(90*time.Second), vk.MaxSession)
+		assert.Equal(t, sidecar.Count(2), vk.MaxSessions)
+		assert.True(t, cfg.UsageMetering)
+		assert.Nil(t, cfg.Providers["openai"].UsageMetering, "omitted: the top-level value applies")
+		assert.Equal(t, adminToken, cfg.Admin.Token.Reveal())
+		assert.NotContains(t, cfg.Admin.Token.String(), adminToken, "the token prints redacted")
+	})
+	t.Run("defaults", func(t *testing.T) {
+		cfg, err := sidecar.Parse([]byte(minimalYAML), env(baseEnv()))
+		require.NoError(t, err)
+		assert.Zero(t, cfg.VirtualKeys[0].MaxSession, "no cap")
+		assert.Zero(t, cfg.VirtualKeys[0].MaxSessions, "no limit")
+		assert.False(t, cfg.UsageMetering)
+		assert.Empty(t, cfg.Admin.Token, "no admin API")
+	})
+	t.Run("provider override", func(t *testing.T) {
+		cfg, err := sidecar.Parse([]byte("usage_metering: true\n"+
+			"providers: {openai: {usage_metering: false, keys: [{id: primary, value: k}]}}\n"+
+			"virtual_keys: [{id: web, value: v}]\n"), env(nil))
+		require.NoError(t, err)
+		require.NotNil(t, cfg.Providers["openai"].UsageMetering)
+		assert.False(t, *cfg.Providers["openai"].UsageMetering)
+	})
+
+	bad := []struct {
+		name string
+		vars map[string]string
+		yaml string // beside providers and vkGov
+		want []string
+	}{
+		{name: "negative max_sessions", vars: map[string]string{"MAX_SESSIONS": "-1"}, want: []string{"line 10", "negative"}},
+		{name: "max_sessions not a number", vars: map[string]string{"MAX_SESSIONS": "two"}, want: []string{"line 10", "whole number"}},
+		{name: "max_sessions a fraction", vars: map[string]string{"MAX_SESSIONS": "1.5"}, want: []string{"line 10", "whole number"}},
+		{name: "negative max_session", vars: map[string]string{"MAX_SESSION": "-3s"}, want: []string{"line 9", "negative"}},
+		{name: "max_session without a unit", vars: map[string]string{"MAX_SESSION": "3"}, want: []string{"line 9", "duration"}},
+		{name: "usage_metering not a bool", yaml: "usage_metering: sometimes\n", want: []string{"line", "bool"}},
+		{name: "short admin token", yaml: "admin: {token: \"${ADMIN_TOKEN}\"}\n", vars: map[string]string{"ADMIN_TOKEN": "short-secret"},
+			want: []string{"admin.token", "16 characters"}},
+		{name: "admin path under the admin API", yaml: "admin: {token: \"${ADMIN_TOKEN}\", metrics_path: /admin/v1/virtual_keys/metrics}\n",
+			vars: map[string]string{"ADMIN_TOKEN": adminToken}, want: []string{"admin.metrics_path", "admin API"}},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{"OPENAI_API_KEY": upstreamKey, "VK_WEB": virtualKey}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			_, err := sidecar.Parse([]byte(providers+vkGov+tc.yaml), env(vars))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.NotContains(t, err.Error(), "short-secret", "a token is never quoted")
+		})
+	}
+}
+
+// TestGovernanceConfigCheck: -check accepts the governance keys, in the
+// example file and in testdata/sidecar.governance.yaml.
+func TestGovernanceConfigCheck(t *testing.T) {
+	for _, file := range []string{exampleFile, governanceFile} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			vars := baseEnv()
+			vars["ADMIN_TOKEN"] = adminToken
+			code := sidecar.Run(t.Context(), []string{"-config", file, "-check"}, env(vars), &stdout, &stderr)
+			assert.Equal(t, 0, code, stderr.String())
+			assert.Contains(t, stdout.String(), filepath.Base(file)+": OK")
+		})
+	}
+}
+
+// adminPost sends a revocation request for virtual key id to base with the
+// Authorization header auth ("" for none).
+func adminPost(t *testing.T, base, id, auth string) (reply, []byte) {
+	t.Helper()
+	header := http.Header{}
+	if auth != "" {
+		header.Set("Authorization", auth)
+	}
+	return do(t, http.MethodPost, base+"/admin/v1/virtual_keys/"+id+"/end_sessions", header, "")
+}
+
+// TestGovernanceAdminEndSessions: the revocation route on the admin
+// listener ends every live session of one virtual key, upstream, and none
+// of another's; without the right token it ends nothing.
+func TestGovernanceAdminEndSessions(t *testing.T) {
+	h := start(t, options{adminListen: true, adminToken: adminToken, virtualKeys: map[string]string{"other": otherVK}})
+	var web []string
+	for range 2 {
+		status, id, body := h.brokerCall(t, virtualKey)
+		require.Equal(t, http.StatusCreated, status, string(body))
+		web = append(web, id)
+	}
+	status, liveID, body := h.brokerLive(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	web = append(web, liveID)
+	status, otherID, body := h.brokerCall(t, otherVK)
+	require.Equal(t, http.StatusCreated, status, string(body))
+
+	refused := []struct {
+		name string
+		auth string
+	}{
+		{name: "no token"},
+		{name: "wrong token", auth: "Bearer " + strings.Repeat("x", len(adminToken))},
+		{name: "token prefix", auth: "Bearer " + adminToken[:len(adminToken)-1]},
+		{name: "not a bearer", auth: "Basic " + adminToken},
+		{name: "a virtual key", auth: "Bearer " + virtualKey},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := adminPost(t, h.Admin, "web", tc.auth)
+			assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, string(body))
+			assert.Contains(t, string(body), `"invalid_admin_token"`)
+			assert.Equal(t, `Bearer realm="realtimesecretd admin"`, resp.Header.Get("WWW-Authenticate"))
+		})
+	}
+	assert.Zero(t, h.Fake.SessionStats().Hangups, "a refused request ends nothing")
+	for _, id := range append(web, otherID) {
+		assert.True(t, active(t, h.Fake, id), id)
+	}
+
+	resp, body := adminPost(t, h.Admin, "nope", "Bearer "+adminToken)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), `"virtual_key_not_found"`)
+	resp, body = do(t, http.MethodGet, h.Admin+"/admin/v1/virtual_keys/web/end_sessions", http.Header{"Authorization": {"Bearer " + adminToken}}, "")
+	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, string(body))
+	assert.Equal(t, http.MethodPost, resp.Header.Get("Allow"))
+	resp, _ = do(t, http.MethodPost, h.Admin+"/admin/v1/virtual_keys/web/other", http.Header{"Authorization": {"Bearer " + adminToken}}, "")
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Zero(t, h.Fake.SessionStats().Hangups)
+
+	// The main listener does not serve it: the path is the existing
+	// proxy's.
+	resp, _ = adminPost(t, h.URL, "web", "Bearer "+adminToken)
+	assert.Equal(t, "proxy", resp.Header.Get("X-From"))
+	assert.Zero(t, h.Fake.SessionStats().Hangups)
+
+	resp, body = adminPost(t, h.Admin, "web", "Bearer "+adminToken)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.JSONEq(t, `{"ended": 3}`, string(body))
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	for _, id := range web {
+		assert.False(t, active(t, h.Fake, id), "%s was not ended upstream", id)
+	}
+	assert.True(t, active(t, h.Fake, otherID), "another key's session was ended")
+	assert.Equal(t, 3, h.Fake.SessionStats().Ended)
+
+	resp, body = adminPost(t, h.Admin, "web", "bearer "+adminToken)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.JSONEq(t, `{"ended": 0}`, string(body), "nothing left to end")
+
+	eventually(t, func() bool { return len(h.Logs.lines(t, "admin: sessions of a virtual key ended")) == 2 },
+		"one log line per revocation")
+	lines := h.Logs.lines(t, "admin: sessions of a virtual key ended")
+	assert.Equal(t, "web", lines[0]["virtual_key_id"])
+	assert.InDelta(t, 3, lines[0]["ended"], 0)
+	assert.InDelta(t, 0, lines[1]["ended"], 0)
+	assert.Len(t, h.Logs.lines(t, "admin request refused: missing or wrong admin token"), len(refused))
+	assert.NotContains(t, h.Logs.String(), adminToken, "the admin token is never logged")
+}
+
+// TestGovernanceAdminRouteNeedsToken: without admin.token the route does not
+// exist, on the admin listener or on the main one's admin paths.
+func TestGovernanceAdminRouteNeedsToken(t *testing.T) {
+	h := start(t, options{adminListen: true})
+	status, id, body := h.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	resp, _ := adminPost(t, h.Admin, "web", "Bearer "+adminToken)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	onMain := start(t, options{noUpstream: true})
+	resp, _ = adminPost(t, onMain.URL, "web", "Bearer "+adminToken)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.True(t, active(t, h.Fake, id))
+
+	// With a token and no admin.listen, the main listener's admin paths
+	// serve it, before the proxy.
+	withToken := start(t, options{adminToken: adminToken})
+	status, id, body = withToken.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	resp, body = adminPost(t, withToken.URL, "web", "Bearer "+adminToken)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.JSONEq(t, `{"ended": 1}`, string(body))
+	assert.False(t, active(t, withToken.Fake, id))
+	assert.Zero(t, withToken.Proxy.count(), "the proxy saw nothing")
+}
