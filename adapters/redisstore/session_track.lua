@@ -34,8 +34,14 @@ if ARGV[4] == '' then
 else
   redis.call('ZADD', KEYS[4], string.format('%d', now + tonumber(ARGV[4])), ARGV[5] .. ARGV[1])
 end
--- Both live as long as the principal's latest session.
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], last[2])
-redis.call('PEXPIREAT', KEYS[2], last[2])
+-- Both live as long as the principal's latest session, or its leases if
+-- they last longer: a session that expired is forgotten with its lease by
+-- the next Track, as long as that lease is held.
+local last = tonumber(redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')[2])
+local leases = redis.call('PTTL', KEYS[3])
+if leases > 0 and now + leases > last then
+  last = now + leases
+end
+redis.call('PEXPIREAT', KEYS[1], string.format('%d', last))
+redis.call('PEXPIREAT', KEYS[2], string.format('%d', last))
 return 1
