@@ -48,9 +48,19 @@ func newBrokerUpstream() *brokerUpstream {
 	return &brokerUpstream{created: map[string]time.Time{}, hangups: map[string][]time.Time{}}
 }
 
-// Mint is not used by the governance tests.
-func (b *brokerUpstream) Mint(context.Context, *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-	return nil, realtimesecret.ErrUpstreamUnavailable
+// Mint answers a GA client secret mint.
+func (b *brokerUpstream) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+	if req.Endpoint != realtimesecret.EndpointClientSecret {
+		return nil, realtimesecret.ErrUpstreamBadResponse
+	}
+	b.mu.Lock()
+	b.n++
+	token := "ek_governance_" + strconv.Itoa(b.n)
+	b.mu.Unlock()
+	body := `{"value":"` + token + `","expires_at":` + strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10) +
+		`,"session":{"type":"realtime"}}`
+	return &realtimesecret.MintResponse{StatusCode: http.StatusOK,
+		Header: http.Header{"Content-Type": []string{"application/json"}}, Body: []byte(body)}, nil
 }
 
 func (b *brokerUpstream) Session(_ context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {

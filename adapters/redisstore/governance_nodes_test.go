@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -34,6 +35,51 @@ func TestGovernanceMaxSessionsAcrossTwoNodes(t *testing.T) {
 		assert.Equal(t, http.StatusTooManyRequests, createLive(t, h, vkValue).Code, "node %d", i)
 	}
 	assert.Equal(t, map[string]int{first: 1}, up.hangupCounts())
+}
+
+// TestLeaseFreedByWebSocketCloseAndCapAcrossNodes holds the one session a
+// key may have as a WebSocket redemption on node a, then as a brokered
+// session on node b, and has each end free the slot for the other node:
+// the WebSocket by closing, the session by its cap.
+func TestLeaseFreedByWebSocketCloseAndCapAcrossNodes(t *testing.T) {
+	verifyNoLeaks(t)
+	up := newBrokerUpstream()
+	const maxSession = time.Second
+	nodes := governedNodes(t, up, 2, realtimesecret.VirtualKey{MaxSessions: 1, MaxSession: maxSession})
+	a, b := nodes[0], nodes[1]
+
+	token := mintedToken(t, mint(t, a))
+	upgraded, release := make(chan struct{}), make(chan struct{})
+	proxied := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(upgraded)
+		<-release // the proxied WebSocket is open until this returns
+		w.WriteHeader(http.StatusSwitchingProtocols)
+	})
+	done := make(chan int)
+	go func() {
+		r := httptest.NewRequest(http.MethodGet, "/v1/realtime?model=gpt-realtime", nil)
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.Header.Set("Upgrade", "websocket")
+		r.Header.Set("Connection", "Upgrade")
+		w := httptest.NewRecorder()
+		a.Wrap(proxied).ServeHTTP(w, r)
+		done <- w.Code
+	}()
+	<-upgraded
+	w := createLive(t, b, vkValue)
+	require.Equal(t, http.StatusTooManyRequests, w.Code, "the WebSocket on a holds the slot: %s", w.Body.String())
+	assert.Equal(t, "too_many_sessions", errorCode(t, w))
+	close(release)
+	require.Equal(t, http.StatusSwitchingProtocols, <-done)
+
+	id := requireLive(t, b, vkValue) // the closed WebSocket freed the slot
+	assert.Equal(t, http.StatusTooManyRequests, createLive(t, a, vkValue).Code)
+	require.Eventually(t, func() bool { return createLive(t, a, vkValue).Code == http.StatusCreated },
+		maxSession+10*time.Second, 50*time.Millisecond, "the cap did not free the slot")
+	// The lease lapses at the cap deadline on its own, so the slot may be
+	// free a moment before the cap's hang-up is sent.
+	require.Eventually(t, func() bool { return up.hangupCounts()[id] == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the capped session was not hung up")
 }
 
 // TestCapEnforcedByTheSurvivingNode has node a create sessions with a 3 s
