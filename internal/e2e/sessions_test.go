@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"mime"
@@ -482,25 +483,41 @@ func requestsTo(up *fakeupstream.Server, path string) int {
 	return n
 }
 
-// multipartParts reads a multipart/form-data body into its parts by name;
-// a repeated name fails the test.
+// multipartParts reads a multipart/form-data body into its parts by name.
 func multipartParts(t *testing.T, contentType string, body []byte) map[string]string {
 	t.Helper()
-	mt, params, err := mime.ParseMediaType(contentType)
+	parts, err := readParts(contentType, body)
 	require.NoError(t, err)
-	require.Equal(t, "multipart/form-data", mt)
+	return parts
+}
+
+// readParts reads a multipart/form-data body into its parts by name, as
+// sent (no transfer decoding); a repeated name is an error.
+func readParts(contentType string, body []byte) (map[string]string, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return nil, err
+	}
+	if mt != "multipart/form-data" {
+		return nil, fmt.Errorf("content type %q, want multipart/form-data", mt)
+	}
 	mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 	out := map[string]string{}
 	for {
 		p, err := mr.NextRawPart()
 		if err == io.EOF {
-			return out
+			return out, nil
 		}
-		require.NoError(t, err)
+		if err != nil {
+			return nil, err
+		}
 		data, err := io.ReadAll(p)
-		require.NoError(t, err)
-		_, dup := out[p.FormName()]
-		require.False(t, dup, "part %q repeated", p.FormName())
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := out[p.FormName()]; dup {
+			return nil, fmt.Errorf("part %q repeated", p.FormName())
+		}
 		out[p.FormName()] = string(data)
 	}
 }
