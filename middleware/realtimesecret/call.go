@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -31,7 +32,7 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 	var seenSDP, seenSession bool
 	for {
 		part, err := mr.NextRawPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -56,7 +57,7 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 			!strings.EqualFold(cte, "8bit") && !strings.EqualFold(cte, "7bit") {
 			return badRequest("Content-Transfer-Encoding "+quote(cte)+" is not supported in part "+quote(name), name, "invalid_multipart")
 		}
-		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		data, err := readPart(part, min(limit+1, int64(len(body))))
 		switch {
 		case err != nil:
 			return badRequest("the multipart/form-data body is malformed", name, "invalid_multipart")
@@ -81,6 +82,24 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 		return nil
 	}
 	return parseBody(o.session, EndpointCall, b)
+}
+
+// readPart reads a part of at most size bytes into one slice: a part cannot
+// be longer than the body it is cut from, and io.ReadAll would grow its
+// buffer from 512 bytes, one allocation a doubling.
+func readPart(part io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, 0, size)
+	for int64(len(buf)) < size {
+		n, err := part.Read(buf[len(buf):size])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // parseRawOffer reads an application/sdp call body: the offer alone, with
@@ -148,19 +167,24 @@ func multipartOffer(sdp, session []byte) (contentType string, body []byte) {
 	return "multipart/form-data; boundary=" + boundary, body
 }
 
+// boundaryPrefix starts every multipart boundary the middleware writes.
+const boundaryPrefix = "realtimesecret-"
+
 // newBoundary returns a random multipart boundary that occurs in none of
 // the parts, so no part can end early.
 func newBoundary(parts ...[]byte) string {
+	var buf [len(boundaryPrefix) + 32]byte
+	copy(buf[:], boundaryPrefix)
 	for {
 		var raw [16]byte
 		_, _ = rand.Read(raw[:]) // crypto/rand.Read never fails (Go 1.24+)
-		boundary := "realtimesecret-" + hex.EncodeToString(raw[:])
+		hex.Encode(buf[len(boundaryPrefix):], raw[:])
 		clash := false
 		for _, p := range parts {
-			clash = clash || bytes.Contains(p, []byte(boundary))
+			clash = clash || bytes.Contains(p, buf[:])
 		}
 		if !clash {
-			return boundary
+			return string(buf[:])
 		}
 	}
 }

@@ -14,14 +14,14 @@ import (
 type Handler struct {
 	routes          map[string]route
 	realtimePaths   map[string]bool // the WebSocket paths, {scope}/v1/realtime, where ?call_id= names a call
-	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
+	routeLens       [4]uint64       // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
 	sessionTTL      time.Duration // how long a brokered session's record is kept
-	forward         []string // canonical header names
+	forward         []string      // canonical header names
 	store           Store
 	storeExpires    bool // store is a MemoryStore on h.now's clock: Get drops expired records itself
 	limiter         RateLimiter
@@ -29,6 +29,8 @@ type Handler struct {
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
 	sealer          *sealer // nil without SealKeys
+	registry        SessionRegistry
+	caps            capEnforcer
 	log             *slog.Logger
 	now             func() time.Time
 }
@@ -112,6 +114,16 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.store == nil {
 		h.store = NewMemoryStore()
+	}
+	h.registry = cfg.SessionRegistry
+	if h.registry == nil {
+		h.registry, _ = h.store.(SessionRegistry)
+	}
+	if h.registry == nil {
+		h.registry = NewMemorySessionRegistry()
+	} else {
+		// Another node may have set caps that fall due here.
+		h.caps.start(h)
 	}
 	if h.limiter == nil {
 		h.limiter = NewMemoryRateLimiter(cfg.Now)
@@ -201,6 +213,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		if r, e = h.redeem(r, token); e != nil {
 			writeError(w, e)
 			return
+		}
+		release, e := h.leaseWebSocket(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		if release != nil {
+			defer release() // when the upgraded connection has closed
 		}
 	} else if id := h.sessionRef(r); id != "" {
 		r = h.attributeSession(r, id)
