@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,50 +36,7 @@ const (
 // sampleOffer is a WebRTC SDP offer as Chrome makes it for a Realtime voice
 // session: one audio transceiver and one data channel, bundled, a loopback
 // host candidate. The SDKs send it where a browser's offer would go.
-const sampleOffer = "v=0\r\n" +
-	"o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n" +
-	"s=-\r\n" +
-	"t=0 0\r\n" +
-	"a=group:BUNDLE 0 1\r\n" +
-	"a=extmap-allow-mixed\r\n" +
-	"a=msid-semantic: WMS 3f1b8c2e\r\n" +
-	"m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n" +
-	"c=IN IP4 0.0.0.0\r\n" +
-	"a=rtcp:9 IN IP4 0.0.0.0\r\n" +
-	"a=candidate:1467250027 1 udp 2122260223 127.0.0.1 46243 typ host generation 0\r\n" +
-	"a=ice-ufrag:Yd2H\r\n" +
-	"a=ice-pwd:R1kbK0k5qXqg4v0Gdd3XJ3Tn\r\n" +
-	"a=ice-options:trickle\r\n" +
-	"a=fingerprint:sha-256 19:E2:1C:3B:4B:9F:81:E6:B8:5C:F4:A5:A8:D8:73:04:BB:05:2F:70:9F:04:A9:0E:05:E9:26:33:E8:70:88:A2\r\n" +
-	"a=setup:actpass\r\n" +
-	"a=mid:0\r\n" +
-	"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n" +
-	"a=sendrecv\r\n" +
-	"a=msid:3f1b8c2e 7a9d0c41\r\n" +
-	"a=rtcp-mux\r\n" +
-	"a=rtpmap:111 opus/48000/2\r\n" +
-	"a=rtcp-fb:111 transport-cc\r\n" +
-	"a=fmtp:111 minptime=10;useinbandfec=1\r\n" +
-	"a=rtpmap:63 red/48000/2\r\n" +
-	"a=fmtp:63 111/111\r\n" +
-	"a=rtpmap:9 G722/8000\r\n" +
-	"a=rtpmap:0 PCMU/8000\r\n" +
-	"a=rtpmap:8 PCMA/8000\r\n" +
-	"a=rtpmap:13 CN/8000\r\n" +
-	"a=rtpmap:110 telephone-event/48000\r\n" +
-	"a=rtpmap:126 telephone-event/8000\r\n" +
-	"a=ssrc:1001 cname:Ab3dEf6hIj9kLm2n\r\n" +
-	"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n" +
-	"c=IN IP4 0.0.0.0\r\n" +
-	"a=candidate:1467250027 1 udp 2122260223 127.0.0.1 46243 typ host generation 0\r\n" +
-	"a=ice-ufrag:Yd2H\r\n" +
-	"a=ice-pwd:R1kbK0k5qXqg4v0Gdd3XJ3Tn\r\n" +
-	"a=ice-options:trickle\r\n" +
-	"a=fingerprint:sha-256 19:E2:1C:3B:4B:9F:81:E6:B8:5C:F4:A5:A8:D8:73:04:BB:05:2F:70:9F:04:A9:0E:05:E9:26:33:E8:70:88:A2\r\n" +
-	"a=setup:actpass\r\n" +
-	"a=mid:1\r\n" +
-	"a=sctp-port:5000\r\n" +
-	"a=max-message-size:262144\r\n"
+const sampleOffer = fakeupstream.SampleOffer
 
 // sdkCall is what Realtime.Calls.New returned: the SDK hands the
 // *http.Response to the application, which reads the answer and Location.
@@ -186,12 +142,20 @@ func TestGoSDKCallsThroughMiddleware(t *testing.T) {
 			assert.Equal(t, "openai", rec.Provider)
 			assert.Equal(t, "gpt-realtime", rec.Model)
 
+			sess, ok := st.Upstream.Session(callID)
+			require.True(t, ok, "the Location names the call the upstream created")
+			assert.Equal(t, fakeupstream.SessionCall, sess.Kind)
+			assert.Equal(t, "gpt-realtime", sess.Model)
+			assert.Equal(t, 1, st.Upstream.SessionsCreated())
+
 			requireNoAPIError(t, client.Realtime.Calls.Hangup(t.Context(), callID))
 			require.Equal(t, 2, st.Upstream.Count())
 			req, _ = st.Upstream.Last()
 			assert.Equal(t, http.MethodPost, req.Method)
 			assert.Equal(t, upstreamCallsPath+"/"+callID+"/hangup", req.Path)
 			assert.Equal(t, "Bearer "+upstreamKeyRealtime, req.Header.Get("Authorization"), "the key that created the call")
+			sess, _ = st.Upstream.Session(callID)
+			assert.False(t, sess.Active(), "the upstream ended the call")
 		})
 	}
 }
@@ -235,11 +199,18 @@ func TestGoSDKLiveThroughMiddleware(t *testing.T) {
 	assert.Equal(t, "web", rec.VirtualKeyID)
 	assert.Equal(t, "gpt-live-1", rec.Model)
 
+	sess, ok := st.Upstream.Session(sessionID)
+	require.True(t, ok, "session.id names the session the upstream created")
+	assert.Equal(t, fakeupstream.SessionLive, sess.Kind)
+	assert.Equal(t, "gpt-live-1", sess.Model)
+
 	requireNoAPIError(t, client.Live.Sessions.Hangup(t.Context(), sessionID))
 	require.Equal(t, 2, st.Upstream.Count())
 	req, _ = st.Upstream.Last()
 	assert.Equal(t, upstreamLivePath+"/"+sessionID+"/hangup", req.Path)
 	assert.Equal(t, "Bearer "+upstreamKeyLive, req.Header.Get("Authorization"), "the key that created the session")
+	sess, _ = st.Upstream.Session(sessionID)
+	assert.False(t, sess.Active(), "the upstream ended the session")
 }
 
 // TestGoSDKSessionErrors checks that the refusals of the brokered
@@ -382,7 +353,7 @@ func TestGoSDKSessionTimeoutNotRetried(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		path   string // upstream path that hangs after creating
+		path   string // upstream path of the creation
 		create func(ctx context.Context, c openai.Client) error
 	}{
 		{
@@ -403,12 +374,11 @@ func TestGoSDKSessionTimeoutNotRetried(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var created atomic.Int32 // 2xx answers the fake wrote and nobody read
 			st := newStackWith(t, stackOptions{
 				adapterTimeout: 300 * time.Millisecond,
-				upstream: func(fake http.Handler) http.Handler {
-					return createThenHang(fake, tc.path, &created)
-				},
+				// The fake creates and counts the session, then holds its
+				// answer past the adapter's timeout.
+				fake: func(o *fakeupstream.Options) { o.CreateDelay = 10 * time.Second },
 			})
 			// The SDK's defaults (2 retries on 5xx), as an application has them.
 			client := openai.NewClient(option.WithBaseURL(st.URL+"/v1"), option.WithAPIKey(vkWeb),
@@ -424,51 +394,9 @@ func TestGoSDKSessionTimeoutNotRetried(t *testing.T) {
 			assert.Equal(t, "false", apiErr.Response.Header.Get("X-Should-Retry"))
 			assert.Less(t, time.Since(start), 5*time.Second, "no retry, no backoff")
 
-			assert.Equal(t, int32(1), created.Load(), "exactly one session created upstream")
+			assert.Equal(t, 1, st.Upstream.SessionsCreated(), "exactly one session created upstream")
 			assert.Equal(t, 1, requestsTo(st.Upstream, tc.path), "the SDK did not retry into a second session")
 		})
-	}
-}
-
-// createThenHang serves path with fake, whose answer (a created session) is
-// then withheld until the caller gives up, as an upstream that times out
-// after creating the session does; created counts the sessions fake
-// created. Other paths are fake's.
-func createThenHang(fake http.Handler, path string, created *atomic.Int32) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != path {
-			fake.ServeHTTP(w, r)
-			return
-		}
-		rec := &statusRecorder{header: http.Header{}}
-		fake.ServeHTTP(rec, r)
-		if rec.status >= 200 && rec.status <= 299 {
-			created.Add(1)
-		}
-		// Bounded even if the adapter's timeout failed to end the request.
-		select {
-		case <-r.Context().Done():
-		case <-time.After(15 * time.Second):
-		}
-	})
-}
-
-// statusRecorder is an http.ResponseWriter that keeps only the status.
-type statusRecorder struct {
-	header http.Header
-	status int
-}
-
-func (s *statusRecorder) Header() http.Header { return s.header }
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return len(p), nil
-}
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
 	}
 }
 

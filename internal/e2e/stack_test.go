@@ -59,6 +59,8 @@ type stack struct {
 type stackOptions struct {
 	// adapterTimeout is the OpenAI adapter's Timeout; zero means 10 s.
 	adapterTimeout time.Duration
+	// fake, if set, changes the fake upstream's options.
+	fake func(*fakeupstream.Options)
 	// upstream, if set, wraps the fake upstream: what the adapter reaches
 	// is upstream(fake).
 	upstream func(fake http.Handler) http.Handler
@@ -77,10 +79,15 @@ func newStack(t *testing.T) *stack {
 // newStackWith is newStack with opts.
 func newStackWith(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
-	up := fakeupstream.New(fakeupstream.Options{
-		Keys:   []string{upstreamKeyRealtime, upstreamKeyTranscribe, upstreamKeyTranslate, upstreamKeyLive},
-		Models: []string{"gpt-realtime", "gpt-realtime-mini", "gpt-realtime-translate", "gpt-live-1"},
-	})
+	upOpts := fakeupstream.Options{
+		Keys:       []string{upstreamKeyRealtime, upstreamKeyTranscribe, upstreamKeyTranslate, upstreamKeyLive},
+		Models:     []string{"gpt-realtime", "gpt-realtime-mini", "gpt-realtime-translate"},
+		LiveModels: []string{"gpt-live-1"},
+	}
+	if opts.fake != nil {
+		opts.fake(&upOpts)
+	}
+	up := fakeupstream.New(upOpts)
 	var upstream http.Handler = up
 	if opts.upstream != nil {
 		upstream = opts.upstream(up)
