@@ -124,28 +124,36 @@ func governedNodes(t *testing.T, up *brokerUpstream, n int, web realtimesecret.V
 	t.Helper()
 	first := redistest.Client(t)
 	prefix := redistest.Prefix(t, first)
-	web.ID, web.Value = vkID, vkValue
 	nodes := make([]*realtimesecret.Handler, n)
 	for i := range nodes {
 		c := first
 		if i > 0 {
 			c = redistest.Client(t)
 		}
-		store := redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout})
-		h, err := realtimesecret.New(realtimesecret.Config{
-			Providers: []realtimesecret.ProviderConfig{{
-				Name:     "openai",
-				Provider: up,
-				Keys:     []realtimesecret.Key{{ID: "primary", Value: upstreamKey}},
-			}},
-			VirtualKeys: []realtimesecret.VirtualKey{web, {ID: otherVKID, Value: otherVKValue}},
-			Store:       store,
-		})
-		require.NoError(t, err)
-		t.Cleanup(func() { require.NoError(t, h.Close()) })
-		nodes[i] = h
+		nodes[i] = governedNode(t, up, redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}), web, false)
 	}
 	return nodes
+}
+
+// governedNode returns a Handler brokering at up, with store as its Store
+// and so its SessionRegistry, for the virtual keys vkValue (with the
+// limits of web) and otherVKValue. It is closed when the test ends.
+func governedNode(t *testing.T, up *brokerUpstream, store *redisstore.Store, web realtimesecret.VirtualKey, strict bool) *realtimesecret.Handler {
+	t.Helper()
+	web.ID, web.Value = vkID, vkValue
+	h, err := realtimesecret.New(realtimesecret.Config{
+		Providers: []realtimesecret.ProviderConfig{{
+			Name:     "openai",
+			Provider: up,
+			Keys:     []realtimesecret.Key{{ID: "primary", Value: upstreamKey}},
+		}},
+		VirtualKeys: []realtimesecret.VirtualKey{web, {ID: otherVKID, Value: otherVKValue}},
+		Store:       store,
+		StrictStore: strict,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	return h
 }
 
 // createLive asks h for a GPT-Live session with the virtual key vk.
