@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -102,4 +103,55 @@ func TestGovernanceKeyLayout(t *testing.T) {
 	keys, err = c.Keys(ctx, prefix+"*").Result()
 	require.NoError(t, err)
 	assert.Empty(t, keys, "an ended session leaves nothing behind")
+}
+
+// roundTrips counts the commands a client sends, a pipeline as one.
+type roundTrips struct{ n atomic.Int32 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// TestGovernanceOneRoundTripEach pins that every registry call is one
+// command to Redis (a script by EVALSHA, or a ZREM), once the scripts are
+// loaded.
+func TestGovernanceOneRoundTripEach(t *testing.T) {
+	store, c, _ := newTestStore(t, redisstore.Options{})
+	var trips roundTrips
+	c.AddHook(&trips)
+	ctx := context.Background()
+	later := time.Now().Add(time.Minute)
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{name: "Acquire", call: func() error { _, err := store.Acquire(ctx, "web", "lease_1", 2, later); return err }},
+		{name: "Track", call: func() error {
+			return store.Track(ctx, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "lease_1", Expires: later, Deadline: later})
+		}},
+		{name: "Sessions", call: func() error { _, err := store.Sessions(ctx, "web"); return err }},
+		{name: "ClaimDue", call: func() error { _, err := store.ClaimDue(ctx, later, 64); return err }},
+		{name: "End", call: func() error { _, err := store.End(ctx, "web", "rtc_1"); return err }},
+		{name: "Release", call: func() error { return store.Release(ctx, "web", "lease_1") }},
+	}
+	for _, tc := range calls {
+		require.NoError(t, tc.call(), "%s, loading its script", tc.name)
+	}
+	for _, tc := range calls {
+		trips.n.Store(0)
+		require.NoError(t, tc.call())
+		assert.Equal(t, int32(1), trips.n.Load(), "%s: commands sent", tc.name)
+	}
 }
