@@ -79,6 +79,22 @@ type Config struct {
 	// answer was written. It must not block for long.
 	OnMint func(MintEvent)
 
+	// UsageMetering turns on usage metering (SPEC 8) for the brokered
+	// sessions of every provider whose ProviderConfig.UsageMetering is nil:
+	// for each session the middleware attaches a read-only sideband with
+	// the upstream key that created it (the adapter must implement
+	// SessionWatcher), sums the usage the provider reports on it, and
+	// reports it once, at the session's end, through OnUsage and one log
+	// line. No media is relayed. A session whose sideband sees its end
+	// releases its MaxSessions lease. False (the default) means no
+	// sideband is attached.
+	UsageMetering bool
+
+	// OnUsage, if set, is called once per metered session, when it ends or
+	// its metering stops (see UsageEvent.End), from the goroutine that
+	// metered it. It must not block for long.
+	OnUsage func(UsageEvent)
+
 	// OnRedeem, if set, is called for each passed-through request that
 	// carries an ephemeral token, found or not, before next is called.
 	OnRedeem func(RedeemEvent)
@@ -112,6 +128,18 @@ type ProviderConfig struct {
 	Provider Provider
 	// Keys are the upstream keys to mint with. At least one is required.
 	Keys []Key
+	// UsageMetering overrides Config.UsageMetering for this provider; nil
+	// means Config.UsageMetering. Metering a provider whose adapter brokers
+	// sessions but does not implement SessionWatcher is a config error.
+	UsageMetering *bool
+}
+
+// metered reports whether the provider's sessions are metered under cfg.
+func (p *ProviderConfig) metered(cfg *Config) bool {
+	if p.UsageMetering != nil {
+		return *p.UsageMetering
+	}
+	return cfg.UsageMetering
 }
 
 // DefaultSessionLifetime is Config.SessionLifetime when it is zero.
@@ -150,6 +178,13 @@ func (cfg *Config) validate() error {
 		}
 		if err := validateKeys(p); err != nil {
 			return err
+		}
+		if p.metered(cfg) {
+			_, broker := p.Provider.(SessionBroker)
+			_, watcher := p.Provider.(SessionWatcher)
+			if (broker && !watcher) || (p.UsageMetering != nil && !watcher) {
+				return configError("provider %q: UsageMetering needs an adapter that implements SessionWatcher", p.Name)
+			}
 		}
 	}
 	if cfg.PathPrefix != "" && !strings.HasPrefix(cfg.PathPrefix, "/") {

@@ -28,9 +28,11 @@ type Handler struct {
 	strict          bool
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
+	onUsage         func(UsageEvent)
 	sealer          *sealer // nil without SealKeys
 	registry        SessionRegistry
 	caps            capEnforcer
+	meters          meters
 	log             *slog.Logger
 	now             func() time.Time
 }
@@ -39,7 +41,9 @@ type Handler struct {
 type provider struct {
 	name    string
 	adapter Provider
-	broker  SessionBroker // adapter, when it brokers sessions; nil otherwise
+	broker  SessionBroker  // adapter, when it brokers sessions; nil otherwise
+	watcher SessionWatcher // adapter, when it attaches sidebands; nil otherwise
+	metered bool           // its brokered sessions are metered (watcher is set)
 	keys    []Key
 }
 
@@ -58,6 +62,7 @@ func New(cfg Config) (*Handler, error) {
 		strict:     cfg.StrictStore,
 		onMint:     cfg.OnMint,
 		onRedeem:   cfg.OnRedeem,
+		onUsage:    cfg.OnUsage,
 		log:        cfg.Logger,
 		now:        cfg.Now,
 	}
@@ -65,6 +70,8 @@ func New(cfg Config) (*Handler, error) {
 	for _, pc := range cfg.Providers {
 		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys)}
 		p.broker, _ = pc.Provider.(SessionBroker)
+		p.watcher, _ = pc.Provider.(SessionWatcher)
+		p.metered = p.watcher != nil && pc.metered(&cfg)
 		h.providers[p.name] = p
 		list = append(list, p)
 	}

@@ -1,0 +1,273 @@
+package openai_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/adapters/openai"
+	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// The metering tests run the stack with UsageMetering on against the fake
+// upstream, whose sidebands emit a script.
+
+// meterStack is a stack that meters its sessions, in front of a fake
+// upstream serving sidebands.
+type meterStack struct {
+	*stack
+	up    *fakeupstream.Server
+	upURL string
+	usage chan realtimesecret.UsageEvent
+}
+
+// newMeterStack builds a metering stack whose upstream emits script;
+// tweak, if set, changes the middleware's config. The Handler and the fake
+// are closed when the test ends, before the leak check.
+func newMeterStack(t *testing.T, script fakeupstream.SidebandScript, tweak func(*realtimesecret.Config)) *meterStack {
+	t.Helper()
+	up := fakeupstream.New(fakeupstream.Options{Keys: []string{stackKey}, Sideband: script, MaxRequests: -1})
+	srv := newUpstream(t, up.ServeHTTP)
+	t.Cleanup(up.Close)
+	ms := &meterStack{up: up, upURL: srv.srv.URL, usage: make(chan realtimesecret.UsageEvent, 4096)}
+	ms.stack = newStack(t, stackConfig{adapter: openai.Config{BaseURL: srv.srv.URL}, tweak: func(cfg *realtimesecret.Config) {
+		cfg.UsageMetering = true
+		cfg.OnUsage = func(ev realtimesecret.UsageEvent) { ms.usage <- ev }
+		if tweak != nil {
+			tweak(cfg)
+		}
+	}})
+	t.Cleanup(func() { require.NoError(t, ms.handler.Close()) })
+	return ms
+}
+
+// sessionKind is one of the two kinds of brokered session.
+type sessionKind struct {
+	name, path, contentType string
+	body                    []byte
+	endpoint                realtimesecret.Endpoint
+}
+
+func sessionKinds() []sessionKind {
+	var out []sessionKind
+	for _, s := range stackSessions() {
+		ep := realtimesecret.EndpointCall
+		if s.path == "/v1/live/sessions" {
+			ep = realtimesecret.EndpointLiveSession
+		}
+		out = append(out, sessionKind{name: s.name, path: s.path, contentType: s.contentType, body: s.body, endpoint: ep})
+	}
+	return out
+}
+
+// create brokers a session of kind k and returns its id.
+func (ms *meterStack) create(t *testing.T, k sessionKind) string {
+	t.Helper()
+	resp, body := ms.broker(t, k.path, k.contentType, k.body)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
+	if k.endpoint == realtimesecret.EndpointCall {
+		loc := resp.Header.Get("Location")
+		return loc[strings.LastIndexByte(loc, '/')+1:]
+	}
+	var v struct {
+		Session struct {
+			ID string `json:"id"`
+		} `json:"session"`
+	}
+	require.NoError(t, json.Unmarshal(body, &v))
+	return v.Session.ID
+}
+
+// hangup hangs session id of kind k up through the stack.
+func (ms *meterStack) hangup(t *testing.T, k sessionKind, id string) {
+	t.Helper()
+	resp, body := ms.broker(t, k.path+"/"+id+"/hangup", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+}
+
+// next returns the next usage report, waiting up to 15 s.
+func (ms *meterStack) next(t *testing.T) realtimesecret.UsageEvent {
+	t.Helper()
+	select {
+	case ev := <-ms.usage:
+		return ev
+	case <-time.After(15 * time.Second):
+		t.Fatal("no usage report")
+		return realtimesecret.UsageEvent{}
+	}
+}
+
+// waitEvents waits until the fake has written n sideband events.
+func (ms *meterStack) waitEvents(t *testing.T, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return ms.up.SidebandStats().Events >= n }, 10*time.Second, 5*time.Millisecond,
+		"the fake wrote %d sideband events, want %d", ms.up.SidebandStats().Events, n)
+}
+
+// scriptUsage is the Usage the fake's script adds up to for a session of
+// kind ep: a call's sideband emits the responses, a Live one the seconds.
+func scriptUsage(sc fakeupstream.SidebandScript, ep realtimesecret.Endpoint) realtimesecret.Usage {
+	var u realtimesecret.Usage
+	if ep == realtimesecret.EndpointLiveSession {
+		sc.Responses = nil
+	} else {
+		sc.LiveSeconds, sc.FinalSeconds = nil, 0
+	}
+	for _, r := range sc.Responses {
+		u.Responses++
+		u.InputTokens += r.InputTokens
+		u.OutputTokens += r.OutputTokens
+		u.InputTokenDetails.AudioTokens += r.InputAudioTokens
+		u.InputTokenDetails.TextTokens += r.InputTextTokens
+		u.InputTokenDetails.CachedTokens += r.InputCachedTokens
+		u.OutputTokenDetails.AudioTokens += r.OutputAudioTokens
+		u.OutputTokenDetails.TextTokens += r.OutputTextTokens
+	}
+	switch {
+	case sc.FinalSeconds != 0:
+		u.Seconds = sc.FinalSeconds
+	case len(sc.LiveSeconds) > 0:
+		u.Seconds = sc.LiveSeconds[len(sc.LiveSeconds)-1]
+	}
+	return u
+}
+
+var testResponses = []fakeupstream.ResponseUsage{
+	{InputTokens: 100, InputAudioTokens: 70, InputTextTokens: 30, InputCachedTokens: 64, OutputTokens: 50, OutputAudioTokens: 40, OutputTextTokens: 10},
+	{InputTokens: 7, InputAudioTokens: 0, InputTextTokens: 7, OutputTokens: 3, OutputTextTokens: 3},
+	{InputTokens: 1234, InputAudioTokens: 1200, InputTextTokens: 34, InputCachedTokens: 1024, OutputTokens: 321, OutputAudioTokens: 300, OutputTextTokens: 21},
+}
+
+func TestMeterTotalsEqualTheScript(t *testing.T) {
+	kinds := sessionKinds()
+	for _, tc := range []struct {
+		name   string
+		kind   sessionKind
+		script fakeupstream.SidebandScript
+		events int
+	}{
+		{name: "call tokens summed", kind: kinds[0], script: fakeupstream.SidebandScript{Responses: testResponses}, events: 3},
+		{name: "live seconds are the final total", kind: kinds[1],
+			script: fakeupstream.SidebandScript{LiveSeconds: []float64{1.5, 3.25, 4.75}, FinalSeconds: 6.125}, events: 3},
+		{name: "live seconds are the last running total, never a sum", kind: kinds[1],
+			script: fakeupstream.SidebandScript{LiveSeconds: []float64{1.5, 3.25, 4.75}}, events: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			verifyNoLeaks(t)
+			ms := newMeterStack(t, tc.script, nil)
+			id := ms.create(t, tc.kind)
+			ms.waitEvents(t, tc.events)
+			assert.Equal(t, 1, ms.handler.MeteredSessions())
+
+			ms.hangup(t, tc.kind, id)
+			ev := ms.next(t)
+
+			assert.Equal(t, id, ev.SessionID)
+			assert.Equal(t, realtimesecret.UsageHangup, ev.End)
+			assert.Equal(t, scriptUsage(tc.script, tc.kind.endpoint), ev.Usage)
+			assert.Equal(t, "web", ev.Record.VirtualKeyID)
+			assert.Equal(t, "primary", ev.Record.KeyID)
+			assert.Equal(t, tc.kind.endpoint, ev.Record.Endpoint)
+			assert.Zero(t, ev.Reconnects)
+			require.NoError(t, ev.Err)
+			if tc.kind.endpoint == realtimesecret.EndpointLiveSession {
+				assert.Equal(t, "close_requested", ev.Reason)
+			}
+			assert.Positive(t, ev.Duration)
+			assert.Zero(t, ms.handler.MeteredSessions())
+
+			require.NoError(t, ms.handler.Close())
+			assert.Empty(t, ms.usage, "one report per session")
+			assert.Equal(t, 1, ms.up.SidebandStats().Attached)
+			require.Eventually(t, func() bool { return ms.up.SidebandStats().Open == 0 }, 5*time.Second, 5*time.Millisecond)
+		})
+	}
+}
+
+func TestMeterDroppedSidebandReconnectsWithoutCountingTwice(t *testing.T) {
+	kinds := sessionKinds()
+	for _, tc := range []struct {
+		name   string
+		kind   sessionKind
+		script fakeupstream.SidebandScript
+	}{
+		{name: "call", kind: kinds[0], script: fakeupstream.SidebandScript{Responses: testResponses, DropAfter: 2}},
+		{name: "live", kind: kinds[1], script: fakeupstream.SidebandScript{LiveSeconds: []float64{2, 4, 8}, DropAfter: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			verifyNoLeaks(t)
+			ms := newMeterStack(t, tc.script, nil)
+			id := ms.create(t, tc.kind)
+			// 2 events, the drop, then all 3 again on the second attach.
+			require.Eventually(t, func() bool {
+				st := ms.up.SidebandStats()
+				return st.Attached == 2 && st.Events == 5
+			}, 10*time.Second, 5*time.Millisecond)
+			assert.Equal(t, 1, ms.up.SidebandStats().Dropped)
+
+			ms.hangup(t, tc.kind, id)
+			ev := ms.next(t)
+
+			assert.Equal(t, scriptUsage(tc.script, tc.kind.endpoint), ev.Usage, "the replayed events are not counted twice")
+			assert.Equal(t, 1, ev.Reconnects)
+			require.Error(t, ev.Err, "the drop is reported")
+			assert.NotContains(t, ev.Err.Error(), stackKey)
+			assert.Equal(t, realtimesecret.UsageHangup, ev.End)
+			assert.Equal(t, 1, ms.up.ActiveSessions()+1, "the drop did not touch the session: the hang-up ended it")
+		})
+	}
+}
+
+func TestMeterReconnectsAfterDropsOnDemand(t *testing.T) {
+	verifyNoLeaks(t)
+	script := fakeupstream.SidebandScript{Responses: testResponses}
+	ms := newMeterStack(t, script, nil)
+	k := sessionKinds()[0]
+	id := ms.create(t, k)
+	for i := 1; i <= 3; i++ {
+		require.Eventually(t, func() bool { return ms.up.SidebandStats().Events == 3*i }, 10*time.Second, 5*time.Millisecond)
+		if i < 3 {
+			require.Equal(t, 1, ms.up.DropSidebands(id))
+		}
+	}
+	assert.Equal(t, 1, ms.up.ActiveSessions(), "the session lives on")
+	ms.hangup(t, k, id)
+	ev := ms.next(t)
+	assert.Equal(t, scriptUsage(script, k.endpoint), ev.Usage)
+	assert.Equal(t, 2, ev.Reconnects)
+}
+
+func TestMeterSidebandSeeingTheEndReleasesTheLease(t *testing.T) {
+	for _, k := range sessionKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			verifyNoLeaks(t)
+			script := fakeupstream.SidebandScript{LiveSeconds: []float64{1}, Responses: testResponses[:1]}
+			ms := newMeterStack(t, script, func(cfg *realtimesecret.Config) { cfg.VirtualKeys[0].MaxSessions = 1 })
+			id := ms.create(t, k)
+			resp, _ := ms.broker(t, k.path, k.contentType, k.body)
+			require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+			ms.waitEvents(t, 1)
+
+			// The session ends upstream without the middleware: the
+			// provider's own hang-up, as when the browser leaves.
+			req, err := http.NewRequest(http.MethodPost, ms.upURL+k.path+"/"+id+"/hangup", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+stackKey)
+			r, err := ms.client.Do(req)
+			require.NoError(t, err)
+			require.NoError(t, r.Body.Close())
+			require.Equal(t, http.StatusOK, r.StatusCode)
+
+			ev := ms.next(t)
+			assert.Equal(t, realtimesecret.UsageEnded, ev.End)
+			assert.Equal(t, scriptUsage(script, k.endpoint), ev.Usage)
+			ms.create(t, k) // the lease was released
+		})
+	}
+}
