@@ -47,6 +47,20 @@ build: ## Compile every package, then the sidecar into BIN (bin/realtimesecretd)
 bin: ## Build only BIN (bin/realtimesecretd), static, with VERSION (git describe) stamped
 	$(GO_BUILD_BIN)
 
+# The container image (Containerfile): FROM scratch with the static BIN, run
+# as 65532:65532. Built from the host's binary, so no registry is needed.
+CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+IMAGE ?= realtimesecretd:$(VERSION)
+
+.PHONY: image
+image: bin ## Build the container image IMAGE (realtimesecretd:VERSION) with podman, else docker
+	@if [ -z "$(CONTAINER_TOOL)" ]; then echo "make image needs podman or docker (apt-get install podman)" >&2; exit 1; fi
+	$(CONTAINER_TOOL) build -f Containerfile -t $(IMAGE) .
+
+.PHONY: image-check
+image-check: ## Build the image and check its user, entrypoint, and its binary's -version and -check (CI runs it)
+	CONTAINER_TOOL="$(CONTAINER_TOOL)" IMAGE=realtimesecretd:check VERSION="$(VERSION)" GO="$(GO)" scripts/image-check.sh
+
 .PHONY: test
 test: ## Run the tests with the race detector, then the end-to-end suites
 	$(GO) test -race -count=1 $(PKGS)
