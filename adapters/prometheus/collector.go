@@ -49,6 +49,8 @@ type Collector struct {
 
 	storedDesc *prometheus.Desc
 	storedLen  atomic.Pointer[func() int]
+
+	sessionMetrics // sessions.go
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -76,6 +78,7 @@ func New() *Collector {
 		}, []string{"op"}),
 		storedDesc: prometheus.NewDesc("realtimesecret_stored_records",
 			"Token records held by the store, expired ones not yet swept included.", nil, nil),
+		sessionMetrics: newSessionMetrics(),
 	}
 	for _, r := range []string{RedeemFound, RedeemNotFound, RedeemStoreError, RedeemRejected} {
 		c.redemptions.WithLabelValues(r)
@@ -125,6 +128,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.redemptions.Describe(ch)
 	c.storeErrors.Describe(ch)
 	ch <- c.storedDesc
+	c.describe(ch)
 }
 
 // Collect implements prometheus.Collector.
@@ -136,4 +140,5 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if n := c.storedLen.Load(); n != nil {
 		ch <- prometheus.MustNewConstMetric(c.storedDesc, prometheus.GaugeValue, float64((*n)()))
 	}
+	c.collect(ch)
 }

@@ -67,6 +67,8 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		SessionRegistry:  registry,
 		OnMint:           b.metrics.OnMint,
 		OnRedeem:         b.metrics.OnRedeem,
+		UsageMetering:    cfg.UsageMetering,
+		OnUsage:          b.metrics.OnUsage,
 		SealKeys:         sealKeys,
 		Logger:           log,
 	}
@@ -77,7 +79,11 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		}
 		b.core.Providers = append(b.core.Providers, pc)
 	}
+	// The virtual keys are the principals: their ids label the usage and
+	// in-flight metrics.
+	var principals []string
 	for _, vk := range cfg.VirtualKeys {
+		principals = append(principals, vk.ID)
 		b.core.VirtualKeys = append(b.core.VirtualKeys, realtimesecret.VirtualKey{
 			ID:          vk.ID,
 			Value:       vk.Value,
@@ -90,13 +96,18 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 			MaxSessions: int(vk.MaxSessions),
 		})
 	}
+	if len(principals) == 0 {
+		principals = []string{""} // allow_anonymous: one principal without an id
+	}
+	b.metrics.LabelVirtualKeys(principals...)
+	b.metrics.SessionsInFlight(registry, principals...)
 	return b, nil
 }
 
 func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
 	p := cfg.Providers[name]
 	demo := cfg.isDemo(p)
-	pc := realtimesecret.ProviderConfig{Name: name}
+	pc := realtimesecret.ProviderConfig{Name: name, UsageMetering: p.UsageMetering}
 	switch p.Type {
 	case "openai":
 		base := p.BaseURL

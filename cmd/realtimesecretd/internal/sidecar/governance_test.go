@@ -2,15 +2,19 @@ package sidecar_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
@@ -280,4 +284,173 @@ func TestGovernanceAdminRouteNeedsToken(t *testing.T) {
 	assert.JSONEq(t, `{"ended": 1}`, string(body))
 	assert.False(t, active(t, withToken.Fake, id))
 	assert.Zero(t, withToken.Proxy.count(), "the proxy saw nothing")
+}
+
+// noLeaks checks, once the test and every cleanup registered after it
+// have run (the sidecars stopped), that no goroutine the test started is
+// left. Call it first.
+func noLeaks(t *testing.T) {
+	t.Helper()
+	current := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		goleak.VerifyNone(t, current)
+	})
+}
+
+// sample returns the value of series (name{labels} as exposed, labels in
+// sorted order) in exposition, and whether it is there.
+func sample(exposition, series string) (float64, bool) {
+	for _, line := range strings.Split(exposition, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+// inFlight returns the sidecar's realtimesecret_sessions_in_flight for vk.
+func (h *harness) inFlight(t *testing.T, vk string) float64 {
+	t.Helper()
+	v, ok := sample(h.metrics(t), `realtimesecret_sessions_in_flight{virtual_key="`+vk+`"}`)
+	require.True(t, ok, "no in-flight gauge for %q", vk)
+	return v
+}
+
+// requireTooMany checks a 429 too_many_sessions answer.
+func requireTooMany(t *testing.T, status int, body []byte) {
+	t.Helper()
+	require.Equal(t, http.StatusTooManyRequests, status, string(body))
+	assert.Equal(t, "too_many_sessions", errorCode(t, body))
+}
+
+func errorCode(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal(body, &e), string(body))
+	return e.Error.Code
+}
+
+// TestGovernanceLeasesThroughSidecar: with max_sessions: 2 the third
+// concurrent session of the key is 429 too_many_sessions, counted in the
+// mint metrics; a hang-up or a WebSocket's close frees a slot; the
+// in-flight gauge follows and returns to 0.
+func TestGovernanceLeasesThroughSidecar(t *testing.T) {
+	noLeaks(t)
+	h := start(t, options{webPolicy: "    max_sessions: 2\n"})
+	status, live1, body := h.brokerLive(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	status, call1, body := h.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	assert.InDelta(t, 2, h.inFlight(t, "web"), 0)
+
+	status, _, body = h.brokerLive(t, virtualKey)
+	requireTooMany(t, status, body)
+	status, _, body = h.brokerCall(t, virtualKey)
+	requireTooMany(t, status, body)
+	assert.Equal(t, 2, h.Fake.SessionsCreated(), "a refused session is never created upstream")
+	m := h.metrics(t)
+	assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 1`)
+	assertMetric(t, m, `realtimesecret_mints_total{endpoint="calls",provider="openai",status="429"} 1`)
+
+	// A hang-up through the broker frees a slot.
+	h.hangup(t, "/v1/live/sessions/"+live1+"/hangup")
+	assert.InDelta(t, 1, h.inFlight(t, "web"), 0)
+	status, live2, body := h.brokerLive(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	h.hangup(t, "/v1/realtime/calls/"+call1+"/hangup")
+
+	// A WebSocket redeeming a token of the key holds the other slot until
+	// it closes.
+	token := h.mint(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	//nolint:bodyclose // the body is nil on success: coder/websocket says never to close it
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(h.URL, "http")+"/v1/realtime",
+		&websocket.DialOptions{Subprotocols: []string{"realtime", "openai-insecure-api-key." + token}})
+	require.NoError(t, err)
+	status, _, body = h.brokerCall(t, virtualKey)
+	requireTooMany(t, status, body)
+	require.NoError(t, ws.Close(websocket.StatusNormalClosure, ""))
+	var call2 string
+	eventually(t, func() bool {
+		status, call2, _ = h.brokerCall(t, virtualKey)
+		return status == http.StatusCreated
+	}, "the WebSocket's close did not free its slot")
+
+	h.hangup(t, "/v1/live/sessions/"+live2+"/hangup")
+	h.hangup(t, "/v1/realtime/calls/"+call2+"/hangup")
+	assert.InDelta(t, 0, h.inFlight(t, "web"), 0)
+	assert.Zero(t, h.Fake.ActiveSessions())
+}
+
+// meterScript is the fake upstream's sideband script of the metering
+// tests: two responses per call, running seconds per Live session.
+var meterScript = fakeupstream.SidebandScript{
+	Responses: []fakeupstream.ResponseUsage{
+		{InputTokens: 100, InputAudioTokens: 70, InputTextTokens: 30, InputCachedTokens: 40, OutputTokens: 50, OutputAudioTokens: 45, OutputTextTokens: 5},
+		{InputTokens: 11, InputAudioTokens: 10, InputTextTokens: 1, OutputTokens: 7, OutputAudioTokens: 7},
+	},
+	LiveSeconds: []float64{1.5, 2.25},
+	Every:       -1,
+}
+
+// TestMeterUsageThroughSidecar: usage_metering: true meters brokered
+// sessions; at their end the usage reaches the sidecar's log (one line per
+// session) and its counters, by virtual key, exactly as the fake upstream
+// reported it.
+func TestMeterUsageThroughSidecar(t *testing.T) {
+	noLeaks(t)
+	h := start(t, options{extra: "usage_metering: true\n", sideband: meterScript,
+		virtualKeys: map[string]string{"other": otherVK}})
+	status, call, body := h.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	status, live, body := h.brokerLive(t, otherVK)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	eventually(t, func() bool { return h.Fake.SidebandStats().Events == 4 }, "the sidebands did not attach")
+
+	h.hangup(t, "/v1/realtime/calls/"+call+"/hangup")
+	resp, body := do(t, http.MethodPost, h.URL+"/v1/live/sessions/"+live+"/hangup", http.Header{"Authorization": {"Bearer " + otherVK}}, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+
+	eventually(t, func() bool { return len(h.Logs.lines(t, "realtime session usage")) == 2 }, "one usage line per session")
+	m := h.metrics(t)
+	for series, want := range map[string]float64{
+		`realtimesecret_usage_tokens_total{direction="input",endpoint="calls",kind="audio",provider="openai",virtual_key="web"}`:  80,
+		`realtimesecret_usage_tokens_total{direction="input",endpoint="calls",kind="text",provider="openai",virtual_key="web"}`:   31,
+		`realtimesecret_usage_tokens_total{direction="input",endpoint="calls",kind="cached",provider="openai",virtual_key="web"}`: 40,
+		`realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="audio",provider="openai",virtual_key="web"}`: 52,
+		`realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="text",provider="openai",virtual_key="web"}`:  5,
+		`realtimesecret_session_seconds_total{endpoint="live_sessions",provider="openai",virtual_key="other"}`:                    2.25,
+		`realtimesecret_sessions_ended_total{endpoint="calls",provider="openai",reason="hangup"}`:                                 1,
+		`realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="hangup"}`:                         1,
+		`realtimesecret_sessions_in_flight{virtual_key="web"}`:                                                                    0,
+		`realtimesecret_sessions_in_flight{virtual_key="other"}`:                                                                  0,
+	} {
+		got, ok := sample(m, series)
+		if assert.True(t, ok, "no %s in\n%s", series, m) {
+			assert.InDelta(t, want, got, 1e-9, series)
+		}
+	}
+	assert.NotContains(t, m, `kind="other"`, "the details add up to the totals")
+
+	var usage map[string]any
+	for _, line := range h.Logs.lines(t, "realtime session usage") {
+		if line["session_id"] == call {
+			usage = line
+		}
+	}
+	require.NotNil(t, usage, "no usage line for the call")
+	assert.Equal(t, "web", usage["virtual_key_id"])
+	assert.Equal(t, "hangup", usage["end"])
+	assert.Equal(t, map[string]any{
+		"responses": 2.0, "input_tokens": 111.0, "input_audio_tokens": 80.0, "input_text_tokens": 31.0, "input_cached_tokens": 40.0,
+		"output_tokens": 57.0, "output_audio_tokens": 52.0, "output_text_tokens": 5.0,
+	}, usage["usage"])
+	assert.NotContains(t, h.Logs.String(), upstreamKey)
 }

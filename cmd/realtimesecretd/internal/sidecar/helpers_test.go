@@ -146,6 +146,8 @@ type options struct {
 	env         map[string]string                                 // more variables
 	virtualKeys map[string]string                                 // more virtual keys, id to value, beside web
 	adminToken  string                                            // admin.token, from ADMIN_TOKEN
+	webPolicy   string                                            // YAML lines under the web virtual key, indented 4
+	sideband    fakeupstream.SidebandScript                       // what the fake upstream's sidebands emit
 }
 
 const harnessYAML = `
@@ -165,9 +167,10 @@ virtual_keys:
 func start(t *testing.T, o options) *harness {
 	t.Helper()
 	h := &harness{Logs: &syncBuffer{}, stopped: make(chan struct{})}
-	h.Fake = fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}, Fault: o.fault})
+	h.Fake = fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}, Fault: o.fault, Sideband: o.sideband})
 	fakeSrv := httptest.NewServer(h.Fake)
 	t.Cleanup(fakeSrv.Close)
+	t.Cleanup(h.Fake.Close) // its sidebands, before the server: httptest does not track them
 	vars := baseEnv()
 	vars["FAKE_URL"] = fakeSrv.URL
 	if !o.noUpstream {
@@ -177,7 +180,7 @@ func start(t *testing.T, o options) *harness {
 	for k, v := range o.env {
 		vars[k] = v
 	}
-	text := harnessYAML
+	text := harnessYAML + o.webPolicy
 	for id, value := range o.virtualKeys { // the list harnessYAML ends with
 		name := "VK_" + strings.ToUpper(id)
 		vars[name] = value
