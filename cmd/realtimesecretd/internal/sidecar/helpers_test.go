@@ -148,6 +148,8 @@ type options struct {
 	adminToken  string                                            // admin.token, from ADMIN_TOKEN
 	webPolicy   string                                            // YAML lines under the web virtual key, indented 4
 	sideband    fakeupstream.SidebandScript                       // what the fake upstream's sidebands emit
+	fake        *fakeupstream.Server                              // a fake upstream shared with other sidecars, at fakeURL
+	fakeURL     string
 }
 
 const harnessYAML = `
@@ -167,12 +169,12 @@ virtual_keys:
 func start(t *testing.T, o options) *harness {
 	t.Helper()
 	h := &harness{Logs: &syncBuffer{}, stopped: make(chan struct{})}
-	h.Fake = fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}, Fault: o.fault, Sideband: o.sideband})
-	fakeSrv := httptest.NewServer(h.Fake)
-	t.Cleanup(fakeSrv.Close)
-	t.Cleanup(h.Fake.Close) // its sidebands, before the server: httptest does not track them
 	vars := baseEnv()
-	vars["FAKE_URL"] = fakeSrv.URL
+	if o.fake != nil {
+		h.Fake, vars["FAKE_URL"] = o.fake, o.fakeURL
+	} else {
+		h.Fake, vars["FAKE_URL"] = newFake(t, fakeupstream.Options{Fault: o.fault, Sideband: o.sideband})
+	}
 	if !o.noUpstream {
 		h.Proxy = newFakeProxy(t)
 		vars["PROXY_URL"] = h.Proxy.URL
@@ -229,6 +231,18 @@ func start(t *testing.T, o options) *harness {
 		}
 	})
 	return h
+}
+
+// newFake starts a fake upstream that accepts upstreamKey, stopped when the
+// test ends, and returns it with its URL.
+func newFake(t *testing.T, o fakeupstream.Options) (*fakeupstream.Server, string) {
+	t.Helper()
+	o.Keys = []string{upstreamKey}
+	fake := fakeupstream.New(o)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	t.Cleanup(fake.Close) // its sidebands, before the server: httptest does not track them
+	return fake, srv.URL
 }
 
 // isStopped reports whether Serve has returned.
