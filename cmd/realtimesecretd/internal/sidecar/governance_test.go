@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -453,4 +454,81 @@ func TestMeterUsageThroughSidecar(t *testing.T) {
 		"output_tokens": 57.0, "output_audio_tokens": 52.0, "output_text_tokens": 5.0,
 	}, usage["usage"])
 	assert.NotContains(t, h.Logs.String(), upstreamKey)
+}
+
+// TestGovernanceAcceptance is issue 13's acceptance check, on
+// testdata/sidecar.governance.yaml (demo: true, usage_metering: true, a
+// virtual key with max_session: 3s and max_sessions: 2): the third
+// concurrent POST /v1/live/sessions is 429 too_many_sessions, a new one is
+// accepted once the caps have ended the first two, and /metrics then shows
+// non-zero realtimesecret_session_seconds_total from the demo upstream's
+// sidebands.
+func TestGovernanceAcceptance(t *testing.T) {
+	noLeaks(t)
+	cfg, err := sidecar.Load(governanceFile, env(map[string]string{"ADMIN_TOKEN": adminToken}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"openai"}, cfg.DemoProviders())
+	logs := &syncBuffer{}
+	srv, err := sidecar.New(cfg, sidecar.Options{Logger: newJSONLogger(logs)})
+	require.NoError(t, err)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	adminLn, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln, adminLn) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-served)
+	})
+	h := &harness{URL: "http://" + ln.Addr().String(), Admin: "http://" + adminLn.Addr().String(), Logs: logs}
+	const vk = "vk-gov-not-secret"
+
+	created := time.Now()
+	var first []string
+	for range 2 {
+		status, id, body := h.brokerLive(t, vk)
+		require.Equal(t, http.StatusCreated, status, string(body))
+		first = append(first, id)
+	}
+	status, _, body := h.brokerLive(t, vk)
+	requireTooMany(t, status, body)
+
+	var third string
+	refused := 1
+	require.Eventually(t, func() bool {
+		status, third, body = h.brokerLive(t, vk)
+		if status == http.StatusTooManyRequests {
+			refused++
+		}
+		return status == http.StatusCreated
+	}, 10*time.Second, 100*time.Millisecond, "no slot came free")
+	assert.Greater(t, time.Since(created), 3*time.Second, "a slot came free before a cap was due")
+
+	seconds := func() float64 {
+		v, _ := sample(h.metrics(t), `realtimesecret_session_seconds_total{endpoint="live_sessions",provider="openai",virtual_key="gov"}`)
+		return v
+	}
+	require.Eventually(t, func() bool { return seconds() > 0 }, 10*time.Second, 50*time.Millisecond,
+		"no session seconds metered")
+	m := h.metrics(t)
+	assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} `+strconv.Itoa(refused))
+	assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 3`)
+	eventually(t, func() bool {
+		v, _ := sample(h.metrics(t), `realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="cap"}`)
+		return v == 2
+	}, "the two caps were not counted")
+	for _, line := range logs.lines(t, "realtime session usage") {
+		assert.Contains(t, first, line["session_id"])
+		assert.Equal(t, "cap", line["end"])
+	}
+
+	// Revocation through the admin listener ends the third one.
+	resp, body := adminPost(t, h.Admin, "gov", "Bearer "+adminToken)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.JSONEq(t, `{"ended": 1}`, string(body))
+	assert.InDelta(t, 0, h.inFlight(t, "gov"), 0)
+	require.NotEmpty(t, third)
 }
