@@ -20,7 +20,7 @@ GOLANGCI_LINT ?= $(GOBIN)/golangci-lint
 help: ## Show this help (colour only on a terminal; NO_COLOR=1 turns it off)
 	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m' off=$$'\033[0m'; else on= off=; fi; \
 	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\nTargets:\n"} \
-		/^[a-zA-Z0-9_.-]+:.*## / {printf "  %s%-10s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
+		/^[a-zA-Z0-9_.-]+:.*## / {printf "  %s%-14s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
 	@printf '\nVariables: PKGS=%s FUZZTIME=%s CONFIG=%s BIN=%s VERSION=%s IMAGE=%s\n' '$(PKGS)' '$(FUZZTIME)' '$(CONFIG)' '$(BIN)' '$(VERSION)' '$(IMAGE)'
 
 # The sidecar binary. VERSION is stamped into it (realtimesecretd -version);
