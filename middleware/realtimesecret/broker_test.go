@@ -235,6 +235,8 @@ func TestBrokerNeedsASessionBroker(t *testing.T) {
 	h := realtimesecret.Middleware(baseConfig(newFakeProvider()))(&nextRecorder{})
 	w := call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
 	assert.Equal(t, "unsupported_endpoint", *requireAPIError(t, w, http.StatusBadRequest).Error.Code)
+	w = call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`, "Authorization", "Bearer vk-unknown")
+	requireAPIError(t, w, http.StatusUnauthorized) // the caller is checked before anything about the configuration is told
 }
 
 // twoCallers is a config with two virtual keys and two upstream keys, each
@@ -360,6 +362,10 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		{"/v1/other?call_id=rtc_1", 0},
 		{"/v1/realtime/calls/rtc_1/attach", 0},
 		{"/v1/live/sessions/sess_404/attach", 0},
+		// An id of the other kind names no session of the kind the path
+		// attaches to.
+		{"/v1/realtime?call_id=sess_2", 0},
+		{"/v1/live/sessions/rtc_1/attach", 0},
 	}
 	for _, tc := range tests {
 		redeemed = nil

@@ -232,8 +232,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		if release != nil {
 			defer release() // when the upgraded connection has closed
 		}
-	} else if id := h.sessionRef(r); id != "" {
-		r = h.attributeSession(r, id)
+	} else if id, created := h.sessionRef(r); id != "" {
+		r = h.attributeSession(r, id, created)
 	}
 	next.ServeHTTP(w, r)
 }
