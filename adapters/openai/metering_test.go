@@ -271,3 +271,163 @@ func TestMeterSidebandSeeingTheEndReleasesTheLease(t *testing.T) {
 		})
 	}
 }
+
+func TestMeterCapEndsSessions(t *testing.T) {
+	kinds := sessionKinds()
+	for _, tc := range []struct {
+		name               string
+		kind               sessionKind
+		hangups, closes    int
+		wantReason         string
+		script             fakeupstream.SidebandScript
+		refuseLiveSideband bool
+	}{
+		{name: "call by hang-up", kind: kinds[0], hangups: 1, script: fakeupstream.SidebandScript{Responses: testResponses}},
+		{name: "live by session.close on a sideband", kind: kinds[1], closes: 1, wantReason: "close_requested",
+			script: fakeupstream.SidebandScript{LiveSeconds: []float64{0.5, 0.75}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			verifyNoLeaks(t)
+			ms := newMeterStack(t, tc.script, func(cfg *realtimesecret.Config) {
+				cfg.VirtualKeys[0].MaxSession = 500 * time.Millisecond
+				cfg.VirtualKeys[0].MaxSessions = 1
+			})
+			ms.create(t, tc.kind)
+			ev := ms.next(t)
+
+			assert.Equal(t, realtimesecret.UsageCap, ev.End)
+			assert.Equal(t, tc.wantReason, ev.Reason)
+			assert.Equal(t, scriptUsage(tc.script, tc.kind.endpoint), ev.Usage)
+			st := ms.up.SessionStats()
+			assert.Equal(t, tc.hangups, st.Hangups)
+			assert.Equal(t, 1, st.Ended)
+			assert.Equal(t, tc.closes, ms.up.SidebandStats().SessionCloses)
+			ms.create(t, tc.kind) // the lease was released
+		})
+	}
+}
+
+func TestMeterLiveCapFallsBackToHangupWithoutASideband(t *testing.T) {
+	verifyNoLeaks(t)
+	// The upstream refuses every attach: metering cannot see anything, and
+	// the cap ends the session with the hang-up endpoint.
+	up := fakeupstream.New(fakeupstream.Options{Keys: []string{stackKey}, Fault: func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, "/attach") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}})
+	srv := newUpstream(t, up.ServeHTTP)
+	t.Cleanup(up.Close)
+	usage := make(chan realtimesecret.UsageEvent, 1)
+	s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: srv.srv.URL}, tweak: func(cfg *realtimesecret.Config) {
+		cfg.UsageMetering = true
+		cfg.OnUsage = func(ev realtimesecret.UsageEvent) { usage <- ev }
+		cfg.VirtualKeys[0].MaxSession = 300 * time.Millisecond
+	}})
+	t.Cleanup(func() { require.NoError(t, s.handler.Close()) })
+	ms := &meterStack{stack: s, up: up, usage: usage}
+	ms.create(t, sessionKinds()[1])
+
+	ev := ms.next(t)
+	assert.Equal(t, realtimesecret.UsageCap, ev.End)
+	require.Error(t, ev.Err)
+	assert.NotContains(t, ev.Err.Error(), stackKey)
+	assert.Equal(t, 1, up.SessionStats().Ended, "hung up")
+	assert.Equal(t, 1, up.SessionStats().Hangups)
+	assert.Zero(t, up.SidebandStats().SessionCloses)
+}
+
+func TestMeterHandlerCloseStopsSidebandsAndLeavesSessions(t *testing.T) {
+	verifyNoLeaks(t)
+	script := fakeupstream.SidebandScript{Responses: testResponses[:1], LiveSeconds: []float64{2.5}}
+	ms := newMeterStack(t, script, nil)
+	kinds := sessionKinds()
+	for i := range 4 {
+		k := kinds[i%2]
+		id := ms.create(t, k)
+		require.Eventually(t, func() bool {
+			u, ok := ms.handler.SessionUsage(id)
+			return ok && u == scriptUsage(script, k.endpoint)
+		}, 10*time.Second, 5*time.Millisecond)
+	}
+	assert.Equal(t, 4, ms.handler.MeteredSessions())
+
+	require.NoError(t, ms.handler.Close())
+
+	assert.Zero(t, ms.handler.MeteredSessions())
+	require.Len(t, ms.usage, 4, "every metered session reports what was counted")
+	for range 4 {
+		ev := <-ms.usage
+		assert.Equal(t, realtimesecret.UsageStopped, ev.End)
+		assert.Equal(t, scriptUsage(script, ev.Record.Endpoint), ev.Usage)
+	}
+	require.Eventually(t, func() bool { return ms.up.SidebandStats().Open == 0 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, 4, ms.up.ActiveSessions(), "closing the observers left the sessions running")
+	assert.Zero(t, ms.up.SidebandStats().Dropped, "the sidebands were closed with a close frame")
+
+	ms.create(t, kinds[0])
+	assert.Zero(t, ms.handler.MeteredSessions(), "a closed Handler meters no new session")
+}
+
+func TestMeterLogLineOncePerSession(t *testing.T) {
+	verifyNoLeaks(t)
+	script := fakeupstream.SidebandScript{Responses: testResponses, LiveSeconds: []float64{1.25}}
+	ms := newMeterStack(t, script, nil)
+	kinds := sessionKinds()
+	ids := []string{ms.create(t, kinds[0]), ms.create(t, kinds[1])}
+	ms.waitEvents(t, 4)
+	ms.hangup(t, kinds[0], ids[0])
+	ms.hangup(t, kinds[1], ids[1])
+	ms.next(t)
+	ms.next(t)
+
+	type usageLine struct {
+		Msg          string         `json:"msg"`
+		Level        string         `json:"level"`
+		SessionID    string         `json:"session_id"`
+		Provider     string         `json:"provider"`
+		Endpoint     string         `json:"endpoint"`
+		KeyID        string         `json:"key_id"`
+		VirtualKeyID string         `json:"virtual_key_id"`
+		End          string         `json:"end"`
+		Reason       string         `json:"reason"`
+		Duration     int64          `json:"duration"`
+		Usage        map[string]any `json:"usage"`
+	}
+	var lines []usageLine
+	for line := range strings.SplitSeq(strings.TrimSpace(ms.logs.String()), "\n") {
+		var l usageLine
+		require.NoError(t, json.Unmarshal([]byte(line), &l), line)
+		if l.Msg == "realtime session usage" {
+			lines = append(lines, l)
+			assert.NotContains(t, line, stackKey)
+			assert.NotContains(t, line, stackVK)
+		}
+	}
+	require.Len(t, lines, 2, "one line per session")
+	byID := map[string]usageLine{lines[0].SessionID: lines[0], lines[1].SessionID: lines[1]}
+	call, live := byID[ids[0]], byID[ids[1]]
+	want := scriptUsage(script, realtimesecret.EndpointCall)
+	assert.Equal(t, "INFO", call.Level)
+	assert.Equal(t, "calls", call.Endpoint)
+	assert.Equal(t, "openai", call.Provider)
+	assert.Equal(t, "primary", call.KeyID)
+	assert.Equal(t, "web", call.VirtualKeyID)
+	assert.Equal(t, "hangup", call.End)
+	assert.Positive(t, call.Duration)
+	assert.Equal(t, map[string]any{
+		"responses":           float64(want.Responses),
+		"input_tokens":        float64(want.InputTokens),
+		"input_audio_tokens":  float64(want.InputTokenDetails.AudioTokens),
+		"input_text_tokens":   float64(want.InputTokenDetails.TextTokens),
+		"input_cached_tokens": float64(want.InputTokenDetails.CachedTokens),
+		"output_tokens":       float64(want.OutputTokens),
+		"output_audio_tokens": float64(want.OutputTokenDetails.AudioTokens),
+		"output_text_tokens":  float64(want.OutputTokenDetails.TextTokens),
+	}, call.Usage)
+	assert.Equal(t, "live_sessions", live.Endpoint)
+	assert.Equal(t, "close_requested", live.Reason)
+	assert.Equal(t, map[string]any{"seconds": 1.25}, live.Usage)
+}

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -74,7 +75,11 @@ func (s *sideband) Write(ctx context.Context, event []byte) error {
 }
 
 // Close implements realtimesecret.Sideband: a closing handshake, which the
-// library bounds to a few seconds.
+// library bounds to a few seconds. A sideband the upstream closed already
+// closes without an error.
 func (s *sideband) Close() error {
-	return s.c.Close(websocket.StatusNormalClosure, "")
+	if err := s.c.Close(websocket.StatusNormalClosure, ""); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
 }

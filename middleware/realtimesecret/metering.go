@@ -93,6 +93,22 @@ func (h *Handler) MeteredSessions() int {
 	return len(ms.byID)
 }
 
+// SessionUsage returns the usage counted so far of the brokered session
+// id, while this Handler meters it; ok is false otherwise (not metered,
+// ended, or metered by another node).
+func (h *Handler) SessionUsage(id string) (u Usage, ok bool) {
+	ms := &h.meters
+	ms.mu.Lock()
+	m := ms.byID[id]
+	ms.mu.Unlock()
+	if m == nil {
+		return Usage{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.usage, true
+}
+
 // ending tells the meter of session id, if there is one, that the
 // middleware is ending the session for how. The returned func says
 // whether it did: if so the sideband is read for the end for a while
