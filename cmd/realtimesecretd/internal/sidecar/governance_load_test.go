@@ -1,0 +1,142 @@
+package sidecar_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
+)
+
+// loadSessions is how many brokered sessions the load test holds at once.
+const loadSessions = 500
+
+// TestMeterLoadCappedSessionsThroughSidecar brokers 500 metered sessions
+// at once through the sidecar (half WebRTC calls, half GPT-Live sessions)
+// against the fake upstream, each ended by its 2 s cap: every session is
+// ended upstream exactly once, reports its usage exactly once and in full
+// (in the counters and one log line each), every lease is released (a
+// second wave of 500 fits under max_sessions: 500), and no goroutine is
+// left once the sidecar stopped. The library's own load test is
+// adapters/openai's TestMeterLoad500CappedSessions; this one adds HTTP,
+// the YAML, the metrics and the log.
+func TestMeterLoadCappedSessionsThroughSidecar(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	noLeaks(t)
+	began := time.Now()
+	h := start(t, options{
+		extra:     "usage_metering: true\n",
+		webPolicy: "    max_session: 2s\n    max_sessions: " + strconv.Itoa(loadSessions) + "\n",
+		sideband:  meterScript,
+	})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadSessions}}
+	t.Cleanup(client.CloseIdleConnections)
+
+	for wave := 1; wave <= 2; wave++ {
+		errs := make(chan error, loadSessions)
+		var wg sync.WaitGroup
+		for i := range loadSessions {
+			wg.Go(func() { errs <- loadSession(client, h.URL, i%2 == 0) })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err, "wave %d", wave)
+		}
+
+		want := float64(wave * loadSessions / 2)
+		require.Eventually(t, func() bool {
+			m := h.metrics(t)
+			calls, _ := sample(m, `realtimesecret_sessions_ended_total{endpoint="calls",provider="openai",reason="cap"}`)
+			live, _ := sample(m, `realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="cap"}`)
+			return calls == want && live == want
+		}, 45*time.Second, 100*time.Millisecond, "wave %d: not every session reported its usage, ended by its cap", wave)
+		assert.Zero(t, h.Fake.ActiveSessions(), "wave %d: every session was ended upstream", wave)
+		assert.InDelta(t, 0, h.inFlight(t, "web"), 0, "wave %d: no session is tracked", wave)
+	}
+
+	n := 2 * loadSessions
+	m := h.metrics(t)
+	for series, want := range map[string]float64{
+		`realtimesecret_usage_tokens_total{direction="input",endpoint="calls",kind="audio",provider="openai",virtual_key="web"}`:  80 * float64(n/2),
+		`realtimesecret_usage_tokens_total{direction="input",endpoint="calls",kind="text",provider="openai",virtual_key="web"}`:   31 * float64(n/2),
+		`realtimesecret_usage_tokens_total{direction="input",endpoint="calls",kind="cached",provider="openai",virtual_key="web"}`: 40 * float64(n/2),
+		`realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="audio",provider="openai",virtual_key="web"}`: 52 * float64(n/2),
+		`realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="text",provider="openai",virtual_key="web"}`:  5 * float64(n/2),
+		`realtimesecret_session_seconds_total{endpoint="live_sessions",provider="openai",virtual_key="web"}`:                      2.25 * float64(n/2),
+		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="201"}`:                                             float64(n / 2),
+		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"}`:                                     float64(n / 2),
+	} {
+		got, ok := sample(m, series)
+		if assert.True(t, ok, "no %s", series) {
+			assert.InDelta(t, want, got, 1e-6, series)
+		}
+	}
+	assert.NotContains(t, m, `reason="upstream"`)
+	assert.NotContains(t, m, `reason="stopped"`)
+
+	st, sb := h.Fake.SessionStats(), h.Fake.SidebandStats()
+	assert.Equal(t, n, st.Created())
+	assert.Equal(t, n, st.Ended)
+	assert.Equal(t, n/2, st.Hangups, "one hang-up per call")
+	assert.Equal(t, n/2, sb.SessionCloses, "one session.close per Live session")
+	assert.Zero(t, sb.Dropped)
+
+	usage := h.Logs.lines(t, "realtime session usage")
+	assert.Len(t, usage, n, "one usage line per session")
+	ids := make(map[any]bool, n)
+	for _, line := range usage {
+		assert.Equal(t, "cap", line["end"])
+		ids[line["session_id"]] = true
+	}
+	assert.Len(t, ids, n, "no session reported twice")
+	t.Logf("%d sessions in %s; sidebands %+v", n, time.Since(began).Round(time.Millisecond), sb)
+	assert.Less(t, time.Since(began), time.Minute)
+}
+
+// loadSession brokers one session as the web key, a call or a Live
+// session; safe to call from any goroutine.
+func loadSession(client *http.Client, base string, call bool) error {
+	var body []byte
+	var contentType, path string
+	if call {
+		body, contentType = fakeupstream.CallBody(fakeupstream.SampleOffer, `{"type":"realtime","model":"openai/gpt-realtime"}`)
+		path = "/v1/realtime/calls"
+	} else {
+		body, _ = json.Marshal(map[string]any{
+			"session":   map[string]string{"model": "openai/gpt-live-1"},
+			"transport": map[string]string{"type": "webrtc", "sdp": fakeupstream.SampleOffer},
+		})
+		contentType, path = "application/json", "/v1/live/sessions"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+virtualKey)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("%s: %d %s", path, resp.StatusCode, answer)
+	}
+	return nil
+}
