@@ -172,9 +172,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		case http.MethodOptions:
 			// CORS preflight belongs to the host app.
 		default:
-			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest,
-				Code: "method_not_allowed", Message: "use POST on this route"})
+			h.serveMethodNotAllowed(w, r, rt)
 			return
 		}
 	}
