@@ -12,6 +12,10 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 )
 
 // Version is the sidecar's version, set at link time with
@@ -101,6 +105,10 @@ func runCheck(cfg *Config, path string, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	// go-redis prints its own notices (pool, reconnects) as plain text on
+	// stderr; they go into the JSON log instead. Process-wide, so set here
+	// and not in New, which tests call many times.
+	redis.SetLogger(redisstore.SlogLogger{Logger: log, Level: slog.LevelWarn})
 	s, err := New(cfg, Options{Logger: log})
 	if err != nil {
 		return err
