@@ -16,6 +16,7 @@ type Handler struct {
 	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
+	defaultProvider *provider // Config.DefaultProvider; nil without one
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
@@ -57,11 +58,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	list := make([]*provider, 0, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
-		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys)}
+		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys, pc.Aliases)}
 		h.providers[p.name] = p
 		list = append(list, p)
 	}
 	h.exampleProvider = list[0].name
+	h.defaultProvider = h.providers[cfg.DefaultProvider] // nil for ""
 	h.routes = buildRoutes(strings.TrimSuffix(cfg.PathPrefix, "/"), list)
 	for path := range h.routes {
 		if n := len(path); n < len(h.routeLens)*64 {
@@ -112,18 +114,14 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-func cloneKeys(keys []Key) []Key {
+// cloneKeys copies keys, each with providerAliases merged into its Aliases
+// (the key's own entries win; see effectiveAliases).
+func cloneKeys(keys []Key, providerAliases map[string]string) []Key {
 	out := slices.Clone(keys)
 	for i := range out {
 		out[i].Models = slices.Clone(out[i].Models)
 		out[i].BlockedModels = slices.Clone(out[i].BlockedModels)
-		if out[i].Aliases != nil {
-			aliases := make(map[string]string, len(out[i].Aliases))
-			for k, v := range out[i].Aliases {
-				aliases[k] = v
-			}
-			out[i].Aliases = aliases
-		}
+		out[i].Aliases = effectiveAliases(providerAliases, out[i].Aliases)
 	}
 	return out
 }
