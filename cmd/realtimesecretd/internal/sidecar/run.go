@@ -169,6 +169,9 @@ func (s *Server) logStart(ln, adminLn net.Listener) {
 		slog.String("store", cfg.Store.Type),
 		slog.Bool("sealed_tokens", len(cfg.SealKeys) > 0),
 	)
+	for _, w := range cfg.warnings() {
+		s.log.Warn(w)
+	}
 	if cfg.AllowAnonymous {
 		s.log.Warn("minting is open: allow_anonymous is true and there are no virtual keys, so anyone who reaches " +
 			ln.Addr().String() + " can mint with the provider keys; put authentication in front")
