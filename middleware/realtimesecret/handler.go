@@ -16,7 +16,7 @@ type Handler struct {
 	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
-	defaultProvider *provider // Config.DefaultProvider; nil without one
+	defaultProvider *provider    // Config.DefaultProvider; nil without one
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
