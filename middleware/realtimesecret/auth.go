@@ -78,8 +78,13 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 }
 
 // authorize applies a virtual key's policy to the intent.
+//
+// A hang-up asks only that the key be enabled: whether the caller may end
+// the session is decided by who created it.
 func (vk *VirtualKey) authorize(in Intent) *Error {
 	switch {
+	case in.Endpoint.IsHangup() && !vk.Disabled:
+		return nil
 	case vk.Disabled:
 		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "virtual_key_disabled",
 			Message: "the virtual key is disabled"}

@@ -52,6 +52,12 @@ type Config struct {
 	// means 1 MiB.
 	MaxBodyBytes int64
 
+	// SessionLifetime is how long the record of a brokered session (a
+	// WebRTC call or a GPT-Live session) is kept for attribution and
+	// hang-up: the longest a session may live. Zero means
+	// DefaultSessionLifetime (2h).
+	SessionLifetime time.Duration
+
 	// ForwardHeaders lists the client headers sent upstream with a mint.
 	// Nil means "OpenAI-Safety-Identifier" and "X-Request-Id". Authorization,
 	// Cookie and the virtual key header are never forwarded.
@@ -114,6 +120,9 @@ type ProviderConfig struct {
 	Aliases map[string]string
 }
 
+// DefaultSessionLifetime is Config.SessionLifetime when it is zero.
+const DefaultSessionLifetime = 2 * time.Hour
+
 const (
 	defaultMaxBodyBytes     = 1 << 20
 	defaultVirtualKeyHeader = "X-Virtual-Key"
@@ -154,6 +163,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.PathPrefix != "" && !strings.HasPrefix(cfg.PathPrefix, "/") {
 		return configError("PathPrefix %q must start with /", cfg.PathPrefix)
+	}
+	if cfg.SessionLifetime < 0 {
+		return configError("SessionLifetime must not be negative")
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return configError("MaxBodyBytes must not be negative")

@@ -13,14 +13,16 @@ import (
 // immutable after New and safe for concurrent use.
 type Handler struct {
 	routes          map[string]route
-	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
+	realtimePaths   map[string]bool // the WebSocket paths, {scope}/v1/realtime, where ?call_id= names a call
+	routeLens       [4]uint64       // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
 	defaultProvider *provider    // Config.DefaultProvider; nil without one
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
-	forward         []string // canonical header names
+	sessionTTL      time.Duration // how long a brokered session's record is kept
+	forward         []string      // canonical header names
 	store           Store
 	storeExpires    bool // store is a MemoryStore on h.now's clock: Get drops expired records itself
 	limiter         RateLimiter
@@ -36,6 +38,7 @@ type Handler struct {
 type provider struct {
 	name    string
 	adapter Provider
+	broker  SessionBroker // adapter, when it brokers sessions; nil otherwise
 	keys    []Key
 }
 
@@ -48,6 +51,7 @@ func New(cfg Config) (*Handler, error) {
 		providers:  make(map[string]*provider, len(cfg.Providers)),
 		authorizer: cfg.Authorizer,
 		maxBody:    cfg.MaxBodyBytes,
+		sessionTTL: cfg.SessionLifetime,
 		store:      cfg.Store,
 		limiter:    cfg.RateLimiter,
 		strict:     cfg.StrictStore,
@@ -59,12 +63,19 @@ func New(cfg Config) (*Handler, error) {
 	list := make([]*provider, 0, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
 		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys, pc.Aliases)}
+		p.broker, _ = pc.Provider.(SessionBroker)
 		h.providers[p.name] = p
 		list = append(list, p)
 	}
 	h.exampleProvider = list[0].name
 	h.defaultProvider = h.providers[cfg.DefaultProvider] // nil for ""
-	h.routes = buildRoutes(strings.TrimSuffix(cfg.PathPrefix, "/"), list)
+	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
+	h.routes = buildRoutes(prefix, list)
+	h.realtimePaths = make(map[string]bool, len(list)+1)
+	h.realtimePaths[prefix+realtimePath] = true
+	for _, p := range list {
+		h.realtimePaths[prefix+"/"+p.name+realtimePath] = true
+	}
 	for path := range h.routes {
 		if n := len(path); n < len(h.routeLens)*64 {
 			h.routeLens[n/64] |= 1 << (n % 64)
@@ -86,6 +97,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.maxBody == 0 {
 		h.maxBody = defaultMaxBodyBytes
+	}
+	if h.sessionTTL == 0 {
+		h.sessionTTL = DefaultSessionLifetime
 	}
 	forward := cfg.ForwardHeaders
 	if forward == nil {
@@ -159,14 +173,18 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve is the per-request entry point. Pass-through requests cost a map
-// lookup and a header scan, and allocate nothing unless they carry an
-// ephemeral token.
+// lookup and a few header and suffix checks, and allocate nothing unless
+// they carry an ephemeral token or name a brokered session.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if rt, ok := h.route(r.URL.Path); ok {
+	if rt, id, ok := h.route(r.URL.Path); ok {
 		switch r.Method {
 		case http.MethodPost:
-			h.serveMint(w, r, rt)
-			return
+			// On a broker path, a request with an ephemeral token is the
+			// client redeeming it with the provider: it passes through.
+			if !rt.endpoint.IsSession() || ephemeralToken(r.Method, r.Header) == "" {
+				h.serveMint(w, r, rt, id)
+				return
+			}
 		case http.MethodOptions:
 			// CORS preflight belongs to the host app.
 		default:
@@ -180,18 +198,24 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			writeError(w, e)
 			return
 		}
+	} else if id := h.sessionRef(r); id != "" {
+		r = h.attributeSession(r, id)
 	}
 	next.ServeHTTP(w, r)
 }
 
-// route returns the mint route at path. Paths of no route's length, most
-// pass-through paths, are told apart without hashing them into the map.
-func (h *Handler) route(path string) (route, bool) {
+// route returns the mint or broker route at path, with the session id of a
+// hang-up path. Paths of no fixed route's length, most pass-through paths,
+// are told apart without hashing them into the map.
+func (h *Handler) route(path string) (route, string, bool) {
+	if strings.HasSuffix(path, hangupSuffix) {
+		return h.hangupRoute(path)
+	}
 	if n := len(path); n < len(h.routeLens)*64 && h.routeLens[n/64]&(1<<(n%64)) == 0 {
-		return route{}, false
+		return route{}, "", false
 	}
 	rt, ok := h.routes[path]
-	return rt, ok
+	return rt, "", ok
 }
 
 // Lookup returns the record of a minted token. A token that is unknown or

@@ -99,6 +99,9 @@ func runCheck(cfg *Config, path string, requireStore bool, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "realtimesecretd: %s: %v\n", path, err)
 		return exitError
 	}
+	// The ping's failure is reported below, in one line; go-redis's own
+	// retry notices would repeat it in another format.
+	redis.SetLogger(redisstore.SlogLogger{})
 	storeErr := s.pingStore(context.Background())
 	s.release(context.Background())
 	if storeErr != nil {
