@@ -220,11 +220,11 @@ func preflight200(t *testing.T, url, origin string) http.Header {
 	return resp.Header
 }
 
-// sdkPreflightHeaders is what Chromium asks for before openai-node 7.59.0
-// (dangerouslyAllowBrowser) POSTs client_secrets: every non-safelisted
-// header the SDK sets, lower-cased and sorted.
+// sdkPreflightHeaders is what headless Chromium asked for before
+// openai-node 7.59.0 (dangerouslyAllowBrowser) POSTed client_secrets, as
+// logged by the sidecar in internal/e2e TestBrowserOpenAINodeSDK.
 const sdkPreflightHeaders = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os," +
-	"x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version,x-stainless-timeout"
+	"x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version"
 
 // TestCORSOfficialSDKHeaders: a preflight for what the official SDKs send
 // is allowed (Chromium sends the requested headers lower-cased and sorted,
