@@ -45,24 +45,25 @@ func (h *Handler) LookupSession(ctx context.Context, id string) (Record, bool, e
 }
 
 // sessionRef returns the brokered session id a pass-through request names,
-// or "": the id in /v1/live/sessions/{id}/attach, or ?call_id= on the
+// and the endpoint that creates such a session, or "": the Live session id
+// in /v1/live/sessions/{id}/attach, or the call id in ?call_id= on the
 // Realtime WebSocket path. Other requests cost two suffix checks.
-func (h *Handler) sessionRef(r *http.Request) string {
+func (h *Handler) sessionRef(r *http.Request) (string, Endpoint) {
 	path := r.URL.Path
 	if strings.HasSuffix(path, attachSuffix) {
 		if rt, id, ok := h.sessionPath(path, attachSuffix); ok && rt.endpoint == EndpointLiveSession {
-			return id
+			return id, EndpointLiveSession
 		}
-		return ""
+		return "", 0
 	}
 	if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) || !h.realtimePaths[path] {
-		return ""
+		return "", 0
 	}
 	id := queryValue(r.URL.RawQuery, "call_id")
 	if !validSessionID(id) {
-		return ""
+		return "", 0
 	}
-	return id
+	return id, EndpointCall
 }
 
 // queryValue returns the first value of name in a raw query, unescaped,
@@ -88,11 +89,16 @@ func queryValue(query, name string) string {
 }
 
 // attributeSession puts the record of the session id in r's context, as
-// redeem does for a token, and reports the redemption.
-func (h *Handler) attributeSession(r *http.Request, id string) *http.Request {
+// redeem does for a token, and reports the redemption. A session created
+// by another endpoint than created (a Live session id in ?call_id=) is not
+// the one the request names: it is not found.
+func (h *Handler) attributeSession(r *http.Request, id string, created Endpoint) *http.Request {
 	rec, found, err := h.LookupSession(r.Context(), id)
 	if err != nil {
 		h.log.LogAttrs(r.Context(), warnLevel, "realtime session lookup failed", errAttr(err))
+	}
+	if found && rec.Endpoint != created {
+		rec, found = Record{}, false
 	}
 	if found {
 		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &rec))

@@ -10,6 +10,10 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
 )
 
+// capGrace keeps a capped session's record past its deadline, so that the
+// node that ends it still finds the key it was created with.
+const capGrace = time.Minute
+
 // orphanHangupTimeout bounds the hang-up of a session created upstream
 // whose record could not be stored in strict mode.
 const orphanHangupTimeout = 10 * time.Second
@@ -18,7 +22,27 @@ const orphanHangupTimeout = 10 * time.Second
 // session: it sends req with the chosen key, answers with the upstream's
 // reply (Location rewritten to this server's path) and records the session
 // id.
-func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route, p *provider, req *SessionRequest, rec Record, m *mint) *Error {
+//
+// A principal with MaxSessions takes a lease first (429 when they are all
+// held), given back if no session comes of it; a created session is
+// tracked, with its cap deadline when the principal has MaxSession.
+func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route, p *provider, req *SessionRequest,
+	rec Record, principal Principal, m *mint) *Error {
+	lifetime := h.sessionTTL
+	if principal.MaxSession > 0 {
+		lifetime = principal.MaxSession
+	}
+	lease, e := h.acquireSession(r.Context(), principal, h.now().Add(lifetime), m)
+	if e != nil {
+		return e
+	}
+	created := false
+	defer func() {
+		if !created {
+			h.releaseLease(r.Context(), principal.ID, lease)
+		}
+	}()
+
 	req.Header = h.forwardHeader(r.Header)
 	upstreamStart := h.now()
 	resp, err := p.broker.Session(r.Context(), req)
@@ -40,15 +64,25 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route
 	}
 	m.ev.SessionID = id
 	rec.CreatedAt = h.now()
-	rec.ExpiresAt = rec.CreatedAt.Add(h.sessionTTL)
+	rec.ExpiresAt = rec.CreatedAt.Add(lifetime)
+	deadline := rec.ExpiresAt
+	if principal.MaxSession > 0 {
+		rec.ExpiresAt = rec.ExpiresAt.Add(capGrace) // the cap still finds the record
+	}
 	if err := h.store.Put(r.Context(), HashSessionID(id), rec); err != nil {
 		m.ev.StoreErr = err
 		if h.strict {
-			h.hangUpOrphan(r.Context(), p, req.Key, rt.endpoint, id, m)
+			h.hangUpOrphan(r.Context(), &rec, id, m)
 			noRetry(w)
 			return storeUnavailable(err)
 		}
 	}
+	created = true
+	tracked := TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
+	if principal.MaxSession > 0 {
+		tracked.Deadline = deadline
+	}
+	h.trackSession(r.Context(), tracked, m)
 	dst := w.Header()
 	if rt.endpoint == EndpointCall || headerValue(resp.Header, "Location") != "" {
 		dst["Location"] = []string{rt.scope + rt.endpoint.Path() + "/" + id}
@@ -60,14 +94,10 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route
 
 // hangUpOrphan ends a session the client will never hear of, so that it is
 // not billed until the provider times it out.
-func (h *Handler) hangUpOrphan(ctx context.Context, p *provider, key *Key, created Endpoint, id string, m *mint) {
+func (h *Handler) hangUpOrphan(ctx context.Context, rec *Record, id string, m *mint) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanHangupTimeout)
 	defer cancel()
-	ep := EndpointCallHangup
-	if created == EndpointLiveSession {
-		ep = EndpointLiveSessionHangup
-	}
-	resp, err := p.broker.Session(ctx, &SessionRequest{Endpoint: ep, SessionID: id, Key: key})
+	resp, err := h.sendHangup(ctx, rec, id, nil)
 	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		err = upstreamStatusError(resp.StatusCode)
 	}

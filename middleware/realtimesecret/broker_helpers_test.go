@@ -3,6 +3,7 @@ package realtimesecret_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -115,7 +116,7 @@ func readParts(t *testing.T, contentType string, body []byte) (names []string, p
 	parts = map[string]string{}
 	for {
 		p, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return names, parts
 		}
 		require.NoError(t, err)

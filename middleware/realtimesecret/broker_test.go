@@ -360,6 +360,10 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		{"/v1/other?call_id=rtc_1", 0},
 		{"/v1/realtime/calls/rtc_1/attach", 0},
 		{"/v1/live/sessions/sess_404/attach", 0},
+		// An id of the other kind names no session of the kind the path
+		// attaches to.
+		{"/v1/realtime?call_id=sess_2", 0},
+		{"/v1/live/sessions/rtc_1/attach", 0},
 	}
 	for _, tc := range tests {
 		redeemed = nil

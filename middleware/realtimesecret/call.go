@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -31,7 +32,7 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 	var seenSDP, seenSession bool
 	for {
 		part, err := mr.NextRawPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -91,7 +92,7 @@ func readPart(part io.Reader, size int64) ([]byte, error) {
 	for int64(len(buf)) < size {
 		n, err := part.Read(buf[len(buf):size])
 		buf = buf[:len(buf)+n]
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return buf, nil
 		}
 		if err != nil {

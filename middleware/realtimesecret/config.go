@@ -58,6 +58,12 @@ type Config struct {
 	// DefaultSessionLifetime (2h).
 	SessionLifetime time.Duration
 
+	// SessionRegistry keeps session leases and live brokered sessions for
+	// MaxSession, MaxSessions and EndSessions. Nil means the Store when it
+	// implements SessionRegistry (adapters/redisstore does, so limits and
+	// caps hold across nodes), else an in-process registry.
+	SessionRegistry SessionRegistry
+
 	// ForwardHeaders lists the client headers sent upstream with a mint.
 	// Nil means "OpenAI-Safety-Identifier" and "X-Request-Id". Authorization,
 	// Cookie and the virtual key header are never forwarded.
@@ -217,6 +223,8 @@ func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
 			return configError("virtual key %q has the same value as another", vk.ID)
 		case vk.MaxTTL < 0:
 			return configError("virtual key %q has a negative MaxTTL", vk.ID)
+		case vk.MaxSession < 0 || vk.MaxSessions < 0:
+			return configError("virtual key %q has a negative MaxSession or MaxSessions", vk.ID)
 		case (vk.RateLimit.Requests > 0) != (vk.RateLimit.Per > 0):
 			return configError("virtual key %q: RateLimit needs both Requests and Per", vk.ID)
 		}

@@ -30,6 +30,8 @@ type Handler struct {
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
 	sealer          *sealer // nil without SealKeys
+	registry        SessionRegistry
+	caps            capEnforcer
 	log             *slog.Logger
 	now             func() time.Time
 }
@@ -115,6 +117,16 @@ func New(cfg Config) (*Handler, error) {
 	if h.store == nil {
 		h.store = NewMemoryStore()
 	}
+	h.registry = cfg.SessionRegistry
+	if h.registry == nil {
+		h.registry, _ = h.store.(SessionRegistry)
+	}
+	if h.registry == nil {
+		h.registry = NewMemorySessionRegistry()
+	} else {
+		// Another node may have set caps that fall due here.
+		h.caps.start(h)
+	}
 	if h.limiter == nil {
 		h.limiter = NewMemoryRateLimiter(cfg.Now)
 	}
@@ -198,8 +210,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			writeError(w, e)
 			return
 		}
-	} else if id := h.sessionRef(r); id != "" {
-		r = h.attributeSession(r, id)
+		release, e := h.leaseWebSocket(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		if release != nil {
+			defer release() // when the upgraded connection has closed
+		}
+	} else if id, created := h.sessionRef(r); id != "" {
+		r = h.attributeSession(r, id, created)
 	}
 	next.ServeHTTP(w, r)
 }

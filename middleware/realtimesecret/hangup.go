@@ -1,6 +1,7 @@
 package realtimesecret
 
 import (
+	"errors"
 	"net/http"
 )
 
@@ -33,24 +34,24 @@ func (h *Handler) hangup(w http.ResponseWriter, r *http.Request, rt route, id st
 		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "session_not_owned",
 			Message: "the " + sessionNoun(created) + " was created by another caller"}
 	}
-	p := h.providers[rec.Provider]
-	var key *Key
-	if p != nil {
-		key = p.key(rec.KeyID)
-	}
-	if key == nil || p.broker == nil {
+	upstreamStart := h.now()
+	resp, err := h.sendHangup(r.Context(), &rec, id, h.forwardHeader(r.Header))
+	m.ev.UpstreamDuration = h.now().Sub(upstreamStart)
+	if errors.Is(err, errKeyNotConfigured) {
+		m.ev.Err = err
 		return &Error{Status: http.StatusConflict, Type: typeInvalidRequest, Code: "key_not_configured",
 			Message: "the upstream key that created the " + sessionNoun(created) + " is no longer configured"}
 	}
-	req := &SessionRequest{Endpoint: rt.endpoint, SessionID: id, Key: key, Header: h.forwardHeader(r.Header)}
-	upstreamStart := h.now()
-	resp, err := p.broker.Session(r.Context(), req)
-	m.ev.UpstreamDuration = h.now().Sub(upstreamStart)
 	if err != nil {
 		return h.upstreamError(r.Context(), err, m)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return h.answerUpstreamError(w, resp, m)
+	}
+	// The session has ended: its lease is free and no cap is left to
+	// enforce.
+	if _, err := h.registry.End(r.Context(), rec.VirtualKeyID, id); err != nil {
+		m.ev.StoreErr = err
 	}
 	m.ev.Status = resp.StatusCode
 	writeReply(w, resp, replyContentType(resp, rt.endpoint))

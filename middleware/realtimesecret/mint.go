@@ -109,7 +109,7 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		Endpoint:     rt.endpoint,
 	}
 	if rt.endpoint.IsSession() {
-		return h.createSession(w, r, rt, p, sessionRequest(rt.endpoint, key, &b, &offer, upstreamModel), rec, m)
+		return h.createSession(w, r, rt, p, sessionRequest(rt.endpoint, key, &b, &offer, upstreamModel), rec, principal, m)
 	}
 
 	req := &MintRequest{
@@ -243,7 +243,7 @@ func (h *Handler) authorize(r *http.Request, in Intent) (Principal, *Error) {
 			// The caller is identified: its ID goes to the log and OnMint.
 			return Principal{ID: vk.ID}, e
 		}
-		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit}, nil
+		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession, MaxSessions: vk.MaxSessions}, nil
 	case h.authorizer != nil:
 		p, err := h.authorizer(r, in)
 		if err == nil {

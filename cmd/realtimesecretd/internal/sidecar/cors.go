@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/rs/cors"
-
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
 // CORSConfig lets browser apps on other origins call the mint routes, the
@@ -43,7 +41,8 @@ type CORSConfig struct {
 	// OpenAI-Project, Idempotency-Key and the X-Stainless-* family).
 	AllowedHeaders []string `yaml:"allowed_headers"`
 	// ExposedHeaders are response headers the page may read beyond
-	// Retry-After and X-Request-Id, which are always exposed.
+	// Retry-After, X-Request-Id and Location (a brokered call's URL), which
+	// are always exposed.
 	ExposedHeaders []string `yaml:"exposed_headers"`
 	// AllowCredentials lets pages send cookies or TLS client certificates
 	// with the mint, for an authenticating proxy in front that uses them.
@@ -62,7 +61,7 @@ const DefaultCORSMaxAge = 10 * time.Minute
 // the config says.
 var (
 	corsMintHeaders    = []string{"Authorization", "Content-Type", "OpenAI-Safety-Identifier", "X-Request-Id"}
-	corsExposedHeaders = []string{"Retry-After", "X-Request-Id"}
+	corsExposedHeaders = []string{"Retry-After", "X-Request-Id", "Location"}
 )
 
 // corsSDKHeaders are the request headers the official OpenAI SDKs send,
@@ -205,20 +204,20 @@ func withCORS(cfg *Config, next http.Handler, log *slog.Logger) http.Handler {
 		AllowCredentials: c.AllowCredentials,
 		MaxAge:           int(maxAge / time.Second),
 	})
-	return &corsRoutes{routes: newCORSPaths(cfg), cors: policy.Handler(next), next: next, log: log}
+	return &corsRoutes{mint: fixedRoutes(cfg), cors: policy.Handler(next), next: next, log: log}
 }
 
 // corsRoutes sends the mint and brokered session paths through the CORS
 // policy.
 type corsRoutes struct {
-	routes *corsPaths
-	cors   http.Handler
-	next   http.Handler
-	log    *slog.Logger
+	mint map[string]bool // fixedRoutes; hang-ups by isHangupPath
+	cors http.Handler
+	next http.Handler
+	log  *slog.Logger
 }
 
 func (h *corsRoutes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.routes.match(r.URL.Path) {
+	if !h.mint[r.URL.Path] && !isHangupPath(h.mint, r.URL.Path) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -240,49 +239,4 @@ func clip(s string) string {
 		return s[:limit] + "..."
 	}
 	return s
-}
-
-// corsPaths are the routes of the core that CORS covers, as the core
-// matches them: the mint and brokered session creation paths exactly, and
-// the hang-up paths ".../calls/{id}/hangup" and ".../sessions/{id}/hangup"
-// with one path segment as the id; each under the path prefix, and under
-// prefix/{provider} for every provider.
-type corsPaths struct {
-	exact   map[string]bool
-	hangups []string // the collections a hang-up's id follows
-}
-
-func newCORSPaths(cfg *Config) *corsPaths {
-	p := &corsPaths{exact: map[string]bool{}}
-	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
-	scopes := []string{prefix}
-	for _, name := range cfg.providerOrder {
-		scopes = append(scopes, prefix+"/"+name)
-	}
-	for _, scope := range scopes {
-		for _, e := range slices.Concat(realtimesecret.Endpoints(), realtimesecret.SessionEndpoints()) {
-			if e.IsHangup() {
-				p.hangups = append(p.hangups, scope+e.Path()+"/")
-				continue
-			}
-			p.exact[scope+e.Path()] = true
-		}
-	}
-	return p
-}
-
-func (p *corsPaths) match(path string) bool {
-	if p.exact[path] {
-		return true
-	}
-	rest, ok := strings.CutSuffix(path, "/hangup")
-	if !ok {
-		return false
-	}
-	for _, c := range p.hangups {
-		if id, ok := strings.CutPrefix(rest, c); ok && id != "" && !strings.Contains(id, "/") {
-			return true
-		}
-	}
-	return false
 }
