@@ -93,7 +93,7 @@ func TestBrowserOpenAINodeSDK(t *testing.T) {
 
 	t.Run("mints cross-origin with the SDK", func(t *testing.T) {
 		before := time.Now().Unix()
-		got, corsErrs := mintWithSDK(t, browser, appOrigin, sc.URL+"/v1", vkBrowser, "gpt-realtime")
+		got, corsErrs := mintWithSDK(browser, t, appOrigin, sc.URL+"/v1", vkBrowser, "gpt-realtime")
 		require.Empty(t, got.Error, "status %d", got.Status)
 		assert.Empty(t, corsErrs)
 		assert.Regexp(t, `^ek_[0-9a-f]+$`, got.Value)
@@ -102,7 +102,7 @@ func TestBrowserOpenAINodeSDK(t *testing.T) {
 	})
 
 	t.Run("the SDK surfaces the sidecar's error", func(t *testing.T) {
-		got, corsErrs := mintWithSDK(t, browser, appOrigin, sc.URL+"/v1", vkBrowser, "gpt-4o-realtime-preview")
+		got, corsErrs := mintWithSDK(browser, t, appOrigin, sc.URL+"/v1", vkBrowser, "gpt-4o-realtime-preview")
 		assert.Empty(t, corsErrs)
 		assert.Equal(t, http.StatusForbidden, got.Status)
 		assert.Contains(t, got.Error, `the virtual key may not mint for model "gpt-4o-realtime-preview"`)
@@ -117,7 +117,7 @@ func TestBrowserOpenAINodeSDK(t *testing.T) {
 
 // mintWithSDK opens the SDK page on origin in a new tab, calls mint() and
 // returns its result, with the CORS errors Chromium reported meanwhile.
-func mintWithSDK(t *testing.T, browser context.Context, origin, baseURL, apiKey, model string) (sdkResult, []network.CorsError) {
+func mintWithSDK(browser context.Context, t *testing.T, origin, baseURL, apiKey, model string) (sdkResult, []network.CorsError) {
 	t.Helper()
 	tab, closeTab := chromedp.NewContext(browser)
 	defer closeTab()

@@ -12,9 +12,11 @@ import (
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
-// The README's snippets below each Example's first line, which declares
-// what the snippet takes as given. The Examples have no Output: they are
+// The Examples hold the README's snippets. They have no Output: they are
 // compiled, never run (they would reach the network).
+
+// cfg stands for the app's realtimesecret.Config that the snippets add to.
+var cfg realtimesecret.Config
 
 func Example_openAIProvider() {
 	provider, err := openai.New(openai.Config{BaseURL: "https://api.openai.com", Timeout: 10 * time.Second})
@@ -22,7 +24,6 @@ func Example_openAIProvider() {
 }
 
 func Example_azureProvider() {
-	var cfg realtimesecret.Config
 	provider, err := azure.New(azure.Config{
 		Endpoint:   "https://my-resource.openai.azure.com",
 		APIVersion: "2025-04-01-preview", // optional: serves /v1/realtime/sessions
@@ -57,7 +58,6 @@ func Example_azureEntraID() {
 }
 
 func Example_redisStore() {
-	var cfg realtimesecret.Config
 	store, err := redisstore.NewFromURL("redis://127.0.0.1:6379/0", redisstore.Options{Prefix: "myapp:"})
 	if err != nil {
 		log.Fatal(err)
@@ -67,7 +67,6 @@ func Example_redisStore() {
 }
 
 func Example_sealKeys() {
-	var cfg realtimesecret.Config
 	key, err := realtimesecret.ParseSealKey(os.Getenv("SEAL_KEY")) // openssl rand -base64 32
 	if err != nil {
 		log.Fatal(err)

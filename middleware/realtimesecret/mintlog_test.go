@@ -139,7 +139,7 @@ func TestErrorBodyNotHTMLEscaped(t *testing.T) {
 		`{"session":{"type":"realtime","model":"openai/<b>&x"}}`, "Authorization", "Bearer "+vkWeb)
 	require.Equal(t, http.StatusForbidden, w.Code)
 	assert.Contains(t, w.Body.String(), `model \"<b>&x\"`)
-	assert.False(t, strings.Contains(w.Body.String(), `\u003c`), w.Body.String())
+	assert.NotContains(t, w.Body.String(), `\u003c`)
 	assert.False(t, strings.HasSuffix(w.Body.String(), "\n"))
 	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
 }
