@@ -235,6 +235,8 @@ func TestBrokerNeedsASessionBroker(t *testing.T) {
 	h := realtimesecret.Middleware(baseConfig(newFakeProvider()))(&nextRecorder{})
 	w := call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
 	assert.Equal(t, "unsupported_endpoint", *requireAPIError(t, w, http.StatusBadRequest).Error.Code)
+	w = call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`, "Authorization", "Bearer vk-unknown")
+	requireAPIError(t, w, http.StatusUnauthorized) // the caller is checked before anything about the configuration is told
 }
 
 // twoCallers is a config with two virtual keys and two upstream keys, each

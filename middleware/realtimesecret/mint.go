@@ -82,14 +82,14 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		return badRequest(b.modelParam+" is required", b.modelParam, "missing_model")
 	}
 	m.ev.Provider, m.ev.Model = p.name, model
-	if rt.endpoint.IsSession() && p.broker == nil {
-		return unsupportedEndpoint(p.name)
-	}
 
 	principal, e := h.authorize(r, Intent{Provider: p.name, Model: model, Endpoint: rt.endpoint})
 	m.ev.VirtualKeyID = principal.ID // known on a 403 too, once the key was identified
 	if e != nil {
 		return e
+	}
+	if rt.endpoint.IsSession() && p.broker == nil { // after the caller check: configuration is not for strangers
+		return unsupportedEndpoint(p.name)
 	}
 	if e := h.checkRate(w, r, principal); e != nil {
 		return e
