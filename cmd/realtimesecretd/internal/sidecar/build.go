@@ -57,6 +57,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	b.registry = registry
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
+		DefaultProvider:  cfg.DefaultProvider,
 		VirtualKeyHeader: cfg.VirtualKeyHeader,
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		ForwardHeaders:   cfg.ForwardHeaders,
@@ -107,7 +108,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
 	p := cfg.Providers[name]
 	demo := cfg.isDemo(p)
-	pc := realtimesecret.ProviderConfig{Name: name, UsageMetering: p.UsageMetering}
+	pc := realtimesecret.ProviderConfig{Name: name, Aliases: p.Aliases, UsageMetering: p.UsageMetering}
 	switch p.Type {
 	case "openai":
 		base := p.BaseURL
