@@ -40,6 +40,9 @@ func TestMeterLoadCappedSessionsThroughSidecar(t *testing.T) {
 		extra:     "usage_metering: true\n",
 		webPolicy: "    max_session: 2s\n    max_sessions: " + strconv.Itoa(loadSessions) + "\n",
 		sideband:  meterScript,
+		// 500 creations at once on a shared 2-core machine under -race:
+		// the default 5 s would measure the machine, not the sidecar.
+		env: map[string]string{"PROVIDER_TIMEOUT": "40s"},
 	})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loadSessions}}
 	t.Cleanup(client.CloseIdleConnections)
@@ -121,7 +124,7 @@ func loadSession(client *http.Client, base string, call bool) error {
 		})
 		contentType, path = "application/json", "/v1/live/sessions"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
 	if err != nil {
