@@ -170,6 +170,31 @@ func TestGovernanceConfigCheck(t *testing.T) {
 	}
 }
 
+// TestGovernanceAdminTokenOnListenWarns: an admin API served on the main
+// listener is valid, and -check says where it is.
+func TestGovernanceAdminTokenOnListenWarns(t *testing.T) {
+	for _, tc := range []struct {
+		name, admin, warning string
+	}{
+		{name: "on listen", admin: `admin: {token: "${ADMIN_TOKEN}"}`, warning: "admin.listen is not"},
+		{name: "on admin.listen", admin: `admin: {token: "${ADMIN_TOKEN}", listen: "127.0.0.1:9090"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := baseEnv()
+			vars["ADMIN_TOKEN"] = adminToken
+			var stdout, stderr bytes.Buffer
+			code := sidecar.Run(t.Context(), []string{"-config", writeConfig(t, minimalYAML+tc.admin+"\n"), "-check"}, env(vars), &stdout, &stderr)
+			require.Equal(t, 0, code, stderr.String())
+			if tc.warning == "" {
+				assert.Empty(t, stderr.String())
+			} else {
+				assert.Contains(t, stderr.String(), tc.warning)
+			}
+			assert.NotContains(t, stderr.String(), adminToken)
+		})
+	}
+}
+
 // adminPost sends a revocation request for virtual key id to base with the
 // Authorization header auth ("" for none).
 func adminPost(t *testing.T, base, id, auth string) (reply, []byte) {

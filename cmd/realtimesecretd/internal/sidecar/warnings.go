@@ -14,6 +14,10 @@ func (c *Config) warnings() []string {
 	for _, name := range c.providerOrder {
 		out = append(out, c.Providers[name].aliasWarnings(name)...)
 	}
+	if c.Admin.Token != "" && c.Admin.Listen == "" {
+		out = append(out, "admin.token is set and admin.listen is not: the admin API ("+adminAPIPrefix+"{id}"+endSessionsSuffix+
+			") is served on listen "+c.Listen+", beside the mint routes; set admin.listen to keep it on an address of its own")
+	}
 	return out
 }
 
