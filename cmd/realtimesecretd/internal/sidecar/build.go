@@ -18,7 +18,7 @@ const demoKey realtimesecret.Secret = "sk-demo-not-secret"
 // sidecar serves beside it.
 type built struct {
 	core    realtimesecret.Config
-	store   *meteredStore
+	store   realtimesecret.Store // metered by metrics
 	metrics *metrics
 	// closers release what the store holds (connections), after the
 	// server has drained.
@@ -36,10 +36,10 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	if c, ok := store.(io.Closer); ok {
 		b.closers = append(b.closers, c)
 	}
-	b.store = &meteredStore{inner: store}
-	b.metrics = newMetrics(b.store)
+	b.metrics = newMetrics()
+	b.store = b.metrics.Store(store)
 	if limiter != nil {
-		limiter = &meteredLimiter{inner: limiter, errs: b.metrics.storeErrors}
+		limiter = b.metrics.RateLimiter(limiter)
 	}
 	sealKeys, err := decodeSealKeys(cfg.SealKeys)
 	if err != nil {
@@ -54,8 +54,8 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		RateLimiter:      limiter,
 		StrictStore:      cfg.StrictStore,
 		SessionLifetime:  time.Duration(cfg.SessionLifetime),
-		OnMint:           b.metrics.onMint,
-		OnRedeem:         b.metrics.onRedeem,
+		OnMint:           b.metrics.OnMint,
+		OnRedeem:         b.metrics.OnRedeem,
 		SealKeys:         sealKeys,
 		Logger:           log,
 	}

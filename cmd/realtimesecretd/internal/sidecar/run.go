@@ -9,15 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"time"
 )
-
-// Version is the sidecar's version, set at link time with
-// -ldflags "-X github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar.Version=v1.2.3".
-// Empty means the module version from the build information.
-var Version = ""
 
 // Exit codes of Run.
 const (
@@ -169,24 +163,4 @@ func slogLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", s)
-}
-
-func versionString() string {
-	v := Version
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		if v == "" {
-			v = "unknown"
-		}
-		return v
-	}
-	if v == "" {
-		v = info.Main.Version
-	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " (" + s.Value[:12] + ")"
-		}
-	}
-	return v + " " + info.GoVersion
 }

@@ -78,7 +78,7 @@ func (s *Server) assemble(demoURL string) error {
 			return err
 		}
 	}
-	h := &health{store: b.store, draining: &s.draining, log: s.log}
+	h := &health{store: pingerOf(b.store), draining: &s.draining, log: s.log}
 	routes := map[string]http.HandlerFunc{
 		s.cfg.Admin.HealthPath:  h.live,
 		s.cfg.Admin.ReadyPath:   h.ready,
