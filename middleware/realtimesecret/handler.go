@@ -121,11 +121,9 @@ func New(cfg Config) (*Handler, error) {
 	if h.registry == nil {
 		h.registry, _ = h.store.(SessionRegistry)
 	}
-	if h.registry == nil {
+	shared := h.registry != nil
+	if !shared {
 		h.registry = NewMemorySessionRegistry()
-	} else {
-		// Another node may have set caps that fall due here.
-		h.caps.start(h)
 	}
 	if h.limiter == nil {
 		h.limiter = NewMemoryRateLimiter(cfg.Now)
@@ -136,6 +134,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 		_, h.storeExpires = h.store.(*MemoryStore)
+	}
+	if shared {
+		// Another node may have set caps that fall due here. Started last:
+		// the goroutine reads the Handler's fields.
+		h.caps.start(h)
 	}
 	return h, nil
 }
