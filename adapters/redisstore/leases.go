@@ -54,3 +54,13 @@ func ceilMillis(d time.Duration) int64 {
 	}
 	return ms
 }
+
+// floorMillis returns d in whole milliseconds, rounded down, so that a
+// claim never reaches past the time it was asked for.
+func floorMillis(d time.Duration) int64 {
+	ms := d.Milliseconds()
+	if d < 0 && d%time.Millisecond != 0 {
+		ms--
+	}
+	return ms
+}

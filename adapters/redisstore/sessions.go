@@ -98,7 +98,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]realt
 	if limit <= 0 {
 		return nil, nil
 	}
-	offset := now.Sub(time.Now()).Milliseconds()
+	offset := floorMillis(time.Until(now))
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	reply, err := sessionClaim.Run(ctx, s.client, []string{s.govPrefix + govDeadlines},

@@ -2,12 +2,17 @@ package readme_test
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
+	"github.com/realtimesecret/realtimesecret/adapters/openai/openaitest"
+	rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
@@ -72,4 +77,23 @@ func Example_sealKeys() {
 		log.Fatal(err)
 	}
 	cfg.SealKeys = []realtimesecret.SealKey{key}
+}
+
+func Example_fakeProvider() {
+	fake := openaitest.NewServer(openaitest.Options{Keys: []string{"sk-test"}})
+	defer fake.Close()
+	provider, err := openai.New(openai.Config{BaseURL: fake.URL})
+	// ... mint through the middleware with Key{Value: "sk-test"}, then:
+	last, _ := fake.Last() // Path, Header, Body of what reached the upstream
+	fmt.Println(fake.Count(), fake.Minted())
+	_, _, _ = provider, err, last
+}
+
+func Example_metrics() {
+	metrics := rsprom.New() // rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
+	prometheus.MustRegister(metrics)
+	cfg.OnMint = metrics.OnMint
+	cfg.OnRedeem = metrics.OnRedeem
+	cfg.Store = metrics.Store(realtimesecret.NewMemoryStore()) // store errors and realtimesecret_stored_records
+	// cfg.RateLimiter = metrics.RateLimiter(redisStore)       // rate limiter errors
 }

@@ -70,6 +70,9 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		return e
 	}
 	p, model := rt.provider, ""
+	if p == nil && form == formSDP {
+		p = h.defaultProvider // a raw offer names no model, so no provider either
+	}
 	switch {
 	case b.modelAt.Found():
 		if p, model, e = h.splitModel(rt, b.model, b.modelParam); e != nil {
@@ -77,7 +80,7 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		}
 	case p == nil && form == formSDP:
 		return badRequest("a raw application/sdp offer names no provider: send multipart/form-data with a session part whose model is written provider/model, "+
-			"or post the offer to /{provider}/v1/realtime/calls", "", "missing_provider")
+			"post the offer to /{provider}/v1/realtime/calls, or configure a default provider", "", "missing_provider")
 	case p == nil || !optionalModel(rt.endpoint, &b):
 		return badRequest(b.modelParam+" is required", b.modelParam, "missing_model")
 	}
