@@ -108,6 +108,13 @@ func TestCallRawOffer(t *testing.T) {
 	assert.Equal(t, "missing_provider", *e.Error.Code)
 	assert.Contains(t, e.Error.Message, "/{provider}/v1/realtime/calls")
 	assert.Equal(t, 1, up.sessionCount(), "nothing more was sent upstream")
+
+	cfg := baseConfig(up)
+	cfg.DefaultProvider = "openai"
+	h = realtimesecret.Middleware(cfg)(&nextRecorder{})
+	w = do(t, h, http.MethodPost, "/v1/realtime/calls", testOffer, "Content-Type", "application/sdp", "Authorization", "Bearer "+vkWeb)
+	require.Equal(t, http.StatusCreated, w.Code, "a default provider takes raw offers on /v1/...: %s", w.Body.String())
+	assert.Equal(t, "/v1/realtime/calls/rtc_2", w.Header().Get("Location"))
 }
 
 func TestLiveSessionBrokered(t *testing.T) {

@@ -18,6 +18,13 @@ type Config struct {
 	// /{name}/v1/realtime/.... Required.
 	Providers []ProviderConfig
 
+	// DefaultProvider names the provider that a model without a
+	// configured-provider prefix goes to on the /v1/... routes, so that
+	// clients (the official SDKs among them) can send bare model names
+	// like "gpt-realtime". Empty means none: there such a model is a 400
+	// that asks for "provider/model". It must name one of Providers.
+	DefaultProvider string
+
 	// PathPrefix is put before every mint route, for example "/api" serves
 	// /api/v1/realtime/client_secrets. Empty means none. It must start with
 	// "/"; a trailing "/" is dropped.
@@ -128,6 +135,11 @@ type ProviderConfig struct {
 	Provider Provider
 	// Keys are the upstream keys to mint with. At least one is required.
 	Keys []Key
+	// Aliases maps a requested model to the model (on Azure, the
+	// deployment) sent upstream, for every key of the provider, like
+	// Key.Aliases. A key's own entry for a model (compared
+	// case-insensitively) wins over the provider's. Nil means none.
+	Aliases map[string]string
 	// UsageMetering overrides Config.UsageMetering for this provider; nil
 	// means Config.UsageMetering. Metering a provider whose adapter brokers
 	// sessions but does not implement SessionWatcher is a config error.
@@ -186,6 +198,9 @@ func (cfg *Config) validate() error {
 				return configError("provider %q: UsageMetering needs an adapter that implements SessionWatcher", p.Name)
 			}
 		}
+	}
+	if cfg.DefaultProvider != "" && !names[cfg.DefaultProvider] {
+		return configError("DefaultProvider %q is not a configured provider", cfg.DefaultProvider)
 	}
 	if cfg.PathPrefix != "" && !strings.HasPrefix(cfg.PathPrefix, "/") {
 		return configError("PathPrefix %q must start with /", cfg.PathPrefix)

@@ -12,10 +12,10 @@ import (
 // keep a paid session running.
 func (h *Handler) hangup(w http.ResponseWriter, r *http.Request, rt route, id string, m *mint) *Error {
 	principal, e := h.authorize(r, Intent{Provider: m.ev.Provider, Endpoint: rt.endpoint})
+	m.ev.VirtualKeyID = principal.ID // known on a 403 too, once the key was identified
 	if e != nil {
 		return e
 	}
-	m.ev.VirtualKeyID = principal.ID
 	rec, found, err := h.LookupSession(r.Context(), id)
 	if err != nil {
 		m.ev.StoreErr = err

@@ -47,6 +47,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	}
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
+		DefaultProvider:  cfg.DefaultProvider,
 		VirtualKeyHeader: cfg.VirtualKeyHeader,
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		ForwardHeaders:   cfg.ForwardHeaders,
@@ -83,7 +84,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
 	p := cfg.Providers[name]
 	demo := cfg.isDemo(p)
-	pc := realtimesecret.ProviderConfig{Name: name}
+	pc := realtimesecret.ProviderConfig{Name: name, Aliases: p.Aliases}
 	switch p.Type {
 	case "openai":
 		base := p.BaseURL

@@ -28,6 +28,11 @@ type Config struct {
 	// passed to, for example "http://127.0.0.1:4000". Empty answers those
 	// requests 404.
 	Upstream string `yaml:"upstream"`
+	// DefaultProvider names the provider a model without a provider
+	// prefix goes to on /v1/... routes ("gpt-realtime", as the official
+	// SDKs send it). Default none: such a model is a 400 asking for
+	// "provider/model". It must name a configured provider.
+	DefaultProvider string `yaml:"default_provider"`
 	// PathPrefix is put before every mint route ("/api" serves
 	// /api/v1/realtime/client_secrets). Default none.
 	PathPrefix string `yaml:"path_prefix"`
@@ -146,6 +151,10 @@ type ProviderConfig struct {
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// Keys are the upstream API keys. At least one.
 	Keys []KeyConfig `yaml:"keys"`
+	// Aliases maps a requested model to the model (on Azure, the
+	// deployment) sent upstream, for every key; a key's own aliases entry
+	// for a model wins. Default none.
+	Aliases map[string]string `yaml:"aliases"`
 }
 
 // KeyConfig is one upstream API key.
@@ -169,7 +178,8 @@ type KeyConfig struct {
 	// Enabled false keeps the key configured but never picks it. Default
 	// true.
 	Enabled *bool `yaml:"enabled"`
-	// Aliases maps a requested model to the model sent upstream.
+	// Aliases maps a requested model to the model sent upstream, for this
+	// key; it wins over the provider's aliases for the same model.
 	Aliases map[string]string `yaml:"aliases"`
 }
 
@@ -287,7 +297,7 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty")
 		}
-		return nil, sanitizeYAMLError(err)
+		return nil, syntaxError(err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -419,6 +429,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateProviders(); err != nil {
 		return err
+	}
+	if _, ok := c.Providers[c.DefaultProvider]; c.DefaultProvider != "" && !ok {
+		return fmt.Errorf("default_provider %q is not one of providers (%s)", c.DefaultProvider, strings.Join(c.providerOrder, ", "))
 	}
 	if err := c.validateAdminPaths(); err != nil {
 		return err

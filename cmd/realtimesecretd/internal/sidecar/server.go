@@ -85,7 +85,7 @@ func (s *Server) assemble(demoURL string) error {
 		s.cfg.Admin.MetricsPath: b.metrics.handler().ServeHTTP,
 	}
 	app := core.Wrap(newProxy(target, time.Duration(s.cfg.Server.ProxyTimeout), &s.conns, s.log))
-	app = withCORS(s.cfg, app)
+	app = withCORS(s.cfg, app, s.log)
 	if len(s.cfg.DemoProviders()) > 0 {
 		page, err := newDemoPage(s.cfg)
 		if err != nil {
