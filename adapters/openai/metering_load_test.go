@@ -47,12 +47,14 @@ func TestMeterLoad500CappedSessions(t *testing.T) {
 	require.Len(t, ids, n)
 
 	seen := make(map[string]bool, n)
+	var latest time.Duration
 	deadline := time.After(2 * time.Minute)
 	for len(seen) < n {
 		select {
 		case ev := <-ms.usage:
 			require.False(t, seen[ev.SessionID], "one report per session")
 			seen[ev.SessionID] = true
+			latest = max(latest, ev.Duration)
 			assert.Equal(t, realtimesecret.UsageCap, ev.End, ev.SessionID)
 			assert.Equal(t, scriptUsage(script, ev.Record.Endpoint), ev.Usage, ev.SessionID)
 		case <-deadline:
@@ -69,7 +71,7 @@ func TestMeterLoad500CappedSessions(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, free, "every lease was released")
 	st := ms.up.SidebandStats()
-	t.Logf("sidebands: %+v; sessions: %+v", st, ms.up.SessionStats())
+	t.Logf("sidebands: %+v; sessions: %+v; longest session %v (cap 1.5s)", st, ms.up.SessionStats(), latest)
 	require.NoError(t, ms.handler.Close())
 	assert.Empty(t, ms.usage, "no report after the end")
 }

@@ -26,7 +26,7 @@ import (
 func (p *Poster) Sideband(ctx context.Context, ep realtimesecret.Endpoint, url string, h http.Header, secret string) (realtimesecret.Sideband, error) {
 	x := p.Begin(ctx, ep)
 	defer x.Close()
-	c, resp, err := websocket.Dial(x.ctx, url, &websocket.DialOptions{
+	c, resp, err := websocket.Dial(x.ctx, url, &websocket.DialOptions{ //nolint:bodyclose // coder/websocket owns the handshake body
 		HTTPClient:      p.client,
 		HTTPHeader:      h,
 		CompressionMode: websocket.CompressionDisabled,

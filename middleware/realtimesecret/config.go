@@ -135,15 +135,15 @@ type ProviderConfig struct {
 	Provider Provider
 	// Keys are the upstream keys to mint with. At least one is required.
 	Keys []Key
-	// UsageMetering overrides Config.UsageMetering for this provider; nil
-	// means Config.UsageMetering. Metering a provider whose adapter brokers
-	// sessions but does not implement SessionWatcher is a config error.
-	UsageMetering *bool
 	// Aliases maps a requested model to the model (on Azure, the
 	// deployment) sent upstream, for every key of the provider, like
 	// Key.Aliases. A key's own entry for a model (compared
 	// case-insensitively) wins over the provider's. Nil means none.
 	Aliases map[string]string
+	// UsageMetering overrides Config.UsageMetering for this provider; nil
+	// means Config.UsageMetering. Metering a provider whose adapter brokers
+	// sessions but does not implement SessionWatcher is a config error.
+	UsageMetering *bool
 }
 
 // metered reports whether the provider's sessions are metered under cfg.

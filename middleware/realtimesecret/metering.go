@@ -13,11 +13,11 @@ import (
 
 // Metering timings.
 const (
-	// meterBackoffMin and meterBackoffMax bound the wait before a dropped
+	// meterBackoffStart and meterBackoffMax bound the wait before a dropped
 	// sideband is opened again; it doubles per failure, with jitter, and
 	// starts over once a connection delivered an event.
-	meterBackoffMin = 100 * time.Millisecond
-	meterBackoffMax = 15 * time.Second
+	meterBackoffStart = 100 * time.Millisecond
+	meterBackoffMax   = 15 * time.Second
 	// meterDrain is how long the sideband of a session the middleware
 	// ended (hang-up, cap, revocation) is still read for its end and its
 	// last usage.
@@ -175,7 +175,7 @@ func (m *meter) run() {
 // watch attaches the sideband, reads it, and attaches again when it
 // drops, until the session ends (true) or metering is stopped (false).
 func (m *meter) watch() bool {
-	delay := meterBackoffMin
+	delay := meterBackoffStart
 	for {
 		sb, err := m.watcher.Watch(m.ctx, &m.req)
 		switch {
@@ -192,7 +192,7 @@ func (m *meter) watch() bool {
 				return true
 			}
 			if delivered {
-				delay = meterBackoffMin
+				delay = meterBackoffStart
 			}
 		}
 		if !sleepCtx(m.ctx, jitter(delay)) {
