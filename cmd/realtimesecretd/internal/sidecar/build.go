@@ -20,8 +20,6 @@ type built struct {
 	core    realtimesecret.Config
 	store   realtimesecret.Store // metered by metrics
 	metrics *metrics
-	// registry keeps leases and live sessions: the store's when it is one.
-	registry realtimesecret.SessionRegistry
 	// closers release what the store holds (connections), after the
 	// server has drained.
 	closers []io.Closer
@@ -54,7 +52,6 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	if !ok {
 		registry = realtimesecret.NewMemorySessionRegistry()
 	}
-	b.registry = registry
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
 		DefaultProvider:  cfg.DefaultProvider,

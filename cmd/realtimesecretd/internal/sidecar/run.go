@@ -165,6 +165,8 @@ func (s *Server) logStart(ln, adminLn net.Listener) {
 		slog.Int("virtual_keys", len(cfg.VirtualKeys)),
 		slog.String("store", cfg.Store.Type),
 		slog.Bool("sealed_tokens", len(cfg.SealKeys) > 0),
+		slog.Bool("usage_metering", cfg.UsageMetering),
+		slog.Bool("admin_api", cfg.Admin.Token != ""),
 	)
 	for _, w := range cfg.warnings() {
 		s.log.Warn(w)
