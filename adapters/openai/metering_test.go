@@ -393,7 +393,7 @@ func TestMeterLogLineOncePerSession(t *testing.T) {
 		VirtualKeyID string         `json:"virtual_key_id"`
 		End          string         `json:"end"`
 		Reason       string         `json:"reason"`
-		Duration     int64          `json:"duration"`
+		DurationMS   float64        `json:"duration_ms"`
 		Usage        map[string]any `json:"usage"`
 	}
 	var lines []usageLine
@@ -416,7 +416,7 @@ func TestMeterLogLineOncePerSession(t *testing.T) {
 	assert.Equal(t, "primary", call.KeyID)
 	assert.Equal(t, "web", call.VirtualKeyID)
 	assert.Equal(t, "hangup", call.End)
-	assert.Positive(t, call.Duration)
+	assert.Positive(t, call.DurationMS)
 	assert.Equal(t, map[string]any{
 		"responses":           float64(want.Responses),
 		"input_tokens":        float64(want.InputTokens),

@@ -169,6 +169,28 @@ realtimesecret_store_errors_total{op="rate_limit"} 1
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want), "realtimesecret_store_errors_total"))
 }
 
+func TestStoreKeepsSessionRegistry(t *testing.T) {
+	c := rsprom.New()
+	_, ok := c.Store(realtimesecret.NewMemoryStore()).(realtimesecret.SessionRegistry)
+	assert.False(t, ok)
+	type registryStore struct {
+		*realtimesecret.MemoryStore
+		*realtimesecret.MemorySessionRegistry
+	}
+	inner := registryStore{realtimesecret.NewMemoryStore(), realtimesecret.NewMemorySessionRegistry()}
+	wrapped := c.Store(inner)
+	r, ok := wrapped.(realtimesecret.SessionRegistry)
+	require.True(t, ok, "the middleware must still find the store's registry")
+	acquired, err := r.Acquire(context.Background(), "web", "lease", 1, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	assert.True(t, acquired)
+	held, err := inner.Acquire(context.Background(), "web", "other", 1, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	assert.False(t, held, "the wrapper's registry is the store's own")
+	_, ok = wrapped.(realtimesecret.Pinger)
+	assert.False(t, ok)
+}
+
 func TestStoreKeepsPinger(t *testing.T) {
 	down := errors.New("redis down")
 	c := rsprom.New()

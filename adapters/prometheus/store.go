@@ -19,8 +19,25 @@ func (c *Collector) Store(s realtimesecret.Store) realtimesecret.Store {
 		c.storedLen.Store(&f)
 	}
 	m := &meteredStore{inner: s, c: c}
-	if p, ok := s.(realtimesecret.Pinger); ok {
+	// The wrapper keeps what else the store is, so that readiness checks
+	// still ping it and the middleware still finds its SessionRegistry
+	// (adapters/redisstore is both).
+	p, pinger := s.(realtimesecret.Pinger)
+	r, registry := s.(realtimesecret.SessionRegistry)
+	switch {
+	case pinger && registry:
+		return &struct {
+			*meteredStore
+			realtimesecret.Pinger
+			realtimesecret.SessionRegistry
+		}{m, p, r}
+	case pinger:
 		return &meteredPinger{meteredStore: m, pinger: p}
+	case registry:
+		return &struct {
+			*meteredStore
+			realtimesecret.SessionRegistry
+		}{m, r}
 	}
 	return m
 }

@@ -398,7 +398,7 @@ func (h *Handler) logUsage(ev *UsageEvent) {
 		slog.String("key_id", ev.Record.KeyID),
 		slog.String("virtual_key_id", ev.Record.VirtualKeyID),
 		slog.String("end", string(ev.End)),
-		slog.Duration("duration", ev.Duration),
+		slog.Float64("duration_ms", millis(ev.Duration)),
 	}
 	if ev.Reason != "" {
 		attrs = append(attrs, slog.String("reason", ev.Reason))

@@ -45,9 +45,9 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The store itself is wrapped for its metrics: the registry is handed
-	// over apart, so that a shared store (Redis) also shares leases, caps
-	// and revocation across sidecars.
+	// The registry is the store's when it is one (Redis), so that leases,
+	// caps and revocation hold across sidecars; the sessions-in-flight
+	// gauge reads it too.
 	registry, ok := store.(realtimesecret.SessionRegistry)
 	if !ok {
 		registry = realtimesecret.NewMemorySessionRegistry()
