@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -180,16 +181,28 @@ func (h *Handler) EndSessions(ctx context.Context, virtualKeyID string) (int, er
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	var errs []error
-	for _, id := range ids {
-		ended, err := h.endSession(ctx, virtualKeyID, id, "revoked")
-		if ended {
-			n++
+	// Ended side by side, as caps are (enforceDueCaps), a batch at a time.
+	var (
+		mu   sync.Mutex
+		n    int
+		errs []error
+	)
+	for batch := range slices.Chunk(ids, claimBatch) {
+		var wg sync.WaitGroup
+		for _, id := range batch {
+			wg.Go(func() {
+				ended, err := h.endSession(ctx, virtualKeyID, id, "revoked")
+				mu.Lock()
+				defer mu.Unlock()
+				if ended {
+					n++
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+			})
 		}
-		if err != nil {
-			errs = append(errs, err)
-		}
+		wg.Wait()
 	}
 	return n, errors.Join(errs...)
 }
@@ -261,11 +274,18 @@ func (h *Handler) enforceDueCaps(ctx context.Context) {
 			h.log.LogAttrs(ctx, warnLevel, "realtime session caps could not be claimed", errAttr(err))
 			return
 		}
+		// A batch is ended at once: a Live session's end waits for its
+		// session.closed, and one after another a burst of caps due
+		// together would end late.
+		var wg sync.WaitGroup
 		for _, s := range due {
-			endCtx, cancel := context.WithTimeout(ctx, endTimeout)
-			_, _ = h.endSession(endCtx, s.Principal, s.ID, "cap")
-			cancel()
+			wg.Go(func() {
+				endCtx, cancel := context.WithTimeout(ctx, endTimeout)
+				defer cancel()
+				_, _ = h.endSession(endCtx, s.Principal, s.ID, "cap")
+			})
 		}
+		wg.Wait()
 		if len(due) < claimBatch {
 			return
 		}
