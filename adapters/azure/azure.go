@@ -94,12 +94,16 @@ type Config struct {
 // concurrent use.
 type Provider struct {
 	poster      *upstream.Poster
+	sessionRoot string   // {Endpoint}/openai, which the v1 session paths follow
 	urls        []string // indexed by realtimesecret.Endpoint; "" = not served
 	bearer      bool
 	tokenSource TokenSource
 }
 
-var _ realtimesecret.Provider = (*Provider)(nil)
+var (
+	_ realtimesecret.Provider      = (*Provider)(nil)
+	_ realtimesecret.SessionBroker = (*Provider)(nil)
+)
 
 // New validates cfg and returns a Provider.
 func New(cfg Config) (*Provider, error) {
@@ -131,6 +135,7 @@ func New(cfg Config) (*Provider, error) {
 	}
 	return &Provider{
 		poster:      poster,
+		sessionRoot: root + "/openai",
 		urls:        endpointURLs(root, cfg.APIVersion),
 		bearer:      cfg.Auth == AuthBearer,
 		tokenSource: cfg.TokenSource,
@@ -193,7 +198,13 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	resp, err := x.Post(target, h, req.Body, secret)
+	return post(&x, target, h, req.Body, secret)
+}
+
+// post sends the request and rewrites a non-2xx reply into the OpenAI error
+// shape (see the package documentation).
+func post(x *upstream.Exchange, target string, h http.Header, body []byte, secret string) (*realtimesecret.MintResponse, error) {
+	resp, err := x.Post(target, h, body, secret)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,19 @@
 // without an APIVersion, are answered 400 with a message naming the GA
 // endpoint to use instead; nothing is sent to Azure.
 //
+// It is also a realtimesecret.SessionBroker: it brokers WebRTC calls and
+// GPT-Live sessions, and their hang-ups, on the v1 API, with the same
+// authentication and never an api-version:
+//
+//	POST {Endpoint}/openai/v1/realtime/calls
+//	POST {Endpoint}/openai/v1/live/sessions
+//	POST {Endpoint}/openai/v1/realtime/calls/{call_id}/hangup
+//	POST {Endpoint}/openai/v1/live/sessions/{session_id}/hangup
+//
+// The body the middleware built is sent byte for byte with its
+// Content-Type; a 2xx reply (application/sdp and a Location header for a
+// call) is passed back as it came, an error as described below.
+//
 // On Azure, session.model (model on the preview sessions endpoint) is the
 // name of a deployment, not of a model. The middleware resolves
 // realtimesecret.Key.Aliases before calling the Provider, so map the model

@@ -9,6 +9,19 @@
 // no error it returns contains the key, and a reply body that echoes the key
 // (a vendor's 401 may) has it replaced.
 //
+// A Provider is also a realtimesecret.SessionBroker: for the brokered
+// sessions of the middleware it posts the body the middleware built (a
+// multipart/form-data WebRTC offer, a GPT-Live JSON body, or nothing for a
+// hang-up) byte for byte, with its Content-Type and "Accept: */*", to
+//
+//	POST {BaseURL}/v1/realtime/calls
+//	POST {BaseURL}/v1/live/sessions
+//	POST {BaseURL}/v1/realtime/calls/{call_id}/hangup
+//	POST {BaseURL}/v1/live/sessions/{session_id}/hangup
+//
+// and hands back the reply, which is not JSON for a call (201,
+// application/sdp, with the call id in Location), with the same guarantees.
+//
 //	p, err := openai.New(openai.Config{})
 //	if err != nil {
 //		return err

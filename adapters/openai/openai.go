@@ -60,10 +60,14 @@ type Config struct {
 // vendor. It is safe for concurrent use.
 type Provider struct {
 	poster *upstream.Poster
+	root   string   // base URL without a final "/v1"; session paths follow it
 	urls   []string // indexed by realtimesecret.Endpoint; "" = not served
 }
 
-var _ realtimesecret.Provider = (*Provider)(nil)
+var (
+	_ realtimesecret.Provider      = (*Provider)(nil)
+	_ realtimesecret.SessionBroker = (*Provider)(nil)
+)
 
 // New validates cfg and returns a Provider.
 func New(cfg Config) (*Provider, error) {
@@ -83,7 +87,7 @@ func New(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{poster: poster}
+	p := &Provider{poster: poster, root: root}
 	for _, e := range realtimesecret.Endpoints() {
 		for int(e) >= len(p.urls) {
 			p.urls = append(p.urls, "")
@@ -113,12 +117,7 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 		target = p.urls[req.Endpoint]
 	}
 	if target == "" {
-		return nil, &realtimesecret.Error{
-			Status:  http.StatusBadRequest,
-			Type:    "invalid_request_error",
-			Code:    "unsupported_endpoint",
-			Message: "this endpoint is not supported by the provider",
-		}
+		return nil, unsupported()
 	}
 	key := req.Key.Value.Reveal()
 
@@ -127,4 +126,15 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 	h := upstream.Header(req.Header)
 	h["Authorization"] = []string{"Bearer " + key}
 	return x.Post(target, h, req.Body, key)
+}
+
+// unsupported is the answer for an endpoint this Provider has no URL for.
+// It is built per call: the middleware owns the *Error it is given.
+func unsupported() *realtimesecret.Error {
+	return &realtimesecret.Error{
+		Status:  http.StatusBadRequest,
+		Type:    "invalid_request_error",
+		Code:    "unsupported_endpoint",
+		Message: "this endpoint is not supported by the provider",
+	}
 }

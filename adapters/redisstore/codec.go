@@ -13,8 +13,14 @@ import (
 var ErrCorruptValue = errors.New("redisstore: corrupt stored value")
 
 // valueVersion is the first byte of every stored value, so that a later
-// format can be told apart from this one instead of being misread.
-const valueVersion byte = 1
+// format can be told apart from this one instead of being misread. A
+// brokered session's record, the only kind with a CreatedAt, is written as
+// valueVersionSession: the same fields and then CreatedAt, so token values
+// keep their size.
+const (
+	valueVersion        byte = 1
+	valueVersionSession byte = 2
+)
 
 // appendRecord appends the stored form of rec to dst:
 //
@@ -23,16 +29,25 @@ const valueVersion byte = 1
 //	seconds   varint, Unix seconds of ExpiresAt
 //	nanos     uvarint, nanoseconds within that second
 //	KeyID, VirtualKeyID, Provider, Model: each a uvarint length and the bytes
+//	created   version 2 only: varint Unix seconds and uvarint nanoseconds of CreatedAt
 //
 // The fields are short and the upstream's expiry has whole seconds, so a
 // typical record takes about 40 bytes, a third of its JSON.
 func appendRecord(dst []byte, rec *realtimesecret.Record) []byte {
-	dst = append(dst, valueVersion, byte(rec.Endpoint))
+	version := valueVersion
+	if !rec.CreatedAt.IsZero() {
+		version = valueVersionSession
+	}
+	dst = append(dst, version, byte(rec.Endpoint))
 	dst = binary.AppendVarint(dst, rec.ExpiresAt.Unix())
 	dst = binary.AppendUvarint(dst, uint64(rec.ExpiresAt.Nanosecond())) //nolint:gosec // Nanosecond is in [0, 1e9)
 	for _, s := range [...]string{rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
+	}
+	if version == valueVersionSession {
+		dst = binary.AppendVarint(dst, rec.CreatedAt.Unix())
+		dst = binary.AppendUvarint(dst, uint64(rec.CreatedAt.Nanosecond())) //nolint:gosec // Nanosecond is in [0, 1e9)
 	}
 	return dst
 }
@@ -43,7 +58,8 @@ func appendRecord(dst []byte, rec *realtimesecret.Record) []byte {
 // over, is ErrCorruptValue.
 func decodeRecord(v string) (realtimesecret.Record, error) {
 	d := decoder{s: v}
-	if d.byte() != valueVersion {
+	version := d.byte()
+	if version != valueVersion && version != valueVersionSession {
 		return realtimesecret.Record{}, ErrCorruptValue
 	}
 	var rec realtimesecret.Record
@@ -54,10 +70,18 @@ func decodeRecord(v string) (realtimesecret.Record, error) {
 	rec.VirtualKeyID = d.string()
 	rec.Provider = d.string()
 	rec.Model = d.string()
-	if d.bad || d.s != "" || nsec >= uint64(time.Second) || rec.Endpoint.Path() == "" {
+	var createdSec int64
+	var createdNsec uint64
+	if version == valueVersionSession {
+		createdSec, createdNsec = d.varint(), d.uvarint()
+	}
+	if d.bad || d.s != "" || nsec >= uint64(time.Second) || createdNsec >= uint64(time.Second) || rec.Endpoint.Path() == "" {
 		return realtimesecret.Record{}, ErrCorruptValue
 	}
 	rec.ExpiresAt = time.Unix(sec, int64(nsec))
+	if version == valueVersionSession {
+		rec.CreatedAt = time.Unix(createdSec, int64(createdNsec))
+	}
 	return rec, nil
 }
 

@@ -37,6 +37,8 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 		{name: "empty strings", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(1, 0)}},
 		{name: "nanoseconds", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointTranslation, ExpiresAt: time.Unix(1756310470, 999_999_999)}},
 		{name: "before 1970", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointTranscriptionSession, ExpiresAt: time.Unix(-5, 7)}},
+		{name: "brokered session", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "web", Provider: "openai", Model: "gpt-live-1",
+			Endpoint: realtimesecret.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123)}},
 		{name: "long field", rec: realtimesecret.Record{Model: string(make([]byte, 70000)), Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(2, 0)}},
 	}
 	for _, tc := range tests {
@@ -44,7 +46,8 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 			got, err := decodeRecord(string(appendRecord(nil, &tc.rec)))
 			require.NoError(t, err)
 			assert.True(t, tc.rec.ExpiresAt.Equal(got.ExpiresAt))
-			got.ExpiresAt = tc.rec.ExpiresAt
+			assert.True(t, tc.rec.CreatedAt.Equal(got.CreatedAt))
+			got.ExpiresAt, got.CreatedAt = tc.rec.ExpiresAt, tc.rec.CreatedAt
 			assert.Equal(t, tc.rec, got)
 		})
 	}
@@ -57,7 +60,8 @@ func TestDecodeRecordRejects(t *testing.T) {
 		value string
 	}{
 		{name: "empty", value: ""},
-		{name: "other version", value: "\x02" + valid[1:]},
+		{name: "other version", value: "\x03" + valid[1:]},
+		{name: "session version without its created time", value: "\x02" + valid[1:]},
 		{name: "JSON", value: `{"key_id":"primary"}`},
 		{name: "unknown endpoint", value: valid[:1] + "\x00" + valid[2:]},
 		{name: "endpoint past the last", value: valid[:1] + "\x09" + valid[2:]},
@@ -93,6 +97,7 @@ func TestDecodeRecordAllocatesNothing(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, &typicalRecord))
 	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(-1, 5)}))
+	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: realtimesecret.EndpointCall, ExpiresAt: time.Unix(9, 0), CreatedAt: time.Unix(2, 3)}))
 	f.Add([]byte{})
 	f.Add([]byte("\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x00"))
 	f.Add([]byte(`{"key_id":"primary","expires_at":1756310470}`))
@@ -106,7 +111,8 @@ func FuzzDecodeRecord(f *testing.F) {
 		again, err := decodeRecord(string(appendRecord(nil, &rec)))
 		require.NoError(t, err)
 		require.True(t, rec.ExpiresAt.Equal(again.ExpiresAt))
-		again.ExpiresAt = rec.ExpiresAt
+		require.True(t, rec.CreatedAt.Equal(again.CreatedAt))
+		again.ExpiresAt, again.CreatedAt = rec.ExpiresAt, rec.CreatedAt
 		require.Equal(t, rec, again)
 	})
 }

@@ -38,6 +38,10 @@ type Case struct {
 	Code          string             `json:"code"`
 	Param         string             `json:"param"`
 	Next          bool               `json:"next"`
+	// SessionBy names a virtual key of Corpus.OtherVirtualKeys that creates
+	// a brokered session before the case is sent (see SessionSetup); its id
+	// replaces {session_id} in the path.
+	SessionBy string `json:"session_by"`
 }
 
 // Defaults is what every case starts from before it overrides a part.
@@ -49,10 +53,14 @@ type Defaults struct {
 
 // Corpus is cases.json as loaded from one directory.
 type Corpus struct {
-	Comment    string   `json:"comment"`
-	VirtualKey string   `json:"virtual_key"`
-	Defaults   Defaults `json:"defaults"`
-	Cases      []Case   `json:"cases"`
+	Comment    string `json:"comment"`
+	VirtualKey string `json:"virtual_key"`
+	// OtherVirtualKeys are more virtual keys, id to value, that runners
+	// configure beside VirtualKey, with no restrictions: the owners of
+	// the sessions that session_by creates.
+	OtherVirtualKeys map[string]string `json:"other_virtual_keys"`
+	Defaults         Defaults          `json:"defaults"`
+	Cases            []Case            `json:"cases"`
 
 	// files is the corpus directory, where body_file names are resolved.
 	files fs.FS

@@ -3,6 +3,9 @@ package badrequests_test
 import (
 	"bytes"
 	"encoding/json"
+	"mime"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,9 +35,19 @@ func TestLoadTheRepositoryCorpus(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, c.VirtualKey)
 	assert.NotEmpty(t, c.Cases)
+	names := map[string]bool{}
 	for i := range c.Cases {
-		_, err := c.Resolve(&c.Cases[i])
-		require.NoError(t, err, "case %q", c.Cases[i].Name)
+		tc := &c.Cases[i]
+		assert.False(t, names[tc.Name], "case name %q is repeated", tc.Name)
+		names[tc.Name] = true
+		setup, err := c.SessionSetup(tc)
+		require.NoError(t, err, "case %q", tc.Name)
+		id := ""
+		if setup != nil {
+			id = "rtc_corpus"
+		}
+		_, err = c.ResolveSession(tc, id)
+		require.NoError(t, err, "case %q", tc.Name)
 	}
 }
 
@@ -177,4 +190,106 @@ func TestGenerateRejectsBadSpecs(t *testing.T) {
 	}
 	_, err := badrequests.Generate("unknown 3")
 	require.ErrorContains(t, err, "unknown kind")
+}
+
+func TestSessionSetup(t *testing.T) {
+	dir := writeCorpus(t, map[string]string{
+		"cases.json": `{"virtual_key":"vk-1","other_virtual_keys":{"other":"vk-2"},
+			"defaults":{"method":"POST","path":"/mint","headers":{"Authorization":"Bearer vk-1"}},
+			"cases":[
+				{"name":"call","path":"/openai/v1/realtime/calls/{session_id}/hangup","session_by":"other"},
+				{"name":"live","path":"/api/v1/live/sessions/{session_id}/hangup","session_by":"other"},
+				{"name":"none"},
+				{"name":"unknown key","path":"/v1/realtime/calls/{session_id}/hangup","session_by":"nobody"},
+				{"name":"no placeholder","path":"/v1/realtime/calls/x/hangup","session_by":"other"},
+				{"name":"other collection","path":"/v1/realtime/sessions/{session_id}/hangup","session_by":"other"}
+			]}`,
+	})
+	c, err := badrequests.Load(dir)
+	require.NoError(t, err)
+
+	call, err := c.SessionSetup(&c.Cases[0])
+	require.NoError(t, err)
+	assert.Equal(t, "POST", call.Method)
+	assert.Equal(t, "/openai/v1/realtime/calls", call.Target)
+	assert.Equal(t, "Bearer vk-2", call.Header.Get("Authorization"))
+	mt, params, err := mime.ParseMediaType(call.Header.Get("Content-Type"))
+	require.NoError(t, err)
+	assert.Equal(t, "multipart/form-data", mt)
+	form, err := multipart.NewReader(bytes.NewReader(call.Body), params["boundary"]).ReadForm(1 << 20)
+	require.NoError(t, err)
+	assert.Equal(t, []string{badrequests.Offer}, form.Value["sdp"])
+	assert.JSONEq(t, `{"type":"realtime","model":"openai/gpt-realtime"}`, form.Value["session"][0])
+
+	live, err := c.SessionSetup(&c.Cases[1])
+	require.NoError(t, err)
+	assert.Equal(t, "/api/v1/live/sessions", live.Target)
+	assert.Equal(t, "application/json", live.Header.Get("Content-Type"))
+	var body struct {
+		Session   struct{ Model string }
+		Transport struct{ Type, SDP string }
+	}
+	require.NoError(t, json.Unmarshal(live.Body, &body))
+	assert.Equal(t, "openai/gpt-live-1", body.Session.Model)
+	assert.Equal(t, "webrtc", body.Transport.Type)
+	assert.Equal(t, badrequests.Offer, body.Transport.SDP)
+
+	none, err := c.SessionSetup(&c.Cases[2])
+	require.NoError(t, err)
+	assert.Nil(t, none)
+	for _, i := range []int{3, 4, 5} {
+		_, err := c.SessionSetup(&c.Cases[i])
+		require.Error(t, err, c.Cases[i].Name)
+	}
+
+	_, err = c.Resolve(&c.Cases[0])
+	require.ErrorContains(t, err, "{session_id}", "the placeholder is never sent")
+	r, err := c.ResolveSession(&c.Cases[0], "rtc_42")
+	require.NoError(t, err)
+	assert.Equal(t, "/openai/v1/realtime/calls/rtc_42/hangup", r.Target)
+	assert.Equal(t, "Bearer vk-1", r.Header.Get("Authorization"), "the case is sent with its own key")
+}
+
+func TestCreatedID(t *testing.T) {
+	call := &badrequests.Request{Target: "/v1/realtime/calls"}
+	live := &badrequests.Request{Target: "/v1/live/sessions"}
+	tests := []struct {
+		name   string
+		setup  *badrequests.Request
+		status int
+		header http.Header
+		body   string
+		want   string
+	}{
+		{name: "call", setup: call, status: 201, header: http.Header{"Location": {"/v1/realtime/calls/rtc_1"}}, want: "rtc_1"},
+		{name: "call without Location", setup: call, status: 201},
+		{name: "live", setup: live, status: 201, body: `{"session":{"id":"sess_9"}}`, want: "sess_9"},
+		{name: "live without id", setup: live, status: 201, body: `{"session":{}}`},
+		{name: "refused", setup: call, status: 401, header: http.Header{"Location": {"/x/y"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := badrequests.CreatedID(tc.setup, tc.status, tc.header, []byte(tc.body))
+			if tc.want == "" {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, id)
+		})
+	}
+}
+
+func TestGenerateCallSDP(t *testing.T) {
+	for _, n := range []int{65537, 100} {
+		b, err := badrequests.Generate("call_sdp " + strconv.Itoa(n))
+		require.NoError(t, err)
+		form, err := multipart.NewReader(bytes.NewReader(b), badrequests.CallBoundary).ReadForm(1 << 20)
+		require.NoError(t, err)
+		require.Len(t, form.Value["sdp"], 1)
+		assert.Len(t, form.Value["sdp"][0], n)
+		assert.True(t, strings.HasPrefix(form.Value["sdp"][0], "v=0\r\n"))
+	}
+	_, err := badrequests.Generate("call_sdp 5")
+	require.Error(t, err)
 }

@@ -38,6 +38,13 @@ func Generate(spec string) ([]byte, error) {
 		return nested(spec, `{"a":`, n)
 	case "nest_sessions": // sessions n deep, no model
 		return nested(spec, `{"session":`, n)
+	case "call_sdp": // a multipart call body whose sdp part is n bytes
+		head := "v=0\r\na=x-pad:"
+		if n <= len(head)+2 {
+			return nil, fmt.Errorf("generator %q: n must be more than %d", spec, len(head)+2)
+		}
+		sdp := head + strings.Repeat("x", n-len(head)-2) + "\r\n"
+		return callBody(sdp, `{"type":"realtime","model":"openai/gpt-realtime"}`), nil
 	case "open_arrays":
 		return []byte(strings.Repeat("[", n)), nil
 	case "repeat": // "repeat <text> <n>"

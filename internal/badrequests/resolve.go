@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
 // Request is a case resolved against the corpus defaults: what to send.
@@ -23,8 +24,24 @@ type Request struct {
 // default headers, then the case's headers (a JSON null deletes one), then
 // header_gen; and the body from body_file (relative to the corpus
 // directory), body_gen or body, in that order of precedence.
+//
+// A case with session_by needs the id of the session created for it:
+// resolve it with ResolveSession.
 func (c *Corpus) Resolve(tc *Case) (*Request, error) {
-	r := &Request{Method: or(tc.Method, c.Defaults.Method), Target: or(tc.Path, c.Defaults.Path), Header: http.Header{}}
+	return c.ResolveSession(tc, "")
+}
+
+// ResolveSession is Resolve for a case with session_by: sessionID, the id
+// of the session SessionSetup created, replaces {session_id} in the path.
+func (c *Corpus) ResolveSession(tc *Case, sessionID string) (*Request, error) {
+	target := or(tc.Path, c.Defaults.Path)
+	if strings.Contains(target, SessionIDPlaceholder) {
+		if sessionID == "" {
+			return nil, fmt.Errorf("case %q: the path names %s: create the session first (SessionSetup, ResolveSession)", tc.Name, SessionIDPlaceholder)
+		}
+		target = strings.ReplaceAll(target, SessionIDPlaceholder, sessionID)
+	}
+	r := &Request{Method: or(tc.Method, c.Defaults.Method), Target: target, Header: http.Header{}}
 	for k, v := range c.Defaults.Headers {
 		r.Header.Set(k, v)
 	}

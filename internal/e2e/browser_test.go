@@ -177,8 +177,8 @@ func mintInPage(browser context.Context, t *testing.T, pageURL, vk string, ttl i
 
 // newBrowser starts headless Chromium with a fresh profile and the flags
 // this machine needs (no background traffic to the closed network; no
-// sandbox as root). It is stopped by t.Cleanup.
-func newBrowser(t *testing.T, chromium string) context.Context {
+// sandbox as root), and extra. It is stopped by t.Cleanup.
+func newBrowser(t *testing.T, chromium string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	var out lockedBuffer
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -189,6 +189,7 @@ func newBrowser(t *testing.T, chromium string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.CombinedOutput(&out),
 	)
+	opts = append(opts, extra...)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
 	}

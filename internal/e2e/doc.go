@@ -19,10 +19,16 @@
 // which it sees through the replace directive, without a separate tidy.)
 //
 // The suites: TestGoSDK* (official Go SDK against the middleware in front of
-// internal/fakeupstream), TestNodeSDK (runs node --test in node/ against the
-// same stack), TestBrowserMintsCrossOrigin (builds and starts
+// internal/fakeupstream: mints, brokered WebRTC calls and GPT-Live sessions
+// with their hang-ups and errors, no retry into a second session after an
+// upstream timeout; TestGoSDKSessionsThroughSidecar against the
+// realtimesecretd binary), TestNodeSDK (runs node --test in node/ against
+// the same stack), TestBrowserMintsCrossOrigin (builds and starts
 // realtimesecretd in demo mode, serves its demo page from other loopback
-// origins and drives Chromium through it).
+// origins and drives Chromium through it) and
+// TestBrowserWebRTCCallThroughBroker (Chromium's real RTCPeerConnection
+// offer brokered to a pion WebRTC peer playing the upstream: the data
+// channel opens over loopback and receives an event).
 //
 // The Node and browser suites need node (and internal/e2e/node/node_modules)
 // and Debian's chromium. Outside CI a missing tool skips its suite; with

@@ -44,6 +44,8 @@ func TestNodeSDK(t *testing.T) {
 		"E2E_KEY_REALTIME="+upstreamKeyRealtime,
 		"E2E_KEY_TRANSCRIBE="+upstreamKeyTranscribe,
 		"E2E_KEY_TRANSLATE="+upstreamKeyTranslate,
+		"E2E_KEY_LIVE="+upstreamKeyLive,
+		"E2E_SDP_OFFER="+sampleOffer,
 		"NO_COLOR=1",
 	)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -28,19 +29,52 @@ type sidecarProc struct {
 	logs *lockedBuffer
 }
 
-// buildSidecar compiles cmd/realtimesecretd with the race detector, in the
-// library's module (its go.mod, not this one's), and returns the binary.
+// buildSidecar returns cmd/realtimesecretd compiled with the race detector,
+// in the library's module (its go.mod, not this one's). The suites share
+// one build per run of the package (removed by TestMain): a -race build of
+// the sidecar is the slowest step of the browser and sidecar suites.
 func buildSidecar(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "realtimesecretd")
-	cmd := exec.CommandContext(t.Context(), "go", "build", "-race", "-o", bin, "./cmd/realtimesecretd")
-	cmd.Dir = filepath.Join("..", "..")
-	// Never rewrite the library's go.mod from a test, whatever GOFLAGS this
-	// module runs with (the Makefile gives it -mod=mod).
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "go build ./cmd/realtimesecretd:\n%s", out)
-	return bin
+	sidecarBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "realtimesecret-e2e-")
+		if err != nil {
+			sidecarBuild.err = err
+			return
+		}
+		sidecarBuild.dir = dir
+		bin := filepath.Join(dir, "realtimesecretd")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-race", "-o", bin, "./cmd/realtimesecretd")
+		cmd.Dir = filepath.Join("..", "..")
+		// Never rewrite the library's go.mod from a test, whatever GOFLAGS
+		// this module runs with (the Makefile gives it -mod=mod).
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			sidecarBuild.err = fmt.Errorf("go build ./cmd/realtimesecretd: %w\n%s", err, out)
+			return
+		}
+		sidecarBuild.bin = bin
+	})
+	require.NoError(t, sidecarBuild.err)
+	return sidecarBuild.bin
+}
+
+// sidecarBuild is the one build of the sidecar buildSidecar makes.
+var sidecarBuild struct {
+	once sync.Once
+	dir  string // removed by TestMain
+	bin  string
+	err  error
+}
+
+// TestMain removes the shared sidecar build after the suites.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sidecarBuild.dir != "" {
+		_ = os.RemoveAll(sidecarBuild.dir)
+	}
+	os.Exit(code)
 }
 
 // startSidecar runs bin with config (YAML) and env added to the

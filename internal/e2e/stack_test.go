@@ -20,6 +20,7 @@ const (
 	upstreamKeyRealtime   = "sk-e2e-realtime"
 	upstreamKeyTranscribe = "sk-e2e-transcribe"
 	upstreamKeyTranslate  = "sk-e2e-translate"
+	upstreamKeyLive       = "sk-e2e-live"
 	upstreamKeyDisabled   = "sk-e2e-disabled"
 )
 
@@ -30,6 +31,7 @@ const (
 	vkNarrow   = "vk-e2e-narrow"   // gpt-realtime only: 403 for other models
 	vkRate     = "vk-e2e-rate"     // one mint per hour: 429 on the second
 	vkUnknown  = "vk-e2e-unknown"  // not configured: 401
+	vkOther    = "vk-e2e-other"    // may mint anything, as another principal than vkWeb
 )
 
 // retiredModel is allowed by the realtime key but refused by the fake
@@ -52,18 +54,52 @@ type stack struct {
 	Handler  *realtimesecret.Handler
 }
 
+// stackOptions changes what newStackWith builds; the zero value is
+// newStack's stack.
+type stackOptions struct {
+	// adapterTimeout is the OpenAI adapter's Timeout; zero means 10 s.
+	adapterTimeout time.Duration
+	// fake, if set, changes the fake upstream's options.
+	fake func(*fakeupstream.Options)
+	// upstream, if set, wraps the fake upstream: what the adapter reaches
+	// is upstream(fake).
+	upstream func(fake http.Handler) http.Handler
+	// next, if set, adds routes to the handler behind the middleware (the
+	// application's own routes, such as a page).
+	next func(mux *http.ServeMux)
+}
+
 // newStack starts a fresh stack for one test; its rate limits and records
 // are its own. It is closed by t.Cleanup.
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	up := fakeupstream.New(fakeupstream.Options{
-		Keys:   []string{upstreamKeyRealtime, upstreamKeyTranscribe, upstreamKeyTranslate},
-		Models: []string{"gpt-realtime", "gpt-realtime-mini", "gpt-realtime-translate"},
-	})
-	upSrv := httptest.NewServer(up)
+	return newStackWith(t, stackOptions{})
+}
+
+// newStackWith is newStack with opts.
+func newStackWith(t *testing.T, opts stackOptions) *stack {
+	t.Helper()
+	upOpts := fakeupstream.Options{
+		Keys:       []string{upstreamKeyRealtime, upstreamKeyTranscribe, upstreamKeyTranslate, upstreamKeyLive},
+		Models:     []string{"gpt-realtime", "gpt-realtime-mini", "gpt-realtime-translate"},
+		LiveModels: []string{"gpt-live-1"},
+	}
+	if opts.fake != nil {
+		opts.fake(&upOpts)
+	}
+	up := fakeupstream.New(upOpts)
+	var upstream http.Handler = up
+	if opts.upstream != nil {
+		upstream = opts.upstream(up)
+	}
+	upSrv := httptest.NewServer(upstream)
 	t.Cleanup(upSrv.Close)
 
-	adapter, err := openai.New(openai.Config{BaseURL: upSrv.URL, Timeout: 10 * time.Second})
+	timeout := opts.adapterTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second
+	}
+	adapter, err := openai.New(openai.Config{BaseURL: upSrv.URL, Timeout: timeout})
 	require.NoError(t, err)
 
 	h, err := realtimesecret.New(realtimesecret.Config{
@@ -79,12 +115,15 @@ func newStack(t *testing.T) *stack {
 					Models: []string{"gpt-4o-transcribe", "gpt-4o-mini-transcribe"}},
 				{ID: "translate", Value: upstreamKeyTranslate,
 					Models: []string{"gpt-realtime-translate"}},
+				{ID: "live", Value: upstreamKeyLive,
+					Models: []string{"gpt-live-1"}},
 				// Would match everything, but must never be picked.
 				{ID: "disabled", Value: upstreamKeyDisabled, Disabled: true},
 			},
 		}},
 		VirtualKeys: []realtimesecret.VirtualKey{
 			{ID: "web", Value: vkWeb},
+			{ID: "other", Value: vkOther},
 			{ID: "disabled", Value: vkDisabled, Disabled: true},
 			{ID: "narrow", Value: vkNarrow, Models: []string{"gpt-realtime"}},
 			{ID: "rate", Value: vkRate, RateLimit: realtimesecret.Rate{Requests: 1, Per: time.Hour}},
@@ -97,6 +136,9 @@ func newStack(t *testing.T) *stack {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(upstreamLog(up.Requests()))
 	})
+	if opts.next != nil {
+		opts.next(next)
+	}
 	srv := httptest.NewServer(h.Wrap(next))
 	t.Cleanup(srv.Close)
 	return &stack{URL: srv.URL, Upstream: up, Handler: h}
@@ -107,6 +149,7 @@ type loggedRequest struct {
 	Method        string          `json:"method"`
 	Path          string          `json:"path"`
 	Authorization string          `json:"authorization"`
+	ContentType   string          `json:"content_type"`
 	VirtualKey    string          `json:"x_virtual_key"`
 	Body          json.RawMessage `json:"body"`
 }
@@ -122,6 +165,7 @@ func upstreamLog(reqs []fakeupstream.Request) []loggedRequest {
 			Method:        r.Method,
 			Path:          r.Path,
 			Authorization: r.Header.Get("Authorization"),
+			ContentType:   r.Header.Get("Content-Type"),
 			VirtualKey:    r.Header.Get("X-Virtual-Key"),
 			Body:          body,
 		})

@@ -16,6 +16,10 @@
 //	/v1/realtime/translations/client_secrets  GA translation, same shape
 //	/v1/realtime/sessions                     beta: {…session…,"client_secret":{"value":"ek_…","expires_at":N}}
 //	/v1/realtime/transcription_sessions       beta transcription, same shape
+//	/v1/realtime/calls                        201 application/sdp answer, Location: /v1/realtime/calls/rtc_…
+//	/v1/live/sessions                         201 {"session":{"id":"sess_…","model"},"transport":{"type":"webrtc","sdp"}}
+//	/v1/realtime/calls/{id}/hangup            200, empty body; 404 for an unknown or ended id, or another key's
+//	/v1/live/sessions/{id}/hangup             same
 //	/healthz (GET)                            200 "ok"
 //
 // Each mint answers a fresh random "ek_" + 32 hex characters value and an
@@ -31,8 +35,22 @@
 // type is refused with 400, a missing or unknown key with 401. Every error is
 // an OpenAI-shaped {"error":{"message","type","param","code"}} body.
 //
+// The session routes broker WebRTC sessions as OpenAI does. A call is
+// multipart/form-data with a required "sdp" part and an optional "session"
+// part (a GA realtime session; its model is checked against
+// Options.Models); unknown or repeated parts are refused. A raw
+// application/sdp offer is accepted only with an "ek_" value this server
+// minted, and refused with 400 with an API key. A Live body is checked
+// strictly: only "session" (with a string "model", checked against
+// Options.LiveModels) and "transport" ({"type":"webrtc","sdp"}), nothing
+// else. Either answers an SDP answer to the offer that a browser accepts
+// (same m-sections, mids and BUNDLE, fresh ICE credentials and
+// fingerprint) but that never connects. Sessions and their hang-ups are
+// counted (SessionStats, Session); Options.CreateDelay and AfterCreate hold
+// an answer after the session was created, for retry tests.
+//
 // Every request received (refused ones included) is recorded in a bounded
-// log; see Server.Requests. Options.Fault lets a test answer any request
+// log; see Server.Requests, and Server.LastRequest for the latest per route. Options.Fault lets a test answer any request
 // itself (slow, failing, malformed upstreams).
 //
 // The package is internal: it is test and demo tooling, not API.

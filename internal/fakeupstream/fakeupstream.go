@@ -20,6 +20,17 @@ const (
 	PathSessions                 = "/v1/realtime/sessions"
 	PathTranscriptionSessions    = "/v1/realtime/transcription_sessions"
 	PathHealth                   = "/healthz"
+
+	// PathCalls creates a Realtime WebRTC call (multipart, or a raw SDP
+	// offer with a minted "ek_" key).
+	PathCalls = "/v1/realtime/calls"
+	// PathLiveSessions creates a GPT-Live session (JSON).
+	PathLiveSessions = "/v1/live/sessions"
+	// PathCallHangup and PathLiveSessionHangup are the hang-up routes, with
+	// the id's place marked: they name the route in LastRequest, and are not
+	// paths a request is sent to.
+	PathCallHangup        = "/v1/realtime/calls/{call_id}/hangup"
+	PathLiveSessionHangup = "/v1/live/sessions/{session_id}/hangup"
 )
 
 // Defaults and limits.
@@ -73,10 +84,29 @@ type Options struct {
 	// time.Now is used.
 	Now func() time.Time
 
-	// Latency, if positive, delays every mint answer (not errors, not the
-	// fault hook, not /healthz), to mimic a remote upstream in benchmarks
-	// and the demo. The wait ends early when the request's context ends.
+	// LiveModels, if not empty, are the only models a GPT-Live session may
+	// ask for (session.model); any other is answered 400 invalid_value.
+	// Models does not apply to Live sessions.
+	LiveModels []string
+
+	// Latency, if positive, delays every mint and session answer (not
+	// errors, not the fault hook, not /healthz), to mimic a remote upstream
+	// in benchmarks and the demo. The wait ends early when the request's
+	// context ends.
 	Latency time.Duration
+
+	// CreateDelay, if positive, holds the answer to every session creation
+	// (a call or a Live session) for this long after the session was
+	// created and counted: an upstream that times out after creating the
+	// session, for retry tests. The wait ends early when the request's
+	// context ends, and then nothing is answered.
+	CreateDelay time.Duration
+
+	// AfterCreate, if set, is called with every session created, once it
+	// is counted and before CreateDelay and the answer. It may block (until
+	// ctx, the request's context, ends) to hold this one answer; if ctx has
+	// ended when it returns, nothing is answered.
+	AfterCreate func(ctx context.Context, sess Session)
 
 	// MaxRequests is how many requests the log keeps (the most recent
 	// ones). Zero means DefaultMaxRequests; negative disables recording
@@ -101,12 +131,19 @@ type Server struct {
 	keys    [][]byte
 	models  map[string]struct{}
 	allowed string // "'a' and 'b'", for the invalid model message
+	live    map[string]struct{}
+	liveOK  string // the allowed Live models, for the invalid model message
 	ttl     time.Duration
 	now     func() time.Time
 	latency time.Duration
 	maxBody int64
 	fault   func(http.ResponseWriter, *http.Request) bool
 	log     requestLog
+
+	createDelay time.Duration
+	afterCreate func(context.Context, Session)
+	sessions    sessionTable
+	secretKey   [32]byte // keys the tag of minted secrets (secret.go)
 
 	processingMs string // Openai-Processing-Ms header value
 }
@@ -160,19 +197,16 @@ func New(opts Options) *Server {
 		latency: opts.Latency,
 		maxBody: opts.MaxBodyBytes,
 		fault:   opts.Fault,
+
+		createDelay: opts.CreateDelay,
+		afterCreate: opts.AfterCreate,
 	}
+	randomBytes(s.secretKey[:])
 	for _, k := range opts.Keys {
 		s.keys = append(s.keys, []byte(k))
 	}
-	if len(opts.Models) > 0 {
-		s.models = make(map[string]struct{}, len(opts.Models))
-		quoted := make([]string, len(opts.Models))
-		for i, m := range opts.Models {
-			s.models[m] = struct{}{}
-			quoted[i] = "'" + m + "'"
-		}
-		s.allowed = joinList(quoted)
-	}
+	s.models, s.allowed = modelSet(opts.Models)
+	s.live, s.liveOK = modelSet(opts.LiveModels)
 	if s.ttl == 0 {
 		s.ttl = DefaultTTL
 	}
@@ -188,6 +222,21 @@ func New(opts Options) *Server {
 		s.log.max = DefaultMaxRequests
 	}
 	return s
+}
+
+// modelSet returns models as a set (nil when empty) and as a list for the
+// invalid model message.
+func modelSet(models []string) (map[string]struct{}, string) {
+	if len(models) == 0 {
+		return nil, ""
+	}
+	set := make(map[string]struct{}, len(models))
+	quoted := make([]string, len(models))
+	for i, m := range models {
+		set[m] = struct{}{}
+		quoted[i] = "'" + m + "'"
+	}
+	return set, joinList(quoted)
 }
 
 // joinList writes "a", "a and b" or "a, b, and c".
@@ -221,6 +270,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	if rt, id := sessionRoute(r.URL.Path); rt != notSession {
+		s.serveSession(w, r, rt, id, body, tooLarge, readErr)
 		return
 	}
 	ep, ok := s.flavor.routes[r.URL.Path]
@@ -289,7 +342,12 @@ func (s *Server) wait(ctx context.Context) bool {
 	if s.latency <= 0 {
 		return true
 	}
-	t := time.NewTimer(s.latency)
+	return sleep(ctx, s.latency)
+}
+
+// sleep waits for d; false means ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

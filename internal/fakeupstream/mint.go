@@ -221,7 +221,7 @@ func (s *Server) mintBetaSession(top []member, now time.Time) ([]byte, *apiError
 	b = append(b, model...)
 	b = appendMembers(b, top, betaReserved)
 	b = appendDefaults(b, top, betaSessionDefaults)
-	return appendClientSecret(b, exp), nil
+	return s.appendClientSecret(b, exp), nil
 }
 
 func (s *Server) mintBetaTranscription(top []member, now time.Time) ([]byte, *apiError) {
@@ -246,23 +246,23 @@ func (s *Server) mintBetaTranscription(top []member, now time.Time) ([]byte, *ap
 	b = append(b, `,"object":"realtime.transcription_session"`...)
 	b = appendMembers(b, top, transcriptReserved)
 	b = appendDefaults(b, top, betaTranscriptionDefaults)
-	return appendClientSecret(b, exp), nil
+	return s.appendClientSecret(b, exp), nil
 }
 
 // beginGA starts a GA answer: value, expires_at and the opening of session.
 func (s *Server) beginGA(exp int64, sess []member) []byte {
 	b := make([]byte, 0, 1024+sizeOf(sess))
 	b = append(b, `{"value":`...)
-	b = appendID(b, SecretPrefix)
+	b = s.appendSecret(b)
 	b = append(b, `,"expires_at":`...)
 	b = strconv.AppendInt(b, exp, 10)
 	return append(b, `,"session":{`...)
 }
 
 // appendClientSecret ends a beta answer with its client_secret.
-func appendClientSecret(b []byte, exp int64) []byte {
+func (s *Server) appendClientSecret(b []byte, exp int64) []byte {
 	b = append(b, `,"client_secret":{"value":`...)
-	b = appendID(b, SecretPrefix)
+	b = s.appendSecret(b)
 	b = append(b, `,"expires_at":`...)
 	b = strconv.AppendInt(b, exp, 10)
 	return append(b, "}}"...)
@@ -362,19 +362,20 @@ func sizeOf(ms []member) int {
 	return n
 }
 
-// appendID appends prefix and random hex as a JSON string: 32 hex
-// characters for a secret, 24 for any other id.
+// appendID appends prefix and 24 random hex characters as a JSON string.
+// Secrets are made by appendSecret.
 func appendID(b []byte, prefix string) []byte {
-	var raw [16]byte
-	n := 12
-	if prefix == SecretPrefix {
-		n = 16
-	}
-	randomBytes(raw[:n])
 	b = append(b, '"')
-	b = append(b, prefix...)
-	b = hex.AppendEncode(b, raw[:n])
+	b = appendRawID(b, prefix)
 	return append(b, '"')
+}
+
+// appendRawID appends prefix and 24 random hex characters.
+func appendRawID(b []byte, prefix string) []byte {
+	var raw [12]byte
+	randomBytes(raw[:])
+	b = append(b, prefix...)
+	return hex.AppendEncode(b, raw[:])
 }
 
 // randomBytes fills p from crypto/rand, which cannot fail on supported

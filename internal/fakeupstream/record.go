@@ -39,6 +39,7 @@ type requestLog struct {
 	buf   []Request
 	next  int // oldest entry once buf is full
 	total int
+	last  map[string]Request // by route (routeOf), for LastRequest
 }
 
 func (l *requestLog) add(r *http.Request, body []byte, now time.Time) {
@@ -60,6 +61,10 @@ func (l *requestLog) add(r *http.Request, body []byte, now time.Time) {
 	}
 	l.mu.Lock()
 	l.total++
+	if l.last == nil {
+		l.last = make(map[string]Request)
+	}
+	l.last[routeOf(req.Path)] = req
 	if len(l.buf) < l.max {
 		l.buf = append(l.buf, req)
 	} else {
@@ -101,6 +106,23 @@ func (s *Server) Last() (req Request, ok bool) {
 	return l.buf[i].clone(), true
 }
 
+// LastRequest returns a copy of the most recent request to route: a path
+// the server serves (PathCalls, PathClientSecrets ...), PathCallHangup or
+// PathLiveSessionHangup for a hang-up of any id, or any other path as it
+// was requested. ok is false when there is none since New or Reset, or when
+// recording is disabled (Options.MaxRequests < 0). Tests use it to check
+// what reached the upstream byte for byte.
+func (s *Server) LastRequest(route string) (req Request, ok bool) {
+	l := &s.log
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, ok := l.last[route]
+	if !ok {
+		return Request{}, false
+	}
+	return r.clone(), true
+}
+
 // Count returns how many requests were received since New or Reset,
 // including those the bounded log no longer holds.
 func (s *Server) Count() int {
@@ -110,10 +132,13 @@ func (s *Server) Count() int {
 	return l.total
 }
 
-// Reset forgets every recorded request and sets Count to zero.
+// Reset forgets every recorded request and sets Count and the session
+// counters to zero. Sessions are not forgotten: they can still be hung up,
+// and SessionStats().Active still counts them.
 func (s *Server) Reset() {
 	l := &s.log
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf, l.next, l.total = nil, 0, 0
+	l.buf, l.next, l.total, l.last = nil, 0, 0, nil
+	l.mu.Unlock()
+	s.sessions.resetStats()
 }

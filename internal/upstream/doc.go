@@ -12,5 +12,9 @@
 //	h["Authorization"] = []string{"Bearer " + key}
 //	return x.Post(url, h, req.Body, key)
 //
+// A brokered session (SessionBroker) is sent the same way with
+// SessionHeader(req.Header, req.ContentType): its body is multipart, JSON or
+// empty, and its reply application/sdp, JSON or empty; Post assumes neither.
+//
 // The package is internal: its API follows what the adapters need.
 package upstream

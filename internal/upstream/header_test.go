@@ -39,3 +39,28 @@ func TestHeader(t *testing.T) {
 	assert.Equal(t, []string{"abc"}, fwd["X-Request-Id"], "forwarded header not modified")
 	assert.Equal(t, http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}, upstream.Header(nil))
 }
+
+func TestSessionHeader(t *testing.T) {
+	fwd := http.Header{
+		"X-Request-Id":  {"abc"},
+		"Authorization": {"Bearer sk-attacker"},
+		"Content-Type":  {"text/plain"},
+		"Accept":        {"application/json"},
+	}
+	for _, tc := range []struct {
+		name, contentType string
+		want              http.Header
+	}{
+		{name: "multipart call", contentType: "multipart/form-data; boundary=x",
+			want: http.Header{"X-Request-Id": {"abc"}, "Content-Type": {"multipart/form-data; boundary=x"}, "Accept": {"*/*"}}},
+		{name: "live session", contentType: "application/json",
+			want: http.Header{"X-Request-Id": {"abc"}, "Content-Type": {"application/json"}, "Accept": {"*/*"}}},
+		{name: "hang-up without body", contentType: "",
+			want: http.Header{"X-Request-Id": {"abc"}, "Accept": {"*/*"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, upstream.SessionHeader(fwd, tc.contentType))
+		})
+	}
+	assert.Equal(t, []string{"text/plain"}, fwd["Content-Type"], "forwarded header not modified")
+}

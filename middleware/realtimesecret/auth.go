@@ -34,18 +34,27 @@ type Principal struct {
 	MaxTTL time.Duration
 	// RateLimit caps the principal's mints, keyed by ID. Zero means none.
 	RateLimit Rate
+	// MaxSession caps how long its brokered sessions live, as
+	// VirtualKey.MaxSession.
+	MaxSession time.Duration
+	// MaxSessions caps its concurrent brokered sessions, as
+	// VirtualKey.MaxSessions. WebSocket redemptions count only for virtual
+	// keys: an Authorizer is not asked on redemption.
+	MaxSessions int
 }
 
 // virtualKeys authenticates virtual keys in constant time.
 type virtualKeys struct {
 	keys   []VirtualKey
+	byID   map[string]*VirtualKey
 	hashes [][sha256.Size]byte // of keys[i].Value; equal lengths hide nothing
 	header string
 }
 
 func newVirtualKeys(keys []VirtualKey, header string) *virtualKeys {
-	v := &virtualKeys{keys: keys, header: header, hashes: make([][sha256.Size]byte, len(keys))}
+	v := &virtualKeys{keys: keys, header: header, hashes: make([][sha256.Size]byte, len(keys)), byID: make(map[string]*VirtualKey, len(keys))}
 	for i := range keys {
+		v.byID[keys[i].ID] = &keys[i]
 		v.hashes[i] = sha256.Sum256([]byte(keys[i].Value))
 	}
 	return v
@@ -76,8 +85,13 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 }
 
 // authorize applies a virtual key's policy to the intent.
+//
+// A hang-up asks only that the key be enabled: whether the caller may end
+// the session is decided by who created it.
 func (vk *VirtualKey) authorize(in Intent) *Error {
 	switch {
+	case in.Endpoint.IsHangup() && !vk.Disabled:
+		return nil
 	case vk.Disabled:
 		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "virtual_key_disabled",
 			Message: "the virtual key is disabled"}

@@ -34,9 +34,9 @@ func loadBadRequests(t *testing.T) *badrequests.Corpus {
 }
 
 // buildBadRequest returns the request a case describes, and the body sent.
-func buildBadRequest(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case) (*http.Request, []byte) {
+func buildBadRequest(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case, sessionID string) (*http.Request, []byte) {
 	t.Helper()
-	req, err := c.Resolve(tc)
+	req, err := c.ResolveSession(tc, sessionID)
 	require.NoError(t, err)
 	r := httptest.NewRequest(req.Method, req.Target, bytes.NewReader(req.Body))
 	maps.Copy(r.Header, req.Header)
@@ -50,14 +50,52 @@ func buildBadRequest(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case) 
 	return r, req.Body
 }
 
-// countingProvider answers every mint like OpenAI and counts the calls: a
-// bad request must never cost an upstream call.
+// countingProvider answers every mint and brokered session like OpenAI and
+// counts the calls: a bad request must never cost an upstream call.
 type countingProvider struct{ calls atomic.Int64 }
+
+var _ realtimesecret.SessionBroker = (*countingProvider)(nil)
 
 func (p *countingProvider) Mint(context.Context, *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
 	n := p.calls.Add(1)
 	body := fmt.Sprintf(`{"value":"ek_counting%d","expires_at":4102444800,"session":{"type":"realtime"}}`, n)
 	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Body: []byte(body)}, nil
+}
+
+// Session creates a call (an SDP answer and its Location) or a Live
+// session (its id), or hangs one up.
+func (p *countingProvider) Session(_ context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+	n := p.calls.Add(1)
+	switch req.Endpoint {
+	case realtimesecret.EndpointCall:
+		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: http.Header{
+			"Content-Type": {"application/sdp"},
+			"Location":     {fmt.Sprintf("/v1/realtime/calls/rtc_counting%d", n)},
+		}, Body: []byte("v=0\r\n")}, nil
+	case realtimesecret.EndpointLiveSession:
+		body := fmt.Sprintf(`{"session":{"id":"sess_counting%d"},"transport":{"type":"webrtc","sdp":"v=0\r\n"}}`, n)
+		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, nil
+	default:
+		return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Body: []byte("{}")}, nil
+	}
+}
+
+// createSession sends a session_by case's setup request and returns the id
+// of the session it created, or "" when the case needs none.
+func createSession(t *testing.T, h http.Handler, c *badrequests.Corpus, tc *badrequests.Case) string {
+	t.Helper()
+	setup, err := c.SessionSetup(tc)
+	require.NoError(t, err)
+	if setup == nil {
+		return ""
+	}
+	r := httptest.NewRequest(setup.Method, setup.Target, bytes.NewReader(setup.Body))
+	maps.Copy(r.Header, setup.Header)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	id, err := badrequests.CreatedID(setup, w.Code, w.Header(), w.Body.Bytes())
+	require.NoError(t, err)
+	return id
 }
 
 // bodyRecorder is next: it answers nextStatus and keeps the body it read.
@@ -102,6 +140,9 @@ func TestBadInput(t *testing.T) {
 	provider := &countingProvider{}
 	cfg := baseConfig(provider)
 	cfg.VirtualKeys = []realtimesecret.VirtualKey{{ID: "badinput", Value: realtimesecret.Secret(m.VirtualKey)}}
+	for id, value := range m.OtherVirtualKeys {
+		cfg.VirtualKeys = append(cfg.VirtualKeys, realtimesecret.VirtualKey{ID: id, Value: realtimesecret.Secret(value)})
+	}
 	plain, err := realtimesecret.New(cfg)
 	require.NoError(t, err)
 	cfg.SealKeys = []realtimesecret.SealKey{bytes.Repeat([]byte{0x42}, 32)}
@@ -116,7 +157,8 @@ func TestBadInput(t *testing.T) {
 			if tc.Seal {
 				h = sealed.Wrap(next)
 			}
-			r, sent := buildBadRequest(t, m, &tc)
+			sessionID := createSession(t, h, m, &tc)
+			r, sent := buildBadRequest(t, m, &tc, sessionID)
 			w := httptest.NewRecorder()
 			before := provider.calls.Load()
 
@@ -145,6 +187,9 @@ func TestBadInput(t *testing.T) {
 				assert.Equal(t, http.MethodPost, w.Header().Get("Allow"))
 			}
 			assert.NotContains(t, w.Body.String(), m.VirtualKey)
+			for _, other := range m.OtherVirtualKeys {
+				assert.NotContains(t, w.Body.String(), other)
+			}
 		})
 	}
 }

@@ -13,11 +13,14 @@ import (
 
 // discardWriter is a ResponseWriter that allocates nothing, so benchmarks
 // measure the middleware, not httptest.
-type discardWriter struct{ h http.Header }
+type discardWriter struct {
+	h      http.Header
+	status int
+}
 
 func (d *discardWriter) Header() http.Header         { return d.h }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (d *discardWriter) WriteHeader(int)             {}
+func (d *discardWriter) WriteHeader(status int)      { d.status = status }
 
 func okHandler(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
 

@@ -86,20 +86,38 @@ func (t *ttlLocation) requested() bool { return t.seconds.Found() }
 
 // parseBody reads the model and expiry of a mint request body. optionalModel
 // allows a body without a model (transcription on a provider-scoped route).
+//
+// The session part of a call (EndpointCall) is parsed as its own document:
+// its root is the session object, and errors name it "session".
 func parseBody(doc []byte, ep Endpoint, b *mintBody) *Error {
 	*b = mintBody{doc: doc, endpoint: ep}
+	rootParam, what := "", "the request body"
+	if ep == EndpointCall {
+		rootParam, what = "session", "the session part"
+	}
 	if !jsonscan.Valid(doc) {
-		return badRequest("the request body must be valid JSON in UTF-8", "", "invalid_json")
+		return badRequest(what+" must be valid JSON in UTF-8", rootParam, "invalid_json")
 	}
 	root := jsonscan.Root(doc)
 	if !jsonscan.IsObject(doc, root) {
-		return badRequest("the request body must be a JSON object", "", "invalid_json")
+		return badRequest(what+" must be a JSON object", rootParam, "invalid_json")
 	}
-	if e := b.scan(&b.root, root, ""); e != nil {
+	if e := b.scan(&b.root, root, rootParam); e != nil {
 		return e
 	}
 	var e *Error
 	switch ep {
+	case EndpointCall:
+		if _, e = b.readModel(&b.root); e != nil {
+			return e
+		}
+		b.modelParam = "session.model"
+		return nil
+	case EndpointLiveSession:
+		if e = b.parseTranslation(); e != nil { // session.model, required, as a translation's
+			return e
+		}
+		return b.parseLiveTransport()
 	case EndpointClientSecret:
 		e = b.parseGA()
 	case EndpointTranslation:
@@ -122,6 +140,9 @@ func (b *mintBody) scan(o *object, span jsonscan.Span, param string) *Error {
 			where := "the request body"
 			if param != "" {
 				where = param
+			}
+			if b.endpoint.IsSession() {
+				return badRequest(where+" repeats a key that selects the model or session", param, "duplicate_key")
 			}
 			return badRequest(where+" repeats a key that selects the model, session or expiry", param, "duplicate_key")
 		}
@@ -261,6 +282,8 @@ func (b *mintBody) parseBetaTranscription() *Error {
 
 // ttlPaths is where each endpoint reads the requested lifetime.
 var ttlPaths = [...][]int{
+	EndpointCall:                 nil,
+	EndpointLiveSession:          nil,
 	EndpointClientSecret:         {kExpiresAfter, kSeconds},
 	EndpointTranslation:          {kExpiresAfter, kSeconds},
 	EndpointSession:              {kClientSecret, kExpiresAfter, kSeconds},
@@ -269,6 +292,9 @@ var ttlPaths = [...][]int{
 
 func (b *mintBody) parseTTL() *Error {
 	t := &b.ttl
+	if int(b.endpoint) >= len(ttlPaths) || ttlPaths[b.endpoint] == nil {
+		return nil // brokered sessions have no client secret to expire
+	}
 	t.path = ttlPaths[b.endpoint]
 	t.depth = 1
 	parent := &b.root

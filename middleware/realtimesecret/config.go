@@ -45,6 +45,18 @@ type Config struct {
 	// means 1 MiB.
 	MaxBodyBytes int64
 
+	// SessionLifetime is how long the record of a brokered session (a
+	// WebRTC call or a GPT-Live session) is kept for attribution and
+	// hang-up: the longest a session may live. Zero means
+	// DefaultSessionLifetime (2h).
+	SessionLifetime time.Duration
+
+	// SessionRegistry keeps session leases and live brokered sessions for
+	// MaxSession, MaxSessions and EndSessions. Nil means the Store when it
+	// implements SessionRegistry (adapters/redisstore does, so limits and
+	// caps hold across nodes), else an in-process registry.
+	SessionRegistry SessionRegistry
+
 	// ForwardHeaders lists the client headers sent upstream with a mint.
 	// Nil means "OpenAI-Safety-Identifier" and "X-Request-Id". Authorization,
 	// Cookie and the virtual key header are never forwarded.
@@ -102,6 +114,9 @@ type ProviderConfig struct {
 	Keys []Key
 }
 
+// DefaultSessionLifetime is Config.SessionLifetime when it is zero.
+const DefaultSessionLifetime = 2 * time.Hour
+
 const (
 	defaultMaxBodyBytes     = 1 << 20
 	defaultVirtualKeyHeader = "X-Virtual-Key"
@@ -139,6 +154,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.PathPrefix != "" && !strings.HasPrefix(cfg.PathPrefix, "/") {
 		return configError("PathPrefix %q must start with /", cfg.PathPrefix)
+	}
+	if cfg.SessionLifetime < 0 {
+		return configError("SessionLifetime must not be negative")
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return configError("MaxBodyBytes must not be negative")
@@ -190,6 +208,8 @@ func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
 			return configError("virtual key %q has the same value as another", vk.ID)
 		case vk.MaxTTL < 0:
 			return configError("virtual key %q has a negative MaxTTL", vk.ID)
+		case vk.MaxSession < 0 || vk.MaxSessions < 0:
+			return configError("virtual key %q has a negative MaxSession or MaxSessions", vk.ID)
 		case (vk.RateLimit.Requests > 0) != (vk.RateLimit.Per > 0):
 			return configError("virtual key %q: RateLimit needs both Requests and Per", vk.ID)
 		}

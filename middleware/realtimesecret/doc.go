@@ -27,6 +27,30 @@
 // Bearer ek_..." or the WebSocket subprotocol "openai-insecure-api-key.ek_...",
 // passes through with its Record in the context: see FromContext.
 //
+// Brokered sessions (SPEC 7). The middleware also answers
+//
+//	POST /v1/realtime/calls                          (WebRTC call: multipart sdp + session, or application/sdp)
+//	POST /v1/live/sessions                           (GPT-Live: JSON session + transport)
+//	POST /v1/realtime/calls/{call_id}/hangup
+//	POST /v1/live/sessions/{session_id}/hangup
+//
+// A browser posts its SDP offer there with its virtual key (or the app's
+// session) and gets the SDP answer; the session is created upstream with a
+// provider key, through the same checks as a mint, so the browser never
+// holds a provider credential. The call or session id is recorded like a
+// token: requests that name it (?call_id= on the Realtime WebSocket path,
+// /v1/live/sessions/{id}/attach) are attributed, and only its creator may
+// hang it up. A request on these paths that carries an "ek_" token is the
+// client using a minted secret with the provider: it passes through.
+// Providers broker sessions by implementing SessionBroker.
+//
+// Governance (SPEC 8). A VirtualKey (or Principal) may cap how long its
+// brokered sessions live (MaxSession: ended upstream at the deadline) and
+// how many of its sessions run at once (MaxSessions: brokered sessions and
+// WebSocket redemptions; one more is 429 too_many_sessions), and
+// Handler.EndSessions ends a key's live sessions. A shared SessionRegistry
+// (adapters/redisstore) makes these hold across nodes.
+//
 // Adapters live in their own packages and implement this package's small
 // interfaces: adapters/openai (OpenAI and OpenAI-compatible vendors) and
 // adapters/azure (Azure OpenAI) implement Provider; adapters/redisstore

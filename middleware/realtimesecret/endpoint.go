@@ -35,7 +35,7 @@ const (
 
 // endpointPaths maps each endpoint to its OpenAI path; a hang-up's is the
 // collection the session id follows.
-var endpointPaths = [...]string{
+var endpointPaths = [...]string{ //nolint:gosec // G101: API paths, not credentials
 	EndpointClientSecret:         "/v1/realtime/client_secrets",
 	EndpointSession:              "/v1/realtime/sessions",
 	EndpointTranscriptionSession: "/v1/realtime/transcription_sessions",

@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// MintEvent describes one request to a mint route, for Config.OnMint (logs,
-// metrics). It holds no secret.
+// MintEvent describes one request to a mint route or a brokered session
+// route (a creation or a hang-up), for Config.OnMint (logs, metrics). It
+// holds no secret.
 type MintEvent struct {
 	// Provider is the provider name; "" when the request failed before one
 	// was resolved.
@@ -26,6 +27,9 @@ type MintEvent struct {
 	Duration time.Duration
 	// UpstreamDuration is the time the provider call took (0 if none).
 	UpstreamDuration time.Duration
+	// SessionID is the call or session id of a brokered session: the one
+	// created, or the one hung up.
+	SessionID string
 	// Err is the internal cause of a failure, for logs; never sent to the
 	// client.
 	Err error

@@ -13,13 +13,15 @@ import (
 // immutable after New and safe for concurrent use.
 type Handler struct {
 	routes          map[string]route
-	routeLens       [4]uint64 // bit n: a route is n bytes long (n < 256)
+	realtimePaths   map[string]bool // the WebSocket paths, {scope}/v1/realtime, where ?call_id= names a call
+	routeLens       [4]uint64       // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
-	forward         []string // canonical header names
+	sessionTTL      time.Duration // how long a brokered session's record is kept
+	forward         []string      // canonical header names
 	store           Store
 	storeExpires    bool // store is a MemoryStore on h.now's clock: Get drops expired records itself
 	limiter         RateLimiter
@@ -27,6 +29,8 @@ type Handler struct {
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
 	sealer          *sealer // nil without SealKeys
+	registry        SessionRegistry
+	caps            capEnforcer
 	log             *slog.Logger
 	now             func() time.Time
 }
@@ -35,6 +39,7 @@ type Handler struct {
 type provider struct {
 	name    string
 	adapter Provider
+	broker  SessionBroker // adapter, when it brokers sessions; nil otherwise
 	keys    []Key
 }
 
@@ -47,6 +52,7 @@ func New(cfg Config) (*Handler, error) {
 		providers:  make(map[string]*provider, len(cfg.Providers)),
 		authorizer: cfg.Authorizer,
 		maxBody:    cfg.MaxBodyBytes,
+		sessionTTL: cfg.SessionLifetime,
 		store:      cfg.Store,
 		limiter:    cfg.RateLimiter,
 		strict:     cfg.StrictStore,
@@ -58,11 +64,18 @@ func New(cfg Config) (*Handler, error) {
 	list := make([]*provider, 0, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
 		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys)}
+		p.broker, _ = pc.Provider.(SessionBroker)
 		h.providers[p.name] = p
 		list = append(list, p)
 	}
 	h.exampleProvider = list[0].name
-	h.routes = buildRoutes(strings.TrimSuffix(cfg.PathPrefix, "/"), list)
+	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
+	h.routes = buildRoutes(prefix, list)
+	h.realtimePaths = make(map[string]bool, len(list)+1)
+	h.realtimePaths[prefix+realtimePath] = true
+	for _, p := range list {
+		h.realtimePaths[prefix+"/"+p.name+realtimePath] = true
+	}
 	for path := range h.routes {
 		if n := len(path); n < len(h.routeLens)*64 {
 			h.routeLens[n/64] |= 1 << (n % 64)
@@ -85,6 +98,9 @@ func New(cfg Config) (*Handler, error) {
 	if h.maxBody == 0 {
 		h.maxBody = defaultMaxBodyBytes
 	}
+	if h.sessionTTL == 0 {
+		h.sessionTTL = DefaultSessionLifetime
+	}
 	forward := cfg.ForwardHeaders
 	if forward == nil {
 		forward = defaultForwardHeaders
@@ -98,6 +114,16 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.store == nil {
 		h.store = NewMemoryStore()
+	}
+	h.registry = cfg.SessionRegistry
+	if h.registry == nil {
+		h.registry, _ = h.store.(SessionRegistry)
+	}
+	if h.registry == nil {
+		h.registry = NewMemorySessionRegistry()
+	} else {
+		// Another node may have set caps that fall due here.
+		h.caps.start(h)
 	}
 	if h.limiter == nil {
 		h.limiter = NewMemoryRateLimiter(cfg.Now)
@@ -161,14 +187,18 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // serve is the per-request entry point. Pass-through requests cost a map
-// lookup and a header scan, and allocate nothing unless they carry an
-// ephemeral token.
+// lookup and a few header and suffix checks, and allocate nothing unless
+// they carry an ephemeral token or name a brokered session.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if rt, ok := h.route(r.URL.Path); ok {
+	if rt, id, ok := h.route(r.URL.Path); ok {
 		switch r.Method {
 		case http.MethodPost:
-			h.serveMint(w, r, rt)
-			return
+			// On a broker path, a request with an ephemeral token is the
+			// client redeeming it with the provider: it passes through.
+			if !rt.endpoint.IsSession() || ephemeralToken(r.Method, r.Header) == "" {
+				h.serveMint(w, r, rt, id)
+				return
+			}
 		case http.MethodOptions:
 			// CORS preflight belongs to the host app.
 		default:
@@ -184,18 +214,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			writeError(w, e)
 			return
 		}
+		release, e := h.leaseWebSocket(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		if release != nil {
+			defer release() // when the upgraded connection has closed
+		}
+	} else if id, created := h.sessionRef(r); id != "" {
+		r = h.attributeSession(r, id, created)
 	}
 	next.ServeHTTP(w, r)
 }
 
-// route returns the mint route at path. Paths of no route's length, most
-// pass-through paths, are told apart without hashing them into the map.
-func (h *Handler) route(path string) (route, bool) {
+// route returns the mint or broker route at path, with the session id of a
+// hang-up path. Paths of no fixed route's length, most pass-through paths,
+// are told apart without hashing them into the map.
+func (h *Handler) route(path string) (route, string, bool) {
+	if strings.HasSuffix(path, hangupSuffix) {
+		return h.hangupRoute(path)
+	}
 	if n := len(path); n < len(h.routeLens)*64 && h.routeLens[n/64]&(1<<(n%64)) == 0 {
-		return route{}, false
+		return route{}, "", false
 	}
 	rt, ok := h.routes[path]
-	return rt, ok
+	return rt, "", ok
 }
 
 // Lookup returns the record of a minted token. A token that is unknown or

@@ -135,6 +135,14 @@ type VirtualKey struct {
 	MaxTTL time.Duration
 	// RateLimit caps mints per key. The zero value means no limit.
 	RateLimit Rate
+	// MaxSession caps how long a brokered session of the key lives: it is
+	// ended upstream at its creation plus MaxSession. Zero means no cap
+	// (the record is kept for Config.SessionLifetime).
+	MaxSession time.Duration
+	// MaxSessions caps the key's concurrent sessions: brokered sessions and
+	// WebSocket redemptions of its tokens through the middleware. One more
+	// is answered 429 too_many_sessions. Zero means no limit.
+	MaxSessions int
 }
 
 // Rate is a number of requests per period, enforced as a smooth rate that

@@ -110,8 +110,12 @@ func (s *MemoryStore) Put(_ context.Context, h TokenHash, rec Record) error {
 // entry cannot give back exactly: one whose ExpiresAt has a monotonic
 // clock reading or lies outside the years 1678 to 2262. Expiries from the
 // upstream never do (they are time.Unix of whole seconds), so those few
-// records are simply stored whole.
+// records are simply stored whole, as are the records of brokered sessions
+// (the only ones with a CreatedAt), which are few beside tokens.
 func (s *MemoryStore) entryFor(rec *Record) *entry {
+	if !rec.CreatedAt.IsZero() { // a brokered session's: few, kept whole
+		return nil
+	}
 	nanos := rec.ExpiresAt.UnixNano()
 	sh := sharedOf(rec)
 	if time.Unix(0, nanos).In(sh.loc) != rec.ExpiresAt { // the exact representation, not the instant

@@ -31,7 +31,8 @@ func requireRoundTrip(t *testing.T, s *realtimesecret.MemoryStore, token string,
 func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
 	rec := realtimesecret.Record{
 		KeyID: "k", VirtualKeyID: "vk", Provider: "p", Model: "m",
-		Endpoint: realtimesecret.EndpointTranscriptionSession, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
+		Endpoint: realtimesecret.EndpointCall, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
+		CreatedAt: time.Unix(time.Now().Unix(), 0),
 	}
 	v := reflect.ValueOf(rec)
 	for i := range v.NumField() {

@@ -19,12 +19,18 @@ type mint struct {
 	start time.Time
 }
 
-func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, rt route) {
-	m := mint{start: h.now(), ev: MintEvent{Endpoint: rt.endpoint}}
+func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, rt route, sessionID string) {
+	m := mint{start: h.now(), ev: MintEvent{Endpoint: rt.endpoint, SessionID: sessionID}}
 	if rt.provider != nil {
 		m.ev.Provider = rt.provider.name
 	}
-	if e := h.mint(w, r, rt, &m); e != nil {
+	var e *Error
+	if rt.endpoint.IsHangup() {
+		e = h.hangup(w, r, rt, sessionID, &m)
+	} else {
+		e = h.mint(w, r, rt, &m)
+	}
+	if e != nil {
 		m.ev.Status = e.Status
 		if m.ev.Err == nil {
 			m.ev.Err = e
@@ -38,10 +44,12 @@ func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 }
 
-// mint runs the checks of a mint in order, calls the provider and answers.
-// It returns the error to answer with, or nil once it has answered.
+// mint runs the checks of a mint or a brokered session creation in order,
+// calls the provider and answers. It returns the error to answer with, or
+// nil once it has answered.
 func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint) *Error {
-	if e := checkContentType(r.Header); e != nil {
+	form, boundary, e := checkContentType(rt.endpoint, r.Header)
+	if e != nil {
 		return e
 	}
 	body, e := h.readBody(r)
@@ -49,18 +57,34 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		return e
 	}
 	var b mintBody
-	if e := parseBody(body, rt.endpoint, &b); e != nil {
+	var offer callOffer // calls only
+	switch form {
+	case formJSON:
+		e = parseBody(body, rt.endpoint, &b)
+	case formMultipart:
+		e = parseCall(body, boundary, &offer, &b)
+	case formSDP:
+		e = parseRawOffer(body, &offer, &b)
+	}
+	if e != nil {
 		return e
 	}
 	p, model := rt.provider, ""
-	if b.modelAt.Found() {
+	switch {
+	case b.modelAt.Found():
 		if p, model, e = h.splitModel(rt, b.model, b.modelParam); e != nil {
 			return e
 		}
-	} else if p == nil || !optionalModel(rt.endpoint, &b) {
+	case p == nil && form == formSDP:
+		return badRequest("a raw application/sdp offer names no provider: send multipart/form-data with a session part whose model is written provider/model, "+
+			"or post the offer to /{provider}/v1/realtime/calls", "", "missing_provider")
+	case p == nil || !optionalModel(rt.endpoint, &b):
 		return badRequest(b.modelParam+" is required", b.modelParam, "missing_model")
 	}
 	m.ev.Provider, m.ev.Model = p.name, model
+	if rt.endpoint.IsSession() && p.broker == nil {
+		return unsupportedEndpoint(p.name)
+	}
 
 	principal, e := h.authorize(r, Intent{Provider: p.name, Model: model, Endpoint: rt.endpoint})
 	if e != nil {
@@ -77,6 +101,16 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 	}
 	m.ev.KeyID = key.ID
 	upstreamModel := key.resolveAlias(model)
+	rec := Record{
+		KeyID:        key.ID,
+		VirtualKeyID: principal.ID,
+		Provider:     p.name,
+		Model:        unique.Make(upstreamModel).Value(), // records share a few model strings
+		Endpoint:     rt.endpoint,
+	}
+	if rt.endpoint.IsSession() {
+		return h.createSession(w, r, rt, p, sessionRequest(rt.endpoint, key, &b, &offer, upstreamModel), rec, principal, m)
+	}
 
 	req := &MintRequest{
 		Endpoint: rt.endpoint,
@@ -90,34 +124,57 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 	if err != nil {
 		return h.upstreamError(r.Context(), err, m)
 	}
-	return h.answer(w, r, resp, Record{
-		KeyID:        key.ID,
-		VirtualKeyID: principal.ID,
-		Provider:     p.name,
-		Model:        unique.Make(upstreamModel).Value(), // records share a few model strings
-		Endpoint:     rt.endpoint,
-	}, m)
+	return h.answer(w, r, resp, rec, m)
 }
 
 // optionalModel reports whether a body without a model may go on to the
-// provider's default: transcription sessions on a provider-scoped route.
+// provider's default on a provider-scoped route: transcription sessions,
+// and calls (a raw offer, or a session part without a model).
 func optionalModel(ep Endpoint, b *mintBody) bool {
-	return ep == EndpointTranscriptionSession || (ep == EndpointClientSecret && strings.HasPrefix(b.modelParam, "session.audio."))
+	return ep == EndpointTranscriptionSession || ep == EndpointCall || (ep == EndpointClientSecret && strings.HasPrefix(b.modelParam, "session.audio."))
 }
 
-func checkContentType(header http.Header) *Error {
-	ct := headerValue(header, "Content-Type")
-	if ct != "application/json" { // the common case needs no parsing
-		mt, _, err := mime.ParseMediaType(ct)
-		mt = strings.ToLower(mt)
-		if err != nil || (mt != "application/json" && !(strings.HasSuffix(mt, "+json") && strings.Count(mt, "/") == 1)) {
-			return badRequest("Content-Type must be application/json", "", "invalid_content_type")
-		}
+// The forms a request body comes in.
+const (
+	formJSON      = iota // a JSON object: mints and Live sessions
+	formMultipart        // multipart/form-data: a call's sdp and session parts
+	formSDP              // application/sdp: a call's raw offer
+)
+
+// checkContentType returns the form of the request body the Content-Type
+// announces, and a multipart body's boundary.
+func checkContentType(ep Endpoint, header http.Header) (form int, boundary string, e *Error) {
+	form, boundary, e = contentForm(ep, headerValue(header, "Content-Type"))
+	if e != nil {
+		return 0, "", e
 	}
 	if ce := headerValue(header, "Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return badRequest("Content-Encoding "+quote(ce)+" is not supported; send the JSON uncompressed", "", "unsupported_content_encoding")
+		return 0, "", badRequest("Content-Encoding "+quote(ce)+" is not supported; send the body uncompressed", "", "unsupported_content_encoding")
 	}
-	return nil
+	return form, boundary, nil
+}
+
+func contentForm(ep Endpoint, ct string) (form int, boundary string, e *Error) {
+	if ct == "application/json" && ep != EndpointCall { // the common case needs no parsing
+		return formJSON, "", nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	mt = strings.ToLower(mt)
+	if ep == EndpointCall {
+		switch {
+		case err == nil && mt == "multipart/form-data" && params["boundary"] != "":
+			return formMultipart, params["boundary"], nil
+		case err == nil && mt == "multipart/form-data":
+			return 0, "", badRequest("the multipart/form-data Content-Type has no boundary", "", "invalid_content_type")
+		case err == nil && mt == "application/sdp":
+			return formSDP, "", nil
+		}
+		return 0, "", badRequest("Content-Type must be multipart/form-data (parts sdp and session) or application/sdp", "", "invalid_content_type")
+	}
+	if err != nil || (mt != "application/json" && !(strings.HasSuffix(mt, "+json") && strings.Count(mt, "/") == 1)) {
+		return 0, "", badRequest("Content-Type must be application/json", "", "invalid_content_type")
+	}
+	return formJSON, "", nil
 }
 
 // readBody reads the request body, failing with 413 past h.maxBody bytes.
@@ -185,7 +242,7 @@ func (h *Handler) authorize(r *http.Request, in Intent) (Principal, *Error) {
 		if e := vk.authorize(in); e != nil {
 			return Principal{}, e
 		}
-		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit}, nil
+		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession, MaxSessions: vk.MaxSessions}, nil
 	case h.authorizer != nil:
 		p, err := h.authorizer(r, in)
 		if err == nil {
@@ -298,6 +355,9 @@ func (h *Handler) logMint(ctx context.Context, ev *MintEvent) {
 		slog.String("model", ev.Model),
 		slog.Duration("duration", ev.Duration),
 		slog.Duration("upstream_duration", ev.UpstreamDuration),
+	}
+	if ev.SessionID != "" {
+		attrs = append(attrs, slog.String("session_id", ev.SessionID))
 	}
 	if ev.Err != nil {
 		attrs = append(attrs, errAttr(ev.Err))

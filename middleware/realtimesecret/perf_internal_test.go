@@ -242,13 +242,25 @@ func TestRouteFindsEveryRoute(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, h.routes)
 		for path, want := range h.routes {
-			got, ok := h.route(path)
+			got, id, ok := h.route(path)
 			assert.True(t, ok, "%q", path)
 			assert.Equal(t, want, got, "%q", path)
-			_, ok = h.route(path + "x")
+			assert.Empty(t, id)
+			_, _, ok = h.route(path + "x")
 			assert.False(t, ok, "%q", path+"x")
+			if want.endpoint == EndpointCall || want.endpoint == EndpointLiveSession {
+				hang, id, ok := h.route(path + "/rtc_1/hangup")
+				assert.True(t, ok, "%q", path+"/rtc_1/hangup")
+				assert.Equal(t, "rtc_1", id)
+				assert.True(t, hang.endpoint.IsHangup())
+				assert.Equal(t, want.provider, hang.provider)
+				_, _, ok = h.route(path + "/a/b/hangup")
+				assert.False(t, ok, "a slash in the id")
+			}
 		}
-		_, ok := h.route("/v1/chat/completions")
+		_, _, ok := h.route("/v1/chat/completions")
+		assert.False(t, ok)
+		_, _, ok = h.route("/v1/chat/hangup")
 		assert.False(t, ok)
 	}
 }

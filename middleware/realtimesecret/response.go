@@ -118,8 +118,14 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintRespo
 	return nil
 }
 
-// writeUpstream writes an upstream reply with only its safe headers.
+// writeUpstream writes an upstream JSON reply with only its safe headers.
 func writeUpstream(w http.ResponseWriter, resp *MintResponse) {
+	writeReply(w, resp, jsonContentType)
+}
+
+// writeReply writes an upstream reply, its body byte for byte, with only
+// its safe headers and contentType.
+func writeReply(w http.ResponseWriter, resp *MintResponse, contentType []string) {
 	dst := w.Header()
 	for name, values := range resp.Header {
 		if safeUpstreamHeader(name) {
@@ -127,10 +133,10 @@ func writeUpstream(w http.ResponseWriter, resp *MintResponse) {
 		}
 	}
 	// Set would canonicalize these constant, canonical keys again.
-	dst["Content-Type"] = []string{"application/json"}
+	dst["Content-Type"] = contentType
 	dst["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(resp.Body)
+	_, _ = w.Write(resp.Body) //nolint:gosec // G705: the upstream reply passed through as SPEC 2.10 and 7 require, under its own Content-Type
 }
 
 // safeUpstreamHeader reports whether an upstream header may reach the

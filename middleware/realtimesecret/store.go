@@ -7,8 +7,9 @@ import (
 	"unsafe"
 )
 
-// Record says who minted a token with which upstream key. It is what
-// FromContext returns for a request that redeems the token.
+// Record says who minted a token, or created a brokered session, with
+// which upstream key. It is what FromContext returns for a request that
+// redeems the token or names the session.
 type Record struct {
 	// KeyID is the ID of the upstream Key the token was minted with.
 	KeyID string
@@ -22,8 +23,13 @@ type Record struct {
 	Model string
 	// Endpoint is the kind of mint.
 	Endpoint Endpoint
-	// ExpiresAt is when the token expires, as the upstream said.
+	// ExpiresAt is when the token expires, as the upstream said; for a
+	// brokered session, when its record is dropped (CreatedAt plus
+	// Config.SessionLifetime).
 	ExpiresAt time.Time
+	// CreatedAt is when a brokered session was created upstream; zero for
+	// a minted token.
+	CreatedAt time.Time
 }
 
 // TokenHash identifies a token in a Store: the SHA-256 of the token, so a

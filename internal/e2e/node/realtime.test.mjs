@@ -11,6 +11,8 @@
 //   E2E_KEY_REALTIME     the upstream key for realtime models
 //   E2E_KEY_TRANSCRIBE   the upstream key for transcription models
 //   E2E_KEY_TRANSLATE    the upstream key for translation models
+//   E2E_KEY_LIVE         the upstream key for GPT-Live models
+//   E2E_SDP_OFFER        a WebRTC SDP offer as a browser makes it
 //
 // The SDK is used unchanged but for baseURL and apiKey.
 
@@ -172,5 +174,120 @@ describe('errors surface as the SDK error classes', () => {
       assert.ok(Number(err.headers.get('retry-after')) > 0, 'Retry-After is a positive number of seconds');
       return true;
     });
+  });
+});
+
+// upstreamParts reads the multipart/form-data body the fake upstream
+// received into { name: text }, with the part names in order.
+async function upstreamParts(req) {
+  assert.match(req.content_type, /^multipart\/form-data; boundary=/);
+  const form = await new Response(req.body, { headers: { 'content-type': req.content_type } }).formData();
+  const names = [...form.keys()];
+  const parts = { names };
+  for (const [name, value] of form.entries()) parts[name] = typeof value === 'string' ? value : await value.text();
+  return parts;
+}
+
+// callID returns the id at the end of a call's Location.
+const callID = (location) => location.slice(location.lastIndexOf('/') + 1);
+
+describe('brokered sessions (SPEC 7)', () => {
+  test('realtime.calls.create with a session, provider/model on /v1, then hangup', async () => {
+    const sdk = client('/v1');
+    const res = await sdk.realtime.calls.create({
+      sdp: env('E2E_SDP_OFFER'),
+      session: { type: 'realtime', model: 'openai/gpt-realtime', instructions: 'You are a friendly assistant.' },
+    });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('content-type'), 'application/sdp');
+    const location = res.headers.get('location');
+    assert.match(location, /^\/v1\/realtime\/calls\/rtc_[A-Za-z0-9_-]+$/);
+    assert.match(await res.text(), /^v=0\r\n/, 'the body is the SDP answer');
+
+    const { last } = await lastUpstream();
+    assert.equal(last.path, '/v1/realtime/calls');
+    assert.equal(last.authorization, `Bearer ${env('E2E_KEY_REALTIME')}`);
+    assert.equal(last.x_virtual_key, '');
+    const parts = await upstreamParts(last);
+    assert.deepEqual(parts.names, ['sdp', 'session']);
+    assert.equal(parts.sdp, env('E2E_SDP_OFFER'), 'the offer byte for byte');
+    const session = JSON.parse(parts.session);
+    assert.equal(session.model, 'gpt-realtime', 'the bare model');
+    assert.equal(session.instructions, 'You are a friendly assistant.');
+
+    await sdk.realtime.calls.hangup(callID(location));
+    const after = await lastUpstream();
+    assert.equal(after.last.path, `/v1/realtime/calls/${callID(location)}/hangup`);
+    assert.equal(after.last.authorization, `Bearer ${env('E2E_KEY_REALTIME')}`);
+  });
+
+  test('realtime.calls.create without a session sends raw application/sdp: works on the provider-scoped route', async () => {
+    const before = await upstreamCount();
+    const res = await client('/openai/v1').realtime.calls.create({ sdp: env('E2E_SDP_OFFER') });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('content-type'), 'application/sdp');
+    assert.match(res.headers.get('location'), /^\/openai\/v1\/realtime\/calls\/rtc_[A-Za-z0-9_-]+$/);
+    assert.match(await res.text(), /^v=0\r\n/);
+
+    const { last, count } = await lastUpstream();
+    assert.equal(count, before + 1);
+    assert.equal(last.path, '/v1/realtime/calls');
+    const keys = ['E2E_KEY_REALTIME', 'E2E_KEY_TRANSCRIBE', 'E2E_KEY_TRANSLATE', 'E2E_KEY_LIVE'].map((k) => `Bearer ${env(k)}`);
+    assert.ok(keys.includes(last.authorization), 'a real key, never the virtual key');
+    const parts = await upstreamParts(last);
+    assert.deepEqual(parts.names, ['sdp'], 'forwarded as multipart with the offer alone: the provider default model');
+    assert.equal(parts.sdp, env('E2E_SDP_OFFER'));
+  });
+
+  test('realtime.calls.create without a session on /v1 is a 400 that says how to name the provider', async () => {
+    const before = await upstreamCount();
+    await assert.rejects(client('/v1').realtime.calls.create({ sdp: env('E2E_SDP_OFFER') }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, `got ${err.constructor.name}: ${err.message}`);
+      assert.equal(err.status, 400);
+      assert.equal(err.code, 'missing_provider');
+      assert.match(err.message, /provider\/model/);
+      return true;
+    });
+    assert.equal(await upstreamCount(), before, 'nothing sent upstream');
+  });
+
+  test('live.create on /v1 with provider/model, then live.sessions.hangup', async () => {
+    const sdk = client('/v1');
+    const live = await sdk.live.create({
+      session: { model: 'openai/gpt-live-1', instructions: 'You are a friendly assistant.' },
+      transport: { type: 'webrtc', sdp: env('E2E_SDP_OFFER') },
+    });
+    assert.ok(live.session.id, 'session.id');
+    assert.equal(live.transport.type, 'webrtc');
+    assert.match(live.transport.sdp, /^v=0\r\n/, 'transport.sdp is the SDP answer');
+
+    const { last } = await lastUpstream();
+    assert.equal(last.path, '/v1/live/sessions');
+    assert.equal(last.authorization, `Bearer ${env('E2E_KEY_LIVE')}`);
+    assert.deepEqual(last.body, {
+      session: { model: 'gpt-live-1', instructions: 'You are a friendly assistant.' },
+      transport: { type: 'webrtc', sdp: env('E2E_SDP_OFFER') },
+    }, 'the bare model and nothing added: GPT-Live rejects unknown fields');
+
+    await sdk.live.sessions.hangup(live.session.id);
+    const after = await lastUpstream();
+    assert.equal(after.last.path, `/v1/live/sessions/${live.session.id}/hangup`);
+    assert.equal(after.last.authorization, `Bearer ${env('E2E_KEY_LIVE')}`);
+  });
+
+  test('live.create with a disabled virtual key is a PermissionDeniedError', async () => {
+    const before = await upstreamCount();
+    await assert.rejects(
+      client('/v1', env('E2E_VK_DISABLED')).live.create({
+        session: { model: 'openai/gpt-live-1' },
+        transport: { type: 'webrtc', sdp: env('E2E_SDP_OFFER') },
+      }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.PermissionDeniedError, `got ${err.constructor.name}: ${err.message}`);
+        assert.equal(err.status, 403);
+        return true;
+      },
+    );
+    assert.equal(await upstreamCount(), before);
   });
 });

@@ -26,39 +26,64 @@ func loadCorpus(t *testing.T) *badrequests.Corpus {
 	return c
 }
 
-// rawCase turns a case into the bytes a client would send.
-func rawCase(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case) rawRequest {
+// rawCase turns a case into the bytes a client would send; sessionID
+// replaces {session_id} in the path of a session_by case.
+func rawCase(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case, sessionID string) rawRequest {
 	t.Helper()
-	req, err := c.Resolve(tc)
+	req, err := c.ResolveSession(tc, sessionID)
 	require.NoError(t, err)
-	r := rawRequest{method: req.Method, target: req.Target, body: req.Body, chunked: tc.Chunked, length: tc.ContentLength}
-	for k, vs := range req.Header {
-		for _, v := range vs {
-			r.header = append(r.header, [2]string{k, v})
-		}
-	}
+	r := rawFrom(req)
+	r.chunked, r.length = tc.Chunked, tc.ContentLength
 	if len(r.body) == 0 && !tc.Chunked && tc.ContentLength == 0 && (r.method == "GET" || r.method == "HEAD" || r.method == "OPTIONS") {
 		r.length = -1 // no body, no Content-Length, as clients send these
 	}
 	return r
 }
 
+func rawFrom(req *badrequests.Request) rawRequest {
+	r := rawRequest{method: req.Method, target: req.Target, body: req.Body}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			r.header = append(r.header, [2]string{k, v})
+		}
+	}
+	return r
+}
+
+// createSession creates, through the sidecar and at the fake upstream, the
+// session a session_by case hangs up, and returns its id ("" when the case
+// needs none).
+func createSession(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case, addr string) string {
+	t.Helper()
+	setup, err := c.SessionSetup(tc)
+	require.NoError(t, err)
+	if setup == nil {
+		return ""
+	}
+	resp, body := rawFrom(setup).send(t, addr)
+	id, err := badrequests.CreatedID(setup, resp.StatusCode, resp.Header, body)
+	require.NoError(t, err)
+	return id
+}
+
 // TestBadInputThroughSidecar sends the bad request corpus over loopback to
 // a sidecar in front of a fake existing proxy: each case gets its status
 // and error code, or reaches the existing proxy; none gets a 5xx or reaches
-// the upstream. Cases that need seal keys are left to the middleware's
+// the upstream (the fake upstream, which brokers sessions: a session_by
+// case's own session is created there before the case is sent). Cases that need seal keys are left to the middleware's
 // TestBadInput.
 func TestBadInputThroughSidecar(t *testing.T) {
 	c := loadCorpus(t)
-	h := start(t, options{env: map[string]string{"VK_WEB": c.VirtualKey}})
+	h := start(t, options{env: map[string]string{"VK_WEB": c.VirtualKey}, virtualKeys: c.OtherVirtualKeys})
 	addr := hostOf(h.URL)
 	for _, tc := range c.Cases {
 		if tc.Seal {
 			continue
 		}
 		t.Run(tc.Name, func(t *testing.T) {
+			sessionID := createSession(t, c, &tc, addr)
 			minted, proxied := h.Fake.Count(), h.Proxy.count()
-			resp, body := rawCase(t, c, &tc).send(t, addr)
+			resp, body := rawCase(t, c, &tc, sessionID).send(t, addr)
 
 			assert.Less(t, resp.StatusCode, 500, "body: %s", body)
 			assert.Equal(t, minted, h.Fake.Count(), "a bad request reached the upstream")
@@ -81,6 +106,12 @@ func TestBadInputThroughSidecar(t *testing.T) {
 				assert.Equal(t, tc.Code, *e.Error.Code)
 			}
 			assert.NotContains(t, string(body), c.VirtualKey)
+			for _, other := range c.OtherVirtualKeys {
+				assert.NotContains(t, string(body), other)
+			}
+			if tc.Status == http.StatusMethodNotAllowed {
+				assert.Equal(t, http.MethodPost, resp.Header.Get("Allow"))
+			}
 		})
 	}
 }

@@ -53,6 +53,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		Store:            b.store,
 		RateLimiter:      limiter,
 		StrictStore:      cfg.StrictStore,
+		SessionLifetime:  time.Duration(cfg.SessionLifetime),
 		OnMint:           b.metrics.onMint,
 		OnRedeem:         b.metrics.onRedeem,
 		SealKeys:         sealKeys,

@@ -59,6 +59,11 @@ type Config struct {
 	// StrictStore answers 503 when a token record cannot be stored, instead
 	// of minting an unattributed token. Default false.
 	StrictStore bool `yaml:"strict_store"`
+	// SessionLifetime is how long the record of a brokered session (a
+	// WebRTC call or a GPT-Live session) is kept: its attribution on the
+	// requests that name its id, and its owner's right to hang it up. Set
+	// it to the longest a session may live. Default 2h; at least 1m.
+	SessionLifetime Duration `yaml:"session_lifetime"`
 
 	// Server holds the HTTP server's limits.
 	Server ServerConfig `yaml:"server"`
@@ -242,6 +247,8 @@ const (
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultLogFlushInterval  = 200 * time.Millisecond
+	DefaultSessionLifetime   = realtimesecret.DefaultSessionLifetime
+	minSessionLifetime       = time.Minute
 	DefaultHealthPath        = "/healthz"
 	DefaultReadyPath         = "/readyz"
 	DefaultMetricsPath       = "/metrics"
@@ -363,6 +370,7 @@ func (c *Config) setDefaults() {
 	def(&c.Admin.HealthPath, DefaultHealthPath)
 	def(&c.Admin.ReadyPath, DefaultReadyPath)
 	def(&c.Admin.MetricsPath, DefaultMetricsPath)
+	defDur(&c.SessionLifetime, DefaultSessionLifetime)
 	defDur(&c.Server.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	defDur(&c.Server.ReadTimeout, DefaultReadTimeout)
 	defDur(&c.Server.WriteTimeout, DefaultWriteTimeout)
@@ -405,6 +413,9 @@ func (c *Config) validate() error {
 	}
 	if c.Server.MaxHeaderBytes < 0 {
 		return errors.New("server.max_header_bytes must not be negative")
+	}
+	if d := time.Duration(c.SessionLifetime); d < minSessionLifetime {
+		return fmt.Errorf("session_lifetime %s is below %s: a brokered session's record would expire while it runs, and its owner could no longer hang it up", d, minSessionLifetime)
 	}
 	if err := c.validateProviders(); err != nil {
 		return err
@@ -491,18 +502,11 @@ func (c *Config) validateProviders() error {
 }
 
 // validateAdminPaths checks that the admin paths are distinct paths that
-// shadow no mint route. A clash with a path of the existing proxy is the
+// shadow no mint or broker route. A clash with a path of the existing proxy is the
 // reason they can be moved; the sidecar cannot know those.
 func (c *Config) validateAdminPaths() error {
 	paths := map[string]string{}
-	mint := map[string]bool{}
-	prefix := strings.TrimSuffix(c.PathPrefix, "/")
-	for _, e := range realtimesecret.Endpoints() {
-		mint[prefix+e.Path()] = true
-		for name := range c.Providers {
-			mint[prefix+"/"+name+e.Path()] = true
-		}
-	}
+	mint := fixedRoutes(c)
 	for _, p := range []struct{ key, path string }{
 		{"admin.health_path", c.Admin.HealthPath},
 		{"admin.ready_path", c.Admin.ReadyPath},
@@ -515,8 +519,8 @@ func (c *Config) validateAdminPaths() error {
 		if other, dup := paths[p.path]; dup {
 			return fmt.Errorf("%s and %s are both %q", other, p.key, p.path)
 		}
-		if mint[p.path] {
-			return fmt.Errorf("%s %q is a mint route", p.key, p.path)
+		if mint[p.path] || isHangupPath(mint, p.path) {
+			return fmt.Errorf("%s %q is a mint route or a broker route", p.key, p.path)
 		}
 		paths[p.path] = p.key
 	}

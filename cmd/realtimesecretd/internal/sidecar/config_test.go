@@ -64,6 +64,7 @@ func TestParseDefaults(t *testing.T) {
 	assert.Zero(t, cfg.Server.ProxyTimeout)
 	assert.Equal(t, 64<<10, cfg.Server.MaxHeaderBytes)
 	assert.Nil(t, cfg.ForwardHeaders, "omitted forward_headers must stay nil: the core's default")
+	assert.Equal(t, sidecar.Duration(2*time.Hour), cfg.SessionLifetime)
 
 	p := cfg.Providers["openai"]
 	assert.Equal(t, "openai", p.Type, "type defaults to the provider's name")
@@ -88,6 +89,7 @@ func TestParseExampleFile(t *testing.T) {
 	assert.Equal(t, map[string]string{"realtime": "gpt-realtime"}, k.Aliases)
 	require.NotNil(t, k.Weight)
 	assert.InDelta(t, 1.0, *k.Weight, 0)
+	assert.Equal(t, sidecar.Duration(2*time.Hour), cfg.SessionLifetime)
 	vk := cfg.VirtualKeys[0]
 	assert.Equal(t, sidecar.Duration(10*time.Minute), vk.MaxTTL)
 	assert.Equal(t, sidecar.RateConfig{Requests: 60, Per: sidecar.Duration(time.Minute)}, vk.RateLimit)
@@ -379,6 +381,31 @@ func TestParseErrors(t *testing.T) {
 			name: "admin path on a mint route",
 			yaml: minimalYAML + "admin: {metrics_path: /openai/v1/realtime/sessions}\n",
 			want: []string{"admin.metrics_path", "mint route"},
+		},
+		{
+			name: "admin path on a broker route",
+			yaml: minimalYAML + "admin: {health_path: /v1/live/sessions}\n",
+			want: []string{"admin.health_path", "broker route"},
+		},
+		{
+			name: "admin path on a hang-up route",
+			yaml: minimalYAML + "admin: {ready_path: /openai/v1/realtime/calls/ready/hangup}\n",
+			want: []string{"admin.ready_path", "broker route"},
+		},
+		{
+			name: "session lifetime not a duration",
+			yaml: minimalYAML + "session_lifetime: 7200\n",
+			want: []string{"line 10", "not a duration"},
+		},
+		{
+			name: "session lifetime negative",
+			yaml: minimalYAML + "session_lifetime: -1h\n",
+			want: []string{"line 10", "negative"},
+		},
+		{
+			name: "session lifetime too short",
+			yaml: minimalYAML + "session_lifetime: 30s\n",
+			want: []string{"session_lifetime 30s", "1m0s", "hang it up"},
 		},
 		{
 			name: "admin paths the same",

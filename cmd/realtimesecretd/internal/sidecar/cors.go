@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/cors"
-
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
 // CORSConfig lets browser apps on other origins call the mint routes, the
@@ -39,7 +37,8 @@ type CORSConfig struct {
 	// the virtual key header and the forwarded headers.
 	AllowedHeaders []string `yaml:"allowed_headers"`
 	// ExposedHeaders are response headers the page may read beyond
-	// Retry-After and X-Request-Id, which are always exposed.
+	// Retry-After, X-Request-Id and Location (a brokered call's URL), which
+	// are always exposed.
 	ExposedHeaders []string `yaml:"exposed_headers"`
 	// AllowCredentials lets pages send cookies or TLS client certificates
 	// with the mint, for an authenticating proxy in front that uses them.
@@ -58,7 +57,7 @@ const DefaultCORSMaxAge = 10 * time.Minute
 // the config says.
 var (
 	corsMintHeaders    = []string{"Authorization", "Content-Type", "OpenAI-Safety-Identifier", "X-Request-Id"}
-	corsExposedHeaders = []string{"Retry-After", "X-Request-Id"}
+	corsExposedHeaders = []string{"Retry-After", "X-Request-Id", "Location"}
 )
 
 // enabled reports whether any origin is allowed.
@@ -175,23 +174,16 @@ type corsRoutes struct {
 }
 
 func (h *corsRoutes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.mint[r.URL.Path] {
+	if h.mint[r.URL.Path] || isHangupPath(h.mint, r.URL.Path) {
 		h.cors.ServeHTTP(w, r)
 		return
 	}
 	h.next.ServeHTTP(w, r)
 }
 
-// mintPaths returns every mint route of cfg, as the core matches them:
-// exactly, on the path.
+// mintPaths returns every mint and broker creation route of cfg, as the
+// core matches them: exactly, on the path. The hang-up routes below the
+// creations are matched by isHangupPath.
 func mintPaths(cfg *Config) map[string]bool {
-	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
-	paths := map[string]bool{}
-	for _, e := range realtimesecret.Endpoints() {
-		paths[prefix+e.Path()] = true
-		for name := range cfg.Providers {
-			paths[prefix+"/"+name+e.Path()] = true
-		}
-	}
-	return paths
+	return fixedRoutes(cfg)
 }

@@ -96,6 +96,30 @@ func TestCORSPreflightOnMintRoutes(t *testing.T) {
 			origin: "http://app.test:3000", method: "POST", headers: "content-type", allowed: true,
 		},
 		{
+			name: "broker route: WebRTC call", path: "/v1/realtime/calls",
+			origin: "http://app.test:3000", method: "POST", headers: "authorization", allowed: true,
+		},
+		{
+			name: "broker route: provider-scoped call", path: "/openai/v1/realtime/calls",
+			origin: "http://app.test:3000", method: "POST", headers: "authorization", allowed: true,
+		},
+		{
+			name: "broker route: GPT-Live session", path: "/v1/live/sessions",
+			origin: "http://app.test:3000", method: "POST", headers: "authorization,content-type", allowed: true,
+		},
+		{
+			name: "broker route: call hang-up", path: "/v1/realtime/calls/rtc_0123abc/hangup",
+			origin: "http://app.test:3000", method: "POST", headers: "authorization", allowed: true,
+		},
+		{
+			name: "broker route: provider-scoped Live hang-up", path: "/openai/v1/live/sessions/sess_0123.abc/hangup",
+			origin: "http://app.test:3000", method: "POST", headers: "authorization", allowed: true,
+		},
+		{
+			name: "broker route, origin not allowed", path: "/v1/realtime/calls/rtc_0123abc/hangup",
+			origin: "http://evil.test:3000", method: "POST", headers: "authorization",
+		},
+		{
 			name: "wildcard subdomain", path: "/v1/realtime/client_secrets",
 			origin: "https://voice.example.com", method: "POST", headers: "content-type,x-virtual-key", allowed: true,
 		},
@@ -177,7 +201,8 @@ func TestCORSActualMintRequests(t *testing.T) {
 			}
 			assert.Equal(t, []string{tc.origin}, resp.Header.Values("Access-Control-Allow-Origin"))
 			exposed := strings.Split(resp.Header.Get("Access-Control-Expose-Headers"), ", ")
-			assert.Subset(t, exposed, []string{"Retry-After", "X-Request-Id", "X-Ratelimit-Remaining-Requests"})
+			assert.Subset(t, exposed, []string{"Retry-After", "X-Request-Id", "Location", "X-Ratelimit-Remaining-Requests"},
+				"a page reads a brokered call's id from Location")
 		})
 	}
 }
@@ -197,6 +222,28 @@ func TestCORSLeavesProxiedPathsAlone(t *testing.T) {
 
 	resp, _ := do(t, http.MethodGet, h.URL+"/v1/models", http.Header{"Origin": {"http://app.test:3000"}}, "")
 	assert.Empty(t, resp.Header.Values("Access-Control-Allow-Origin"), "the sidecar adds nothing to proxied answers")
+}
+
+// TestCORSNotOnLookalikeHangupPaths: a path that only looks like a hang-up
+// (an id the core refuses, an unknown collection) is not the sidecar's: its
+// preflight goes to the existing proxy, as the request itself would.
+func TestCORSNotOnLookalikeHangupPaths(t *testing.T) {
+	h := start(t, options{extra: corsYAML})
+	for _, path := range []string{
+		"/v1/realtime/calls/rtc%21x/hangup",
+		"/v1/realtime/calls/rtc%20x/hangup",
+		"/v1/realtime/calls/" + strings.Repeat("a", 129) + "/hangup",
+		"/v1/realtime/client_secrets/x/hangup",
+		"/nope/v1/realtime/calls/rtc_1/hangup",
+		"/v1/live/sessions/sess_1/hangup/",
+	} {
+		t.Run(path, func(t *testing.T) {
+			before := h.Proxy.count()
+			got := preflight200(t, h.URL+path, "http://app.test:3000")
+			assert.Empty(t, got.Values("Access-Control-Allow-Origin"))
+			assert.Equal(t, before+1, h.Proxy.count(), "the preflight reached the existing proxy")
+		})
+	}
 }
 
 // TestCORSOffByDefault: without a cors section the sidecar answers no

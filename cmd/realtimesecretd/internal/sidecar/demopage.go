@@ -15,7 +15,8 @@ import (
 
 // DemoPagePath is where the sidecar serves its demo page in demo mode: a
 // page that mints a client secret with fetch(), as a voice app does, and
-// shows when it expires.
+// shows when it expires; and that brokers a WebRTC call from a real
+// browser offer, shows the answer and the call id, and hangs it up.
 const DemoPagePath = "/demo/"
 
 //go:embed demopage/index.html demopage/page.js demopage/page.css
@@ -30,8 +31,9 @@ type demoPage struct {
 	csp  string
 }
 
-// newDemoPage renders the page for cfg: it mints on the GA route under
-// cfg's path prefix, with the first demo provider's realtime model.
+// newDemoPage renders the page for cfg: it mints on the GA route and
+// brokers calls on the calls route under cfg's path prefix, with the first
+// demo provider's realtime model.
 func newDemoPage(cfg *Config) (*demoPage, error) {
 	script, err := demoFiles.ReadFile("demopage/page.js")
 	if err != nil {
@@ -46,15 +48,17 @@ func newDemoPage(cfg *Config) (*demoPage, error) {
 		model = demo[0] + "/" + model
 	}
 	var buf bytes.Buffer
+	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
 	err = demoTemplate.Execute(&buf, struct {
-		MintPath, Model string
-		Script          template.JS
-		Style           template.CSS
+		MintPath, CallsPath, Model string
+		Script                     template.JS
+		Style                      template.CSS
 	}{
-		MintPath: strings.TrimSuffix(cfg.PathPrefix, "/") + realtimesecret.EndpointClientSecret.Path(),
-		Model:    model,
-		Script:   template.JS(script), //nolint:gosec // our own embedded file, not input
-		Style:    template.CSS(style), //nolint:gosec // our own embedded file, not input
+		MintPath:  prefix + realtimesecret.EndpointClientSecret.Path(),
+		CallsPath: prefix + realtimesecret.EndpointCall.Path(),
+		Model:     model,
+		Script:    template.JS(script), //nolint:gosec // our own embedded file, not input
+		Style:     template.CSS(style), //nolint:gosec // our own embedded file, not input
 	})
 	if err != nil {
 		return nil, err

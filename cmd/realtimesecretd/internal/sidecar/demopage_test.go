@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,9 +44,10 @@ func demoServer(t *testing.T, yaml string, vars map[string]string) *httptest.Ser
 }
 
 var (
-	inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
-	inlineStyle  = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
-	mintPathMeta = regexp.MustCompile(`<meta name="realtimesecret-mint-path" content="([^"]*)">`)
+	inlineScript  = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+	inlineStyle   = regexp.MustCompile(`(?s)<style>(.*?)</style>`)
+	mintPathMeta  = regexp.MustCompile(`<meta name="realtimesecret-mint-path" content="([^"]*)">`)
+	callsPathMeta = regexp.MustCompile(`<meta name="realtimesecret-calls-path" content="([^"]*)">`)
 )
 
 func cspSource(inline []byte) string {
@@ -80,6 +82,43 @@ func TestDemoPageServedInDemoMode(t *testing.T) {
 	meta := mintPathMeta.FindSubmatch(body)
 	require.NotNil(t, meta)
 	assert.Equal(t, "/v1/realtime/client_secrets", string(meta[1]))
+	meta = callsPathMeta.FindSubmatch(body)
+	require.NotNil(t, meta)
+	assert.Equal(t, "/v1/realtime/calls", string(meta[1]))
+
+	// The call button brokers a real browser offer: multipart FormData
+	// with the parts sdp and session, the answer applied, a hang-up by id.
+	for _, js := range []string{
+		`id="call"`, `id="hangup"`, `id="call-id"`, `id="answer"`,
+		`addTransceiver('audio', { direction: 'recvonly' })`, `createDataChannel('oai-events')`,
+		`form.set('sdp', pc.localDescription.sdp)`, `form.set('session'`,
+		`res.headers.get('Location')`, `setRemoteDescription({ type: 'answer', sdp: answer })`, `/hangup`,
+	} {
+		assert.Contains(t, string(body), js)
+	}
+}
+
+// TestDemoPageCallFlow sends what the page's call and hang-up buttons send
+// to the demo sidecar: the call gets an SDP answer and a Location whose last
+// segment hangs it up.
+func TestDemoPageCallFlow(t *testing.T) {
+	srv := demoServer(t, demoYAML, nil)
+	// A browser's FormData: string fields, no part Content-Type.
+	body := "--b\r\nContent-Disposition: form-data; name=\"sdp\"\r\n\r\n" + fakeupstream.SampleOffer +
+		"\r\n--b\r\nContent-Disposition: form-data; name=\"session\"\r\n\r\n" +
+		`{"type":"realtime","model":"openai/gpt-realtime"}` + "\r\n--b--\r\n"
+	auth := http.Header{"Authorization": {"Bearer vk-demo-not-secret"}}
+	hdr := auth.Clone()
+	hdr.Set("Content-Type", "multipart/form-data; boundary=b")
+	resp, answer := do(t, http.MethodPost, srv.URL+"/v1/realtime/calls", hdr, body)
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(answer))
+	assert.Equal(t, "application/sdp", resp.Header.Get("Content-Type"))
+	assert.True(t, strings.HasPrefix(string(answer), "v=0\r\n"))
+	loc := resp.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/v1/realtime/calls/"), loc)
+
+	resp, out := do(t, http.MethodPost, srv.URL+loc+"/hangup", auth, "")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, string(out))
 }
 
 func TestDemoPageRoutes(t *testing.T) {
@@ -108,6 +147,9 @@ func TestDemoPageFollowsPathPrefix(t *testing.T) {
 	meta := mintPathMeta.FindSubmatch(body)
 	require.NotNil(t, meta)
 	assert.Equal(t, "/api/v1/realtime/client_secrets", string(meta[1]))
+	meta = callsPathMeta.FindSubmatch(body)
+	require.NotNil(t, meta)
+	assert.Equal(t, "/api/v1/realtime/calls", string(meta[1]))
 }
 
 // TestDemoPageOnlyInDemoMode: with a real key the page is not served; the

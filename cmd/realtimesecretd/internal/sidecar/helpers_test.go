@@ -144,6 +144,7 @@ type options struct {
 	noUpstream  bool                                              // no existing proxy
 	adminListen bool                                              // admin endpoints on their own listener
 	env         map[string]string                                 // more variables
+	virtualKeys map[string]string                                 // more virtual keys, id to value, beside web
 }
 
 const harnessYAML = `
@@ -175,7 +176,13 @@ func start(t *testing.T, o options) *harness {
 	for k, v := range o.env {
 		vars[k] = v
 	}
-	text := harnessYAML + o.extra
+	text := harnessYAML
+	for id, value := range o.virtualKeys { // the list harnessYAML ends with
+		name := "VK_" + strings.ToUpper(id)
+		vars[name] = value
+		text += "  - id: " + id + "\n    value: ${" + name + "}\n"
+	}
+	text += o.extra
 	if o.adminListen {
 		text += "admin: {listen: \"127.0.0.1:1\"}\n" // the test's listener is used
 	}

@@ -199,3 +199,24 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 	require.NoError(t, c.Write(&m))
 	return m.GetCounter().GetValue()
 }
+
+func TestBuildPassesTheSessionLifetime(t *testing.T) {
+	const yaml = "allow_anonymous: true\nproviders: {openai: {keys: [{id: a, value: k}]}}\n"
+	tests := []struct {
+		name  string
+		extra string
+		want  time.Duration
+	}{
+		{name: "default", want: 2 * time.Hour},
+		{name: "set", extra: "session_lifetime: 1h30m\n", want: 90 * time.Minute},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(yaml+tc.extra), func(string) (string, bool) { return "", false })
+			require.NoError(t, err)
+			b, err := build(cfg, "", slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, b.core.SessionLifetime)
+		})
+	}
+}

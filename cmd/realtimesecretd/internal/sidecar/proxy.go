@@ -13,7 +13,8 @@ import (
 )
 
 // Attribution headers set on requests passed to the existing proxy for a
-// redeemed token (SPEC 3). Every header starting with "X-Realtime-" that the
+// redeemed token (SPEC 3) or a request naming a brokered session
+// (?call_id= on the Realtime WebSocket path, a Live session's attach). Every header starting with "X-Realtime-" that the
 // client sent is deleted first, so the proxy can trust them. One whose
 // value would be empty (no virtual key, the provider's default model) is
 // not set.
@@ -102,7 +103,8 @@ func (h *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // setAttribution deletes every X-Realtime-* header the client sent and,
-// when the request redeems a known token, sets the attribution headers.
+// when the request redeems a known token or names a known brokered
+// session, sets the attribution headers.
 func setAttribution(out http.Header, in *http.Request) {
 	for name := range out {
 		if isAttributionName(name) {

@@ -64,6 +64,18 @@ func TestRunExitCodes(t *testing.T) {
 			stderr: []string{"providers.azure", "endpoint is required"},
 		},
 		{
+			name:   "check fails a session lifetime below a minute",
+			args:   []string{"-config", writeConfig(t, "providers: {openai: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\nsession_lifetime: 59s\n"), "-check"},
+			code:   1,
+			stderr: []string{"session_lifetime 59s"},
+		},
+		{
+			name:   "check passes a session lifetime",
+			args:   []string{"-config", writeConfig(t, "providers: {openai: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\nsession_lifetime: 1h30m\n"), "-check"},
+			code:   0,
+			stdout: []string{"OK"},
+		},
+		{
 			name:   "check reports demo mode",
 			args:   []string{"-config", filepath.Join("..", "..", "..", "..", "testdata", "sidecar.yaml"), "-check"},
 			code:   0,

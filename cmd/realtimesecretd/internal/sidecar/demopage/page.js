@@ -62,3 +62,78 @@
     show('ok', 'Minted. A voice app now hands the secret to WebRTC or a WebSocket as its bearer token.');
   });
 })();
+
+// Brokers a WebRTC call the way a voice app's page does without ever
+// holding a provider key: it makes an offer (audio to receive, and the
+// data channel the Realtime API sends events on), posts it with the model
+// to the sidecar's calls route, and applies the SDP answer. The call id is
+// the last segment of the answer's Location; hanging up posts to
+// {calls}/{id}/hangup.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const callsPath = document.querySelector('meta[name="realtimesecret-calls-path"]').content;
+  const auth = () => ({ 'Authorization': `Bearer ${$('vk').value}` });
+  let pc = null;
+  let callID = '';
+
+  const show = (state, text) => {
+    $('call-result').dataset.state = state;
+    $('call-status').textContent = text;
+  };
+  const failure = async (res) => {
+    const body = await res.json().catch(() => null);
+    return `${res.status}: ${body?.error?.message ?? res.statusText}`;
+  };
+  const close = () => {
+    if (pc) pc.close();
+    pc = null;
+    callID = '';
+    $('hangup').disabled = true;
+  };
+
+  $('call').addEventListener('click', async () => {
+    close();
+    $('call-details').hidden = true;
+    show('pending', 'Making an offer…');
+    try {
+      pc = new RTCPeerConnection();
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      pc.createDataChannel('oai-events');
+      await pc.setLocalDescription(await pc.createOffer());
+
+      const form = new FormData();
+      form.set('sdp', pc.localDescription.sdp);
+      form.set('session', JSON.stringify({ type: 'realtime', model: $('model').value }));
+      show('pending', 'Posting the offer…');
+      const res = await fetch(new URL(callsPath, $('sidecar').value), { method: 'POST', headers: auth(), body: form });
+      if (!res.ok) {
+        show('error', await failure(res));
+        close();
+        return;
+      }
+      const answer = await res.text();
+      const location = res.headers.get('Location') ?? '';
+      callID = location.slice(location.lastIndexOf('/') + 1);
+      $('call-id').textContent = callID;
+      $('answer').textContent = answer;
+      $('call-details').hidden = false;
+      $('hangup').disabled = callID === '';
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      show('ok', 'Call created and its answer applied. In demo mode no media flows: the answer comes from a fake upstream.');
+    } catch (err) {
+      show('error', `The call failed (${err.name}: ${err.message}).`);
+    }
+  });
+
+  $('hangup').addEventListener('click', async () => {
+    const path = `${callsPath}/${encodeURIComponent(callID)}/hangup`;
+    show('pending', 'Hanging up…');
+    try {
+      const res = await fetch(new URL(path, $('sidecar').value), { method: 'POST', headers: auth() });
+      show(res.ok ? 'ok' : 'error', res.ok ? `Call ${callID} hung up.` : await failure(res));
+      if (res.ok) close();
+    } catch (err) {
+      show('error', `The hang-up failed (${err.name}: ${err.message}).`);
+    }
+  });
+})();

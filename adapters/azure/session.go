@@ -1,0 +1,40 @@
+package azure
+
+import (
+	"context"
+	"errors"
+
+	"github.com/realtimesecret/realtimesecret/internal/upstream"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// Session implements realtimesecret.SessionBroker: it posts req.Body byte
+// for byte, with "Content-Type: req.ContentType" (none for a hang-up, which
+// is sent with Content-Length 0), to Azure's v1 API,
+// {Endpoint}/openai/v1/realtime/calls, {Endpoint}/openai/v1/live/sessions
+// or their .../{id}/hangup, without an api-version, authenticated as Mint
+// is (api-key, bearer key, or a TokenSource token). A 2xx reply is returned
+// as it came, whatever its content type (a call is answered with
+// application/sdp and a Location header); a non-2xx one is rewritten into
+// the OpenAI error shape as for Mint. Its errors are those of Mint.
+func (p *Provider) Session(ctx context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+	if req == nil || req.Key == nil {
+		return nil, errors.New("azure: session request without a key")
+	}
+	if !req.Endpoint.IsSession() {
+		return nil, unsupported(req.Endpoint)
+	}
+	if req.Endpoint.IsHangup() && req.SessionID == "" {
+		// Would post to the collection: a creation, not a hang-up.
+		return nil, errors.New("azure: hang-up without a session id")
+	}
+
+	x := p.poster.Begin(ctx, req.Endpoint)
+	defer x.Close()
+	h := upstream.SessionHeader(req.Header, req.ContentType)
+	secret, err := p.authorize(&x, h, req.Key)
+	if err != nil {
+		return nil, err
+	}
+	return post(&x, p.sessionRoot+req.Endpoint.SessionPath(req.SessionID), h, req.Body, secret)
+}

@@ -1,0 +1,37 @@
+package openai
+
+import (
+	"context"
+	"errors"
+
+	"github.com/realtimesecret/realtimesecret/internal/upstream"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// Session implements realtimesecret.SessionBroker: it posts req.Body byte
+// for byte, with "Content-Type: req.ContentType" (none for a hang-up, which
+// is sent with Content-Length 0), to
+// {BaseURL}/v1/realtime/calls, {BaseURL}/v1/live/sessions or their
+// .../{id}/hangup, authenticated with "Authorization: Bearer <key>", and
+// returns the reply whatever its status and content type (a call is
+// answered with application/sdp and a Location header). Its errors are
+// those of Mint.
+func (p *Provider) Session(ctx context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+	if req == nil || req.Key == nil {
+		return nil, errors.New("openai: session request without a key")
+	}
+	if !req.Endpoint.IsSession() {
+		return nil, unsupported()
+	}
+	if req.Endpoint.IsHangup() && req.SessionID == "" {
+		// Would post to the collection: a creation, not a hang-up.
+		return nil, errors.New("openai: hang-up without a session id")
+	}
+	key := req.Key.Value.Reveal()
+
+	x := p.poster.Begin(ctx, req.Endpoint)
+	defer x.Close()
+	h := upstream.SessionHeader(req.Header, req.ContentType)
+	h["Authorization"] = []string{"Bearer " + key}
+	return x.Post(p.root+req.Endpoint.SessionPath(req.SessionID), h, req.Body, key)
+}

@@ -1,0 +1,169 @@
+package fakeupstream
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// SessionKind is the kind of a brokered session.
+type SessionKind uint8
+
+const (
+	// SessionCall is a Realtime WebRTC call (POST /v1/realtime/calls).
+	SessionCall SessionKind = iota + 1
+	// SessionLive is a GPT-Live session (POST /v1/live/sessions).
+	SessionLive
+)
+
+// String returns "call" or "live".
+func (k SessionKind) String() string {
+	switch k {
+	case SessionCall:
+		return "call"
+	case SessionLive:
+		return "live"
+	}
+	return "unknown"
+}
+
+// Session is a session the server created.
+type Session struct {
+	// ID is the call id ("rtc_" + 24 hex, the last segment of the
+	// Location answered) or the Live session id ("sess_" + 24 hex).
+	ID   string
+	Kind SessionKind
+	// Model is the model asked for; for a call without a session part,
+	// OpenAI's default, "gpt-realtime".
+	Model string
+	// Ephemeral reports a call created with a minted "ek_" key.
+	Ephemeral bool
+	// Created is from Options.Now; Ended is set by its hang-up (zero while
+	// the session is active).
+	Created time.Time
+	Ended   time.Time
+}
+
+// Active reports whether the session has not been hung up.
+func (s Session) Active() bool { return s.Ended.IsZero() }
+
+// SessionStats counts the brokered session traffic since New or Reset.
+type SessionStats struct {
+	// Calls and Live count the sessions created, answered or not (see
+	// Options.CreateDelay).
+	Calls int
+	Live  int
+	// Hangups counts every request to a hang-up route, refused ones
+	// included; Ended counts those that ended a session.
+	Hangups int
+	Ended   int
+	// Active is the number of sessions created and not ended, ever: Reset
+	// does not forget sessions, so that they can still be hung up.
+	Active int
+}
+
+// Created returns Calls + Live.
+func (st SessionStats) Created() int { return st.Calls + st.Live }
+
+// sessionTable holds every session the server created, and the counters.
+type sessionTable struct {
+	mu    sync.Mutex
+	byID  map[string]*sessionEntry
+	stats SessionStats // Active is kept up to date too
+}
+
+// sessionEntry is a session and the key that created it (hashed: the
+// table need not hold secrets to compare them).
+type sessionEntry struct {
+	Session
+	owner [32]byte
+}
+
+func ownerOf(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// create records a new session and counts it.
+func (t *sessionTable) create(sess Session, key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.byID == nil {
+		t.byID = make(map[string]*sessionEntry)
+	}
+	t.byID[sess.ID] = &sessionEntry{Session: sess, owner: ownerOf(key)}
+	if sess.Kind == SessionCall {
+		t.stats.Calls++
+	} else {
+		t.stats.Live++
+	}
+	t.stats.Active++
+}
+
+// hangup counts a hang-up request and, when id is an active session of
+// kind created with key, ends it at now. ok is false for an unknown id,
+// another kind's, another key's, or one already ended, which OpenAI
+// answers alike: 404.
+func (t *sessionTable) hangup(kind SessionKind, id, key string, now time.Time) (ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats.Hangups++
+	e := t.byID[id]
+	if e == nil || e.Kind != kind || e.owner != ownerOf(key) || !e.Active() {
+		return false
+	}
+	e.Ended = now
+	t.stats.Ended++
+	t.stats.Active--
+	return true
+}
+
+// countHangup counts a hang-up request refused before it named a session.
+func (t *sessionTable) countHangup() {
+	t.mu.Lock()
+	t.stats.Hangups++
+	t.mu.Unlock()
+}
+
+// SessionStats returns the session counters.
+func (s *Server) SessionStats() SessionStats {
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
+
+// SessionsCreated returns how many calls and Live sessions were created
+// since New or Reset: SessionStats().Created().
+func (s *Server) SessionsCreated() int { return s.SessionStats().Created() }
+
+// ActiveSessions returns how many sessions were created and not hung up.
+func (s *Server) ActiveSessions() int { return s.SessionStats().Active }
+
+// Session returns the session with id (a call id or a Live session id);
+// ok is false for an id the server never created.
+func (s *Server) Session(id string) (sess Session, ok bool) {
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.byID[id]; e != nil {
+		return e.Session, true
+	}
+	return Session{}, false
+}
+
+// Sessions returns every session the server created, in no order.
+func (s *Server) Sessions() []Session {
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]Session, 0, len(t.byID))
+	for _, e := range t.byID {
+		out = append(out, e.Session)
+	}
+	return out
+}
+
+// resetStats zeroes the counters but Active, for Reset.
+func (t *sessionTable) resetStats() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats = SessionStats{Active: t.stats.Active}
+}

@@ -1,0 +1,110 @@
+package realtimesecret
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// realtimePath is the Realtime WebSocket path; a sideband connects to it
+// with ?call_id= naming a brokered call.
+const realtimePath = "/v1/realtime"
+
+// sessionDomain starts what HashSessionID hashes. No token starts with it
+// (tokens start with "ek_"), so a session id and a token never share a
+// TokenHash in one Store.
+const sessionDomain = "realtimesecret session\x00"
+
+// HashSessionID returns the TokenHash a brokered session's Record is stored
+// under: a SHA-256 of the call or session id in a namespace of its own, so
+// that it never collides with a token's HashToken.
+func HashSessionID(id string) TokenHash {
+	var buf [len(sessionDomain) + 128]byte // ids are at most 128 bytes (validSessionID)
+	if len(id) > 128 {
+		return sha256.Sum256([]byte(sessionDomain + id))
+	}
+	n := copy(buf[:], sessionDomain)
+	n += copy(buf[n:], id)
+	return sha256.Sum256(buf[:n])
+}
+
+// LookupSession returns the record of a brokered session: who created it
+// with which key, when, and until when it is kept. An unknown or expired id
+// is (Record{}, false, nil); err means the store could not answer.
+func (h *Handler) LookupSession(ctx context.Context, id string) (Record, bool, error) {
+	rec, ok, err := h.store.Get(ctx, HashSessionID(id))
+	if err != nil || !ok {
+		return Record{}, false, err
+	}
+	if !h.storeExpires && !h.now().Before(rec.ExpiresAt) {
+		return Record{}, false, nil
+	}
+	return rec, true, nil
+}
+
+// sessionRef returns the brokered session id a pass-through request names,
+// and the endpoint that creates such a session, or "": the Live session id
+// in /v1/live/sessions/{id}/attach, or the call id in ?call_id= on the
+// Realtime WebSocket path. Other requests cost two suffix checks.
+func (h *Handler) sessionRef(r *http.Request) (string, Endpoint) {
+	path := r.URL.Path
+	if strings.HasSuffix(path, attachSuffix) {
+		if rt, id, ok := h.sessionPath(path, attachSuffix); ok && rt.endpoint == EndpointLiveSession {
+			return id, EndpointLiveSession
+		}
+		return "", 0
+	}
+	if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) || !h.realtimePaths[path] {
+		return "", 0
+	}
+	id := queryValue(r.URL.RawQuery, "call_id")
+	if !validSessionID(id) {
+		return "", 0
+	}
+	return id, EndpointCall
+}
+
+// queryValue returns the first value of name in a raw query, unescaped,
+// or "". It allocates only to unescape.
+func queryValue(query, name string) string {
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != name {
+			continue
+		}
+		if strings.ContainsAny(v, "%+") {
+			u, err := url.QueryUnescape(v)
+			if err != nil {
+				return ""
+			}
+			return u
+		}
+		return v
+	}
+	return ""
+}
+
+// attributeSession puts the record of the session id in r's context, as
+// redeem does for a token, and reports the redemption. A session created
+// by another endpoint than created (a Live session id in ?call_id=) is not
+// the one the request names: it is not found.
+func (h *Handler) attributeSession(r *http.Request, id string, created Endpoint) *http.Request {
+	rec, found, err := h.LookupSession(r.Context(), id)
+	if err != nil {
+		h.log.LogAttrs(r.Context(), warnLevel, "realtime session lookup failed", errAttr(err))
+	}
+	if found && rec.Endpoint != created {
+		rec, found = Record{}, false
+	}
+	if found {
+		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &rec))
+	}
+	if h.onRedeem != nil {
+		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
+	}
+	return r
+}

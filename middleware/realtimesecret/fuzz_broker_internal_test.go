@@ -1,0 +1,245 @@
+package realtimesecret
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// fuzzModel is the model the broker fuzz targets rewrite to.
+const fuzzModel = "fuzz-model"
+
+// realOffer returns testdata/offer.sdp at the repository root: an offer
+// headless Chromium made for an audio transceiver and a data channel, as
+// the demo page does.
+func realOffer(f *testing.F) string {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "offer.sdp"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return string(b)
+}
+
+// seedCall writes a multipart call body the way browsers and the SDKs do.
+func seedCall(boundary string, parts ...[2]string) []byte {
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	if err := w.SetBoundary(boundary); err != nil {
+		panic(err)
+	}
+	for _, p := range parts {
+		h := map[string][]string{"Content-Disposition": {`form-data; name="` + p[0] + `"`}}
+		pw, _ := w.CreatePart(h)
+		_, _ = pw.Write([]byte(p[1]))
+	}
+	_ = w.Close()
+	return b.Bytes()
+}
+
+// FuzzCallMultipart checks the call parser on any body and boundary: it
+// never panics and refuses with 400 or 413; what it accepts has an offer
+// that starts with v=0 and is UTF-8; and the multipart body built for the
+// upstream parses back, with mime/multipart, into exactly the parts sdp
+// (the client's bytes) and session (the client's bytes with the model
+// rewritten), in that order.
+func FuzzCallMultipart(f *testing.F) {
+	offer := realOffer(f)
+	lfOffer := strings.ReplaceAll(offer, "\r\n", "\n")
+	const session = `{"type":"realtime","model":"openai/gpt-realtime","instructions":"Say hi.","audio":{"output":{"voice":"marin"}}}`
+	for _, seed := range []struct {
+		boundary string
+		body     []byte
+	}{
+		{"----WebKitFormBoundary7MA4YWxkTrZu0gW", seedCall("----WebKitFormBoundary7MA4YWxkTrZu0gW", [2]string{"sdp", offer}, [2]string{"session", session})},
+		{"formdata-undici-0123456789", seedCall("formdata-undici-0123456789", [2]string{"sdp", offer})},
+		{"b", seedCall("b", [2]string{"session", session}, [2]string{"sdp", lfOffer})},
+		{"b", seedCall("b", [2]string{"sdp", offer}, [2]string{"session", `{"model":"a","mod\u0065l":"b"}`})},
+		{"b", seedCall("b", [2]string{"sdp", offer}, [2]string{"sdp", offer})},
+		{"b", seedCall("b", [2]string{"sdp", "v=0\r\n"}, [2]string{"session", `{}`})},
+		{"b", []byte("--b\r\nContent-Disposition: form-data; name=\"sdp\"\r\nContent-Transfer-Encoding: base64\r\n\r\ndj0wDQo=\r\n--b--\r\n")},
+		{"b", []byte("--b\r\nContent-Disposition: form-data; name=\"sdp\"\r\n\r\nv=0\r\n\r\n--b--")},
+		{"b", []byte("--b\nContent-Disposition: form-data; name=sdp\n\nv=0\n\n--b--\n")},
+		{"", []byte("v=0\r\n")},
+	} {
+		f.Add(seed.body, seed.boundary)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, boundary string) {
+		var o callOffer
+		var b mintBody
+		if e := parseCall(body, boundary, &o, &b); e != nil {
+			if e.Status != http.StatusBadRequest && e.Status != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d: %s", e.Status, e.Message)
+			}
+			return
+		}
+		if !bytes.HasPrefix(o.sdp, []byte("v=0\r\n")) && !bytes.HasPrefix(o.sdp, []byte("v=0\n")) {
+			t.Fatalf("accepted an offer that does not start with v=0: %q", o.sdp)
+		}
+		if !utf8.Valid(o.sdp) || len(o.sdp) > maxOfferBytes {
+			t.Fatalf("accepted an offer of %d bytes, UTF-8 %v", len(o.sdp), utf8.Valid(o.sdp))
+		}
+
+		req := sessionRequest(EndpointCall, &Key{}, &b, &o, fuzzModel)
+		names, parts := readBack(t, req)
+		wantNames := []string{"sdp"}
+		if o.session != nil {
+			wantNames = append(wantNames, "session")
+		}
+		if !reflect.DeepEqual(names, wantNames) {
+			t.Fatalf("parts %q sent upstream, want %q", names, wantNames)
+		}
+		if !bytes.Equal(parts["sdp"], o.sdp) {
+			t.Fatalf("the offer changed on the way upstream:\n in %q\nout %q", o.sdp, parts["sdp"])
+		}
+		if o.session == nil {
+			return
+		}
+		want := o.session
+		if b.modelAt.Found() {
+			v := b.modelAt.Value
+			want = append(append(append([]byte(nil), o.session[:v.Start]...), `"`+fuzzModel+`"`...), o.session[v.End:]...)
+		}
+		if !bytes.Equal(parts["session"], want) {
+			t.Fatalf("bytes other than the model changed in the session:\n in %q\nout %q", o.session, parts["session"])
+		}
+		var again mintBody
+		if e := parseBody(parts["session"], EndpointCall, &again); e != nil {
+			t.Fatalf("the session sent upstream does not parse: %q: %v", parts["session"], e)
+		}
+		if b.modelAt.Found() != again.modelAt.Found() || (b.modelAt.Found() && again.model != fuzzModel) {
+			t.Fatalf("model %q upstream, want %q", again.model, fuzzModel)
+		}
+	})
+}
+
+// readBack parses the multipart body of req with mime/multipart, as the
+// upstream does, and returns its part names in order and their contents.
+func readBack(t *testing.T, req *SessionRequest) ([]string, map[string][]byte) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(req.ContentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		t.Fatalf("Content-Type %q upstream: %v", req.ContentType, err)
+	}
+	mr := multipart.NewReader(bytes.NewReader(req.Body), params["boundary"])
+	var names []string
+	parts := map[string][]byte{}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return names, parts
+		}
+		if err != nil {
+			t.Fatalf("the body sent upstream is not multipart: %v\n%q", err, req.Body)
+		}
+		data, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatalf("part %q: %v", p.FormName(), err)
+		}
+		names = append(names, p.FormName())
+		parts[p.FormName()] = data
+	}
+}
+
+// FuzzLiveBody checks the GPT-Live body parser on any body: it never
+// panics and refuses with 400; what it accepts, encoding/json reads the
+// same way (session.model is the model the middleware read, transport.type
+// is "webrtc", transport.sdp an offer starting with v=0); and the body
+// forwarded upstream differs from the client's only in session.model.
+func FuzzLiveBody(f *testing.F) {
+	offer := realOffer(f)
+	for _, seed := range []string{
+		`{"session":{"model":"openai/gpt-live-1","instructions":"Be brief."},"transport":{"type":"webrtc","sdp":` + jsonString(offer) + `}}`,
+		`{"transport":{"sdp":` + jsonString(offer) + `,"type":"webrtc"},"session":{"model":"gpt-live-1"}}`,
+		`{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\n"}}`,
+		`{"session":{"model":"a","mod\u0065l":"b"},"transport":{"type":"webrtc","sdp":"v=0\r\n"}}`,
+		`{"session":{"model":"a"},"transport":{"type":"webrtc","type":"websocket","sdp":"v=0\r\n"}}`,
+		`{"session":{"model":"a"},"transport":{"type":"webrtc","sdp":"v=0\r\n"},"Transport":{"type":"x"}}`,
+		`{"session":{"model":"a"},"transport":{"type":"web\u0072tc","sdp":"\u0076=0\r\n"}}`,
+		`{"session":{"model":"a"},"transport":"webrtc"}`,
+		`{"session":"a","transport":{"type":"webrtc","sdp":"v=0\r\n"}}`,
+		`[]`, `{`, `null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		var b mintBody
+		if e := parseBody(doc, EndpointLiveSession, &b); e != nil {
+			if e.Status != http.StatusBadRequest {
+				t.Fatalf("status %d: %s", e.Status, e.Message)
+			}
+			return
+		}
+		var got struct {
+			Session struct {
+				Model string `json:"model"`
+			} `json:"session"`
+			Transport struct {
+				Type string `json:"type"`
+				SDP  string `json:"sdp"`
+			} `json:"transport"`
+		}
+		exactly(t, doc, "session", "model", &got.Session.Model)
+		exactly(t, doc, "transport", "type", &got.Transport.Type)
+		exactly(t, doc, "transport", "sdp", &got.Transport.SDP)
+		if got.Session.Model != b.model {
+			t.Fatalf("encoding/json reads session.model %q, the middleware %q: %q", got.Session.Model, b.model, doc)
+		}
+		if got.Transport.Type != "webrtc" {
+			t.Fatalf("encoding/json reads transport.type %q: %q", got.Transport.Type, doc)
+		}
+		if !strings.HasPrefix(got.Transport.SDP, "v=0\r\n") && !strings.HasPrefix(got.Transport.SDP, "v=0\n") {
+			t.Fatalf("encoding/json reads transport.sdp %q", got.Transport.SDP)
+		}
+
+		out := b.normalize(fuzzModel, 0)
+		var in, fwd map[string]any
+		decodeNumbers(t, doc, &in)
+		decodeNumbers(t, out, &fwd)
+		in["session"].(map[string]any)["model"] = fuzzModel
+		if !reflect.DeepEqual(in, fwd) {
+			t.Fatalf("the forwarded body differs from the client's beyond session.model:\n in %q\nout %q", doc, out)
+		}
+	})
+}
+
+// exactly reads doc.outer.inner with encoding/json, matching names exactly
+// (a struct would match them case-insensitively, which no upstream does),
+// and fails unless it is a string.
+func exactly(t *testing.T, doc []byte, outer, inner string, dst *string) {
+	t.Helper()
+	var top map[string]json.RawMessage
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &top); err != nil {
+		t.Fatalf("encoding/json refuses an accepted body: %v: %q", err, doc)
+	}
+	if err := json.Unmarshal(top[outer], &obj); err != nil || obj == nil {
+		t.Fatalf("encoding/json reads no object %s: %q", outer, doc)
+	}
+	if err := json.Unmarshal(obj[inner], dst); err != nil {
+		t.Fatalf("encoding/json reads no string %s.%s: %v: %q", outer, inner, err, doc)
+	}
+}
+
+func decodeNumbers(t *testing.T, doc []byte, dst *map[string]any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	if err := dec.Decode(dst); err != nil {
+		t.Fatalf("encoding/json: %v: %q", err, doc)
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

@@ -1,0 +1,205 @@
+package realtimesecret_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+const liveBody = `{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\n"}}`
+
+// hangups returns the session ids hung up so far, and when the first of
+// each was sent.
+func (b *brokerProvider) hangups() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for _, s := range b.sessions {
+		if s.Endpoint.IsHangup() {
+			ids = append(ids, s.SessionID)
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func newGoverned(t *testing.T, up *brokerProvider, vk func(*realtimesecret.VirtualKey)) (*realtimesecret.Handler, http.Handler) {
+	t.Helper()
+	cfg := twoCallers(up)
+	vk(&cfg.VirtualKeys[0])
+	h, err := realtimesecret.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	return h, h.Wrap(&nextRecorder{})
+}
+
+func TestGovernanceCapEndsCallsAndLiveSessions(t *testing.T) {
+	up := newBrokerProvider()
+	const maxSession = time.Second
+	h, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSession = maxSession })
+
+	start := time.Now()
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Equal(t, http.StatusCreated, do(t, srv, http.MethodPost, "/v1/live/sessions", liveBody, "Authorization", "Bearer "+vkWeb).Code)
+	rec, ok, err := h.LookupSession(context.Background(), "rtc_1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, maxSession+time.Minute, rec.ExpiresAt.Sub(rec.CreatedAt), "the record outlives the cap by a minute, for the node that ends it")
+
+	require.Eventually(t, func() bool { return len(up.hangups()) == 2 }, maxSession+3*time.Second, 10*time.Millisecond)
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, maxSession, "not before the deadline")
+	assert.LessOrEqual(t, elapsed, maxSession+2*time.Second, "within 2 s of the deadline")
+	assert.Equal(t, []string{"rtc_1", "sess_2"}, up.hangups())
+	got := up.lastSession(t)
+	assert.Equal(t, realtimesecret.EndpointLiveSessionHangup, got.Endpoint)
+	assert.Equal(t, "live-key", got.Key.ID, "ended with the key that created it")
+
+	time.Sleep(time.Second) // a few more claim rounds
+	assert.Len(t, up.hangups(), 2, "every cap is enforced once")
+}
+
+func TestGovernanceCapOfASessionHungUpBeforeIsNotEnforced(t *testing.T) {
+	up := newBrokerProvider()
+	_, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSession = 500 * time.Millisecond })
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Equal(t, http.StatusOK, do(t, srv, http.MethodPost, "/v1/realtime/calls/rtc_1/hangup", "", "Authorization", "Bearer "+vkWeb).Code)
+	time.Sleep(time.Second)
+	assert.Equal(t, []string{"rtc_1"}, up.hangups(), "the client's hang-up only")
+}
+
+func TestLeaseMaxSessionsCountsBrokeredSessions(t *testing.T) {
+	up := newBrokerProvider()
+	_, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSessions = 2 })
+	newCall := func() *httptest.ResponseRecorder {
+		return call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
+	}
+	require.Equal(t, http.StatusCreated, newCall().Code)
+	require.Equal(t, http.StatusCreated, do(t, srv, http.MethodPost, "/v1/live/sessions", liveBody, "Authorization", "Bearer "+vkWeb).Code)
+	created := up.sessionCount()
+
+	w := newCall()
+	assert.Equal(t, "too_many_sessions", *requireAPIError(t, w, http.StatusTooManyRequests).Error.Code)
+	assert.Equal(t, created, up.sessionCount(), "nothing was sent upstream")
+	w = call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`, "Authorization", "Bearer vk-other-secret-0002")
+	assert.Equal(t, http.StatusCreated, w.Code, "another key has its own sessions")
+
+	require.Equal(t, http.StatusOK, do(t, srv, http.MethodPost, "/v1/live/sessions/sess_2/hangup", "", "Authorization", "Bearer "+vkWeb).Code)
+	assert.Equal(t, http.StatusCreated, newCall().Code, "a hang-up frees its slot")
+	assert.Equal(t, http.StatusTooManyRequests, newCall().Code)
+}
+
+func TestLeaseFreedWhenCreationFails(t *testing.T) {
+	up := newBrokerProvider()
+	fail := true
+	up.sessionReply = func(req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+		if fail {
+			return nil, realtimesecret.ErrUpstreamUnavailable
+		}
+		up.sessionReply = nil
+		return up.Session(context.Background(), req)
+	}
+	_, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSessions = 1 })
+	for range 3 {
+		w := call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
+		require.Equal(t, http.StatusBadGateway, w.Code)
+	}
+	fail = false
+	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
+		"failed creations hold no lease")
+}
+
+func TestLeaseMaxSessionsCountsWebSocketRedemptions(t *testing.T) {
+	up := newBrokerProvider()
+	cfg := twoCallers(up)
+	cfg.VirtualKeys[0].MaxSessions = 1
+	h, err := realtimesecret.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	release := make(chan struct{})
+	upgraded := make(chan struct{}, 1)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			upgraded <- struct{}{}
+			<-release // the proxied WebSocket is open until this returns
+		}
+		w.WriteHeader(nextStatus)
+	})
+	srv := h.Wrap(next)
+	token := mintedValue(t, do(t, srv, http.MethodPost, "/v1/realtime/client_secrets",
+		`{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`, "Authorization", "Bearer "+vkWeb))
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		do(t, srv, http.MethodGet, "/v1/realtime?model=gpt-realtime", "", "Authorization", "Bearer "+token,
+			"Upgrade", "websocket", "Connection", "Upgrade")
+	}()
+	<-upgraded
+	w := call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
+	assert.Equal(t, "too_many_sessions", *requireAPIError(t, w, http.StatusTooManyRequests).Error.Code)
+	w = do(t, srv, http.MethodGet, "/v1/realtime", "", "Authorization", "Bearer "+token, "Upgrade", "websocket")
+	requireAPIError(t, w, http.StatusTooManyRequests)
+	w = do(t, srv, http.MethodPost, "/v1/responses", "", "Authorization", "Bearer "+token)
+	assert.Equal(t, nextStatus, w.Code, "only WebSocket upgrades hold a session")
+
+	close(release)
+	wg.Wait()
+	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
+		"the closed WebSocket freed its slot")
+}
+
+func TestGovernanceEndSessionsEndsOneKeysSessions(t *testing.T) {
+	up := newBrokerProvider()
+	h, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSessions = 2 })
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Equal(t, http.StatusCreated, do(t, srv, http.MethodPost, "/v1/live/sessions", liveBody, "Authorization", "Bearer "+vkWeb).Code)
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`,
+		"Authorization", "Bearer vk-other-secret-0002").Code)
+
+	n, err := h.EndSessions(context.Background(), "web")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.Equal(t, []string{"rtc_1", "sess_2"}, up.hangups(), "the other key's rtc_3 is left alone")
+
+	n, err = h.EndSessions(context.Background(), "web")
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing is left to end")
+	n, err = h.EndSessions(context.Background(), "nobody")
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
+		"ended sessions hold no lease")
+}
+
+// BenchmarkLeaseAcquireRelease takes and gives back one lease of a key that
+// holds others, as every brokered session and WebSocket redemption of a
+// key with MaxSessions does.
+func BenchmarkLeaseAcquireRelease(b *testing.B) {
+	r := realtimesecret.NewMemorySessionRegistry()
+	ctx := context.Background()
+	expires := time.Now().Add(time.Hour)
+	for i := range 10 {
+		_, _ = r.Acquire(ctx, "web", "held"+string(rune('a'+i)), 100, expires)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		ok, err := r.Acquire(ctx, "web", "lease_0123456789abcdef01234567", 100, expires)
+		if !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+		if err := r.Release(ctx, "web", "lease_0123456789abcdef01234567"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package realtimesecret
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+)
+
+// MemorySessionRegistry is the in-process SessionRegistry used when
+// Config.SessionRegistry is nil and the Store is not one: limits, caps and
+// revocation then hold for this process only.
+type MemorySessionRegistry struct {
+	mu        sync.Mutex
+	leases    map[string]map[string]time.Time      // principal -> lease -> expires
+	sessions  map[string]map[string]TrackedSession // principal -> id -> session
+	deadlines deadlineHeap
+}
+
+var _ SessionRegistry = (*MemorySessionRegistry)(nil)
+
+// NewMemorySessionRegistry returns an empty MemorySessionRegistry.
+func NewMemorySessionRegistry() *MemorySessionRegistry {
+	return &MemorySessionRegistry{
+		leases:   make(map[string]map[string]time.Time),
+		sessions: make(map[string]map[string]TrackedSession),
+	}
+}
+
+// Acquire implements Leases. Expired leases of principal are dropped when
+// its leases are full, so a steady acquire and release allocates nothing.
+func (m *MemorySessionRegistry) Acquire(_ context.Context, principal, lease string, limit int, expires time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	held := m.leases[principal]
+	if held == nil {
+		held = make(map[string]time.Time)
+		m.leases[principal] = held
+	}
+	if _, ok := held[lease]; ok {
+		held[lease] = expires
+		return true, nil
+	}
+	if len(held) >= limit {
+		now := time.Now()
+		for l, at := range held {
+			if !now.Before(at) {
+				delete(held, l)
+			}
+		}
+		if len(held) >= limit {
+			return false, nil
+		}
+	}
+	held[lease] = expires
+	return true, nil
+}
+
+// Release implements Leases.
+func (m *MemorySessionRegistry) Release(_ context.Context, principal, lease string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.leases[principal], lease)
+	return nil
+}
+
+// Track implements SessionTracker.
+func (m *MemorySessionRegistry) Track(_ context.Context, s TrackedSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byID := m.sessions[s.Principal]
+	if byID == nil {
+		byID = make(map[string]TrackedSession)
+		m.sessions[s.Principal] = byID
+	}
+	now := time.Now()
+	for id, old := range byID { // forget what expired on its own
+		if !now.Before(old.Expires) {
+			delete(byID, id)
+			delete(m.leases[old.Principal], old.Lease)
+		}
+	}
+	byID[s.ID] = s
+	if !s.Deadline.IsZero() {
+		heap.Push(&m.deadlines, deadline{at: s.Deadline, principal: s.Principal, id: s.ID})
+	}
+	return nil
+}
+
+// End implements SessionTracker.
+func (m *MemorySessionRegistry) End(_ context.Context, principal, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[principal][id]
+	if !ok {
+		return false, nil
+	}
+	delete(m.sessions[principal], id)
+	if s.Lease != "" {
+		delete(m.leases[principal], s.Lease)
+	}
+	return true, nil
+}
+
+// Sessions implements SessionTracker.
+func (m *MemorySessionRegistry) Sessions(_ context.Context, principal string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	var ids []string
+	for id, s := range m.sessions[principal] {
+		if now.Before(s.Expires) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// ClaimDue implements SessionTracker. Deadlines of sessions that ended
+// before them are dropped as they come due.
+func (m *MemorySessionRegistry) ClaimDue(_ context.Context, now time.Time, limit int) ([]TrackedSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []TrackedSession
+	for len(due) < limit && m.deadlines.Len() > 0 && !m.deadlines[0].at.After(now) {
+		d := heap.Pop(&m.deadlines).(deadline)
+		s, ok := m.sessions[d.principal][d.id]
+		if !ok || !s.Deadline.Equal(d.at) {
+			continue
+		}
+		s.Deadline = time.Time{}
+		m.sessions[d.principal][d.id] = s
+		due = append(due, s)
+	}
+	return due, nil
+}
+
+// deadline is a cap to enforce, in a min-heap by time.
+type deadline struct {
+	at            time.Time
+	principal, id string
+}
+
+type deadlineHeap []deadline
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlineHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlineHeap) Push(x any)        { *h = append(*h, x.(deadline)) }
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return d
+}
