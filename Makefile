@@ -17,18 +17,49 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(GOBIN)/golangci-lint
 
 .PHONY: help
-help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\nTargets:\n"} \
-		/^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@printf '\nVariables: PKGS=%s FUZZTIME=%s CONFIG=%s\n' '$(PKGS)' '$(FUZZTIME)' '$(CONFIG)'
+help: ## Show this help (colour only on a terminal; NO_COLOR=1 turns it off)
+	@if [ -t 1 ] && [ -z "$${NO_COLOR:-}" ]; then on=$$'\033[36m' off=$$'\033[0m'; else on= off=; fi; \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "; printf "Usage: make <target> [VAR=value]\n\nTargets:\n"} \
+		/^[a-zA-Z0-9_.-]+:.*## / {printf "  %s%-14s%s %s\n", on, $$1, off, $$2}' $(MAKEFILE_LIST)
+	@printf '\nVariables: PKGS=%s FUZZTIME=%s CONFIG=%s BIN=%s VERSION=%s IMAGE=%s\n' '$(PKGS)' '$(FUZZTIME)' '$(CONFIG)' '$(BIN)' '$(VERSION)' '$(IMAGE)'
 
+# The sidecar binary. VERSION is stamped into it (realtimesecretd -version);
+# `go install ...@vX.Y.Z` records the module version instead. CGO_ENABLED=0
+# makes it static, so the same file goes into the container image.
+BIN     ?= bin/realtimesecretd
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+VERSION_VAR := github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar.Version
+GO_BUILD_BIN = CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X $(VERSION_VAR)=$(VERSION)' -o $(BIN) ./cmd/realtimesecretd
+
+# run builds, then execs the binary: Ctrl-C reaches the sidecar itself (not
+# go run, which keeps building through it and then exits 1), the sidecar
+# drains and exits 0, and make reports no error.
 .PHONY: run
-run: ## Run the sidecar on 127.0.0.1:8080 with CONFIG (default testdata/sidecar.yaml; demo mode without OPENAI_API_KEY)
-	$(GO) run ./cmd/realtimesecretd -config $(CONFIG)
+run: bin ## Build and run the sidecar on 127.0.0.1:8080 with CONFIG (default testdata/sidecar.yaml; demo mode without OPENAI_API_KEY)
+	exec $(BIN) -config $(CONFIG)
 
 .PHONY: build
-build: ## Compile every package
+build: ## Compile every package, then the sidecar into BIN (bin/realtimesecretd) with VERSION stamped
 	$(GO) build $(PKGS)
+	$(GO_BUILD_BIN)
+
+.PHONY: bin
+bin: ## Build only BIN (bin/realtimesecretd), static, with VERSION (git describe) stamped
+	$(GO_BUILD_BIN)
+
+# The container image (Containerfile): FROM scratch with the static BIN, run
+# as 65532:65532. Built from the host's binary, so no registry is needed.
+CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
+IMAGE ?= realtimesecretd:$(VERSION)
+
+.PHONY: image
+image: bin ## Build the container image IMAGE (realtimesecretd:VERSION) with podman, else docker
+	@if [ -z "$(CONTAINER_TOOL)" ]; then echo "make image needs podman or docker (apt-get install podman)" >&2; exit 1; fi
+	$(CONTAINER_TOOL) build -f Containerfile -t $(IMAGE) .
+
+.PHONY: image-check
+image-check: ## Build the image and check its user, entrypoint, and its binary's -version and -check (CI runs it)
+	CONTAINER_TOOL="$(CONTAINER_TOOL)" IMAGE=realtimesecretd:check VERSION="$(VERSION)" GO="$(GO)" scripts/image-check.sh
 
 .PHONY: test
 test: ## Run the tests with the race detector, then the end-to-end suites

@@ -56,6 +56,9 @@ func newNode(t testing.TB, upstreamURL string, store *redisstore.Store, o nodeOp
 		OnMint:      o.onMint,
 	})
 	require.NoError(t, err)
+	// The Store is a shared SessionRegistry, so the Handler claims due caps
+	// from the start; Close stops that.
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
 	return h
 }
 

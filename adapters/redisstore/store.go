@@ -29,21 +29,23 @@ type Options struct {
 	// applications can share one Redis database. Empty means DefaultPrefix.
 	Prefix string
 
-	// Timeout bounds each call to Redis (Put, Get, Ping, Allow), on top of
-	// any deadline the caller's context already has. Zero means
-	// DefaultTimeout; negative means only the caller's context bounds a
-	// call.
+	// Timeout bounds each call to Redis (Put, Get, Ping, Allow and the
+	// SessionRegistry methods), on top of any deadline the caller's context
+	// already has. Zero means DefaultTimeout; negative means only the
+	// caller's context bounds a call.
 	Timeout time.Duration
 }
 
-// Store keeps token records and rate limits in Redis. It implements
-// realtimesecret.Store, realtimesecret.Pinger and realtimesecret.RateLimiter,
-// and is safe for concurrent use.
+// Store keeps token records, rate limits and session governance in Redis.
+// It implements realtimesecret.Store, realtimesecret.Pinger,
+// realtimesecret.RateLimiter and realtimesecret.SessionRegistry, and is safe
+// for concurrent use.
 type Store struct {
 	client    redis.UniversalClient
 	owned     bool // Close closes client: NewFromURL made it
 	tokPrefix string
 	rlPrefix  string
+	govPrefix string // session governance: leases, live sessions, cap deadlines
 	timeout   time.Duration
 }
 
@@ -72,6 +74,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		client:    client,
 		tokPrefix: prefix + "tok:",
 		rlPrefix:  prefix + "rl:",
+		govPrefix: prefix + "{gov}:",
 		timeout:   timeout,
 	}
 }

@@ -19,8 +19,13 @@ func TestNewFromURLRejects(t *testing.T) {
 	tests := []struct {
 		name string
 		url  string
+		want string
 	}{
-		{name: "scheme", url: "http://user:" + password + "@127.0.0.1:6379"},
+		{name: "scheme", url: "http://user:" + password + "@127.0.0.1:6379", want: "want redis://host:6379/0"},
+		{name: "no scheme, host:port", url: "127.0.0.1:6379", want: "no scheme: want redis://host:6379/0, rediss://"},
+		{name: "no scheme, credentials", url: "user:" + password + "@127.0.0.1:6379/0", want: "no scheme: want redis://"},
+		{name: "no scheme, opaque", url: "redis:6379", want: "no scheme: want redis://"},
+		{name: "no scheme, host", url: "redis-host", want: "no scheme"},
 		{name: "unparsable", url: "redis://user:" + password + "@127.0.0.1:port/0"},
 		{name: "control character", url: "redis://user:" + password + "@127.0.0.1/\x7f"},
 		{name: "database", url: "redis://user:" + password + "@127.0.0.1:6379/db"},
@@ -33,6 +38,7 @@ func TestNewFromURLRejects(t *testing.T) {
 			assert.Nil(t, s)
 			assert.NotContains(t, err.Error(), password)
 			assert.Contains(t, err.Error(), "redisstore: invalid redis URL")
+			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 }

@@ -9,6 +9,11 @@
 //
 // It stops gracefully on SIGTERM or SIGINT. See the README for the config
 // reference.
+//
+// The binary carries a copy of the Mozilla CA roots
+// (golang.org/x/crypto/x509roots/fallback), used only where the system has
+// none, so it verifies the provider's TLS certificate in a FROM scratch
+// container image too.
 package main
 
 import (
@@ -16,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "golang.org/x/crypto/x509roots/fallback" // CA roots where the system has none (FROM scratch)
 
 	"github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar"
 )

@@ -9,8 +9,32 @@ import (
 )
 
 func TestMarshal(t *testing.T) {
-	assert.JSONEq(t, `{"error":{"message":"m","type":"invalid_request_error","param":"session.model","code":"invalid_type"}}`,
-		string(errorbody.Marshal("m", "invalid_request_error", "session.model", "invalid_type")))
-	assert.JSONEq(t, `{"error":{"message":"m \"quoted\" <b>","type":"server_error","param":null,"code":null}}`,
-		string(errorbody.Marshal(`m "quoted" <b>`, "server_error", "", "")), "empty param and code are null")
+	tests := []struct {
+		name                      string
+		message, typ, param, code string
+		want                      string
+	}{
+		{
+			name:    "all fields",
+			message: "m", typ: "invalid_request_error", param: "session.model", code: "invalid_type",
+			want: `{"error":{"message":"m","type":"invalid_request_error","param":"session.model","code":"invalid_type"}}`,
+		},
+		{
+			name:    "empty param and code are null",
+			message: `m "quoted"`, typ: "server_error",
+			want: `{"error":{"message":"m \"quoted\"","type":"server_error","param":null,"code":null}}`,
+		},
+		{
+			name:    "HTML characters are not escaped",
+			message: `model <b> & "x" > y`, typ: "invalid_request_error", code: "model_not_allowed",
+			want: `{"error":{"message":"model <b> & \"x\" > y","type":"invalid_request_error","param":null,"code":"model_not_allowed"}}`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := string(errorbody.Marshal(tc.message, tc.typ, tc.param, tc.code))
+			// Byte for byte: no \u003c escapes, no trailing newline.
+			assert.Equal(t, tc.want, got)
+		})
+	}
 }

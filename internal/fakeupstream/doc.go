@@ -49,6 +49,24 @@
 // counted (SessionStats, Session); Options.CreateDelay and AfterCreate hold
 // an answer after the session was created, for retry tests.
 //
+// Sessions have sidebands (GET, WebSocket), in OpenAI's form and in
+// Azure's ({endpoint}/openai/v1/..., the key in "api-key" or as a bearer;
+// the session routes are served in that form too):
+//
+//	/v1/realtime?call_id={id}                 a call's sideband
+//	/v1/live/sessions/{id}/attach             a Live session's sideband
+//
+// An attach to an unknown or ended session, another kind's or another
+// key's is 404. Each sideband emits Options.Sideband, a SidebandScript:
+// response.done events with usage (calls), session.usage.updated running
+// totals (Live), and by default usage every second, so the demo shows some.
+// A hang-up closes the session's sidebands normally, a Live one after
+// session.closed; a session.close sent on a Live sideband ends the session
+// the same way. SidebandScript.DropAfter and Server.DropSidebands drop a
+// sideband without a close frame; SidebandStats counts attaches, events,
+// drops and session.close commands. Server.Close closes every sideband:
+// an httptest.Server does not track hijacked connections.
+//
 // Every request received (refused ones included) is recorded in a bounded
 // log; see Server.Requests, and Server.LastRequest for the latest per route. Options.Fault lets a test answer any request
 // itself (slow, failing, malformed upstreams).

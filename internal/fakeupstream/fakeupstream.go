@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +109,11 @@ type Options struct {
 	// ended when it returns, nothing is answered.
 	AfterCreate func(ctx context.Context, sess Session)
 
+	// Sideband is what the sidebands of calls and Live sessions emit
+	// (GET /v1/realtime?call_id=..., /v1/live/sessions/{id}/attach). The
+	// zero value is the demo's script: usage every second.
+	Sideband SidebandScript
+
 	// MaxRequests is how many requests the log keeps (the most recent
 	// ones). Zero means DefaultMaxRequests; negative disables recording
 	// (Count still counts).
@@ -143,6 +149,7 @@ type Server struct {
 	createDelay time.Duration
 	afterCreate func(context.Context, Session)
 	sessions    sessionTable
+	script      SidebandScript
 	secretKey   [32]byte // keys the tag of minted secrets (secret.go)
 
 	processingMs string // Openai-Processing-Ms header value
@@ -200,7 +207,14 @@ func New(opts Options) *Server {
 
 		createDelay: opts.CreateDelay,
 		afterCreate: opts.AfterCreate,
+		script:      opts.Sideband,
 	}
+	s.script.Responses = slices.Clone(s.script.Responses)
+	s.script.LiveSeconds = slices.Clone(s.script.LiveSeconds)
+	if s.script.Every == 0 && len(s.script.Responses) == 0 && len(s.script.LiveSeconds) == 0 {
+		s.script.Every = DefaultEvery
+	}
+	s.sessions.shutdown = make(chan struct{})
 	randomBytes(s.secretKey[:])
 	for _, k := range opts.Keys {
 		s.keys = append(s.keys, []byte(k))
@@ -272,9 +286,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 		return
 	}
-	if rt, id := sessionRoute(r.URL.Path); rt != notSession {
-		s.serveSession(w, r, rt, id, body, tooLarge, readErr)
-		return
+	if path, azure := azureSessionPath(r.URL.Path); true {
+		if rt, id := sidebandRoute(path, r.URL.RawQuery); rt != notSideband {
+			s.serveSideband(w, r, rt, id, azure)
+			return
+		}
+		if rt, id := sessionRoute(path); rt != notSession {
+			s.serveSession(w, r, rt, id, body, tooLarge, readErr, azure)
+			return
+		}
 	}
 	ep, ok := s.flavor.routes[r.URL.Path]
 	if !ok {
@@ -320,7 +340,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // authorize checks the caller's key; nil means accepted.
 func (s *Server) authorize(h http.Header) *apiError {
-	key := s.flavor.credential(h)
+	return s.authorizeKey(s.flavor.credential(h))
+}
+
+// authorizeKey checks a key the caller presented; nil means accepted.
+func (s *Server) authorizeKey(key string) *apiError {
 	if key == "" {
 		return &apiError{status: http.StatusUnauthorized, message: s.flavor.missingKey, code: "invalid_api_key"}
 	}

@@ -132,8 +132,9 @@ func (s *Server) Count() int {
 	return l.total
 }
 
-// Reset forgets every recorded request and sets Count and the session
-// counters to zero. Sessions are not forgotten: they can still be hung up,
+// Reset forgets every recorded request and sets Count and the session and
+// sideband counters to zero (but SessionStats().Active and
+// SidebandStats().Open). Sessions are not forgotten: they can still be hung up,
 // and SessionStats().Active still counts them.
 func (s *Server) Reset() {
 	l := &s.log

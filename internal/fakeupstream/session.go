@@ -65,13 +65,42 @@ func hangupID(path, prefix string) (string, bool) {
 
 // routeOf names the route of path for LastRequest.
 func routeOf(path string) string {
-	switch rt, _ := sessionRoute(path); rt {
+	p, _ := azureSessionPath(path)
+	switch rt, _ := sessionRoute(p); rt {
 	case routeCallHangup:
 		return PathCallHangup
 	case routeLiveHangup:
 		return PathLiveSessionHangup
 	}
+	if _, ok := attachID(p); ok {
+		return PathLiveAttach
+	}
+	if p == PathRealtime {
+		return PathRealtime
+	}
 	return path
+}
+
+// azureSessionPath returns path without Azure's "/openai" before "/v1/",
+// and whether it had it: the session and sideband routes are served in
+// Azure's form too, {endpoint}/openai/v1/..., with the key in an "api-key"
+// header or as a bearer token.
+func azureSessionPath(path string) (string, bool) {
+	if rest, ok := strings.CutPrefix(path, "/openai"); ok && strings.HasPrefix(rest, "/v1/") {
+		return rest, true
+	}
+	return path, false
+}
+
+// credential returns the key a session or sideband request presented:
+// the bearer token, or in Azure's form the "api-key" header first.
+func (s *Server) credential(h http.Header, azure bool) string {
+	if azure {
+		if k := strings.TrimSpace(h.Get("Api-Key")); k != "" {
+			return k
+		}
+	}
+	return s.flavor.credential(h)
 }
 
 // Errors of the session routes, worded like OpenAI's.
@@ -112,7 +141,7 @@ func notFound(kind SessionKind, id string) *apiError {
 // the fault hook. Every request to a hang-up route is counted once, whatever
 // its answer.
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, rt sessionKindRoute, id string,
-	body []byte, tooLarge bool, readErr error,
+	body []byte, tooLarge bool, readErr error, azure bool,
 ) {
 	hangup := rt == routeCallHangup || rt == routeLiveHangup
 	if r.Method != http.MethodPost {
@@ -123,7 +152,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, rt session
 		writeError(w, errMethod)
 		return
 	}
-	key := s.flavor.credential(r.Header)
+	key := s.credential(r.Header, azure)
 	ephemeral := strings.HasPrefix(key, SecretPrefix)
 	var e *apiError
 	switch {
@@ -134,7 +163,7 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, rt session
 	case ephemeral && rt == routeLive:
 		e = errEphemeralLive
 	default:
-		e = s.authorize(r.Header)
+		e = s.authorizeKey(key)
 	}
 	if e == nil && tooLarge {
 		e = errTooLarge

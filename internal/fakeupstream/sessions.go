@@ -70,6 +70,11 @@ type sessionTable struct {
 	mu    sync.Mutex
 	byID  map[string]*sessionEntry
 	stats SessionStats // Active is kept up to date too
+
+	sb       SidebandStats
+	closed   bool           // Close was called: no sideband is accepted
+	sbWG     sync.WaitGroup // the sidebands' goroutines
+	shutdown chan struct{}  // closed by Close
 }
 
 // sessionEntry is a session and the key that created it (hashed: the
@@ -77,6 +82,11 @@ type sessionTable struct {
 type sessionEntry struct {
 	Session
 	owner [32]byte
+	// sidebands are the session's open sidebands; attaches counts every
+	// one it had; ticks numbers the periodic response.done events.
+	sidebands map[*sidebandConn]struct{}
+	attaches  int
+	ticks     int
 }
 
 func ownerOf(key string) [32]byte { return sha256.Sum256([]byte(key)) }
@@ -109,10 +119,22 @@ func (t *sessionTable) hangup(kind SessionKind, id, key string, now time.Time) (
 	if e == nil || e.Kind != kind || e.owner != ownerOf(key) || !e.Active() {
 		return false
 	}
+	t.endLocked(e, now, "close_requested")
+	return true
+}
+
+// endLocked ends the active session e at now and tells its sidebands, which
+// then close normally (a Live one after session.closed with reason).
+func (t *sessionTable) endLocked(e *sessionEntry, now time.Time, reason string) {
 	e.Ended = now
 	t.stats.Ended++
 	t.stats.Active--
-	return true
+	for sb := range e.sidebands {
+		select {
+		case sb.end <- reason:
+		default:
+		}
+	}
 }
 
 // countHangup counts a hang-up request refused before it named a session.
@@ -161,9 +183,10 @@ func (s *Server) Sessions() []Session {
 	return out
 }
 
-// resetStats zeroes the counters but Active, for Reset.
+// resetStats zeroes the counters but Active and Open, for Reset.
 func (t *sessionTable) resetStats() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stats = SessionStats{Active: t.stats.Active}
+	t.sb = SidebandStats{Open: t.sb.Open}
 }

@@ -12,7 +12,9 @@ import (
 // Authorizer decides whether the caller of r may mint for the intent. It
 // returns the Principal the mint is attributed to, or an error: one wrapping
 // ErrUnauthenticated (401) or ErrForbidden (403), or an *Error to answer with.
-// Other errors answer 500 without their text.
+// Other errors answer 500 without their text. With an error, a Principal
+// whose ID is set (a caller identified, then refused) is reported in the
+// log line and MintEvent.VirtualKeyID; nothing else of it is used.
 type Authorizer func(r *http.Request, in Intent) (Principal, error)
 
 // Intent is what a mint request asks for, as the policy sees it.

@@ -83,6 +83,9 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route
 		tracked.Deadline = deadline
 	}
 	h.trackSession(r.Context(), tracked, m)
+	if p.metered {
+		h.startMeter(p, req.Key, id, principal.ID, rec)
+	}
 	dst := w.Header()
 	if rt.endpoint == EndpointCall || headerValue(resp.Header, "Location") != "" {
 		dst["Location"] = []string{rt.scope + rt.endpoint.Path() + "/" + id}

@@ -108,6 +108,13 @@ func TestCallRawOffer(t *testing.T) {
 	assert.Equal(t, "missing_provider", *e.Error.Code)
 	assert.Contains(t, e.Error.Message, "/{provider}/v1/realtime/calls")
 	assert.Equal(t, 1, up.sessionCount(), "nothing more was sent upstream")
+
+	cfg := baseConfig(up)
+	cfg.DefaultProvider = "openai"
+	h = realtimesecret.Middleware(cfg)(&nextRecorder{})
+	w = do(t, h, http.MethodPost, "/v1/realtime/calls", testOffer, "Content-Type", "application/sdp", "Authorization", "Bearer "+vkWeb)
+	require.Equal(t, http.StatusCreated, w.Code, "a default provider takes raw offers on /v1/...: %s", w.Body.String())
+	assert.Equal(t, "/v1/realtime/calls/rtc_2", w.Header().Get("Location"))
 }
 
 func TestLiveSessionBrokered(t *testing.T) {
@@ -235,6 +242,8 @@ func TestBrokerNeedsASessionBroker(t *testing.T) {
 	h := realtimesecret.Middleware(baseConfig(newFakeProvider()))(&nextRecorder{})
 	w := call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
 	assert.Equal(t, "unsupported_endpoint", *requireAPIError(t, w, http.StatusBadRequest).Error.Code)
+	w = call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`, "Authorization", "Bearer vk-unknown")
+	requireAPIError(t, w, http.StatusUnauthorized) // the caller is checked before anything about the configuration is told
 }
 
 // twoCallers is a config with two virtual keys and two upstream keys, each

@@ -18,6 +18,13 @@ type Config struct {
 	// /{name}/v1/realtime/.... Required.
 	Providers []ProviderConfig
 
+	// DefaultProvider names the provider that a model without a
+	// configured-provider prefix goes to on the /v1/... routes, so that
+	// clients (the official SDKs among them) can send bare model names
+	// like "gpt-realtime". Empty means none: there such a model is a 400
+	// that asks for "provider/model". It must name one of Providers.
+	DefaultProvider string
+
 	// PathPrefix is put before every mint route, for example "/api" serves
 	// /api/v1/realtime/client_secrets. Empty means none. It must start with
 	// "/"; a trailing "/" is dropped.
@@ -79,6 +86,22 @@ type Config struct {
 	// answer was written. It must not block for long.
 	OnMint func(MintEvent)
 
+	// UsageMetering turns on usage metering (SPEC 8) for the brokered
+	// sessions of every provider whose ProviderConfig.UsageMetering is nil:
+	// for each session the middleware attaches a read-only sideband with
+	// the upstream key that created it (the adapter must implement
+	// SessionWatcher), sums the usage the provider reports on it, and
+	// reports it once, at the session's end, through OnUsage and one log
+	// line. No media is relayed. A session whose sideband sees its end
+	// releases its MaxSessions lease. False (the default) means no
+	// sideband is attached.
+	UsageMetering bool
+
+	// OnUsage, if set, is called once per metered session, when it ends or
+	// its metering stops (see UsageEvent.End), from the goroutine that
+	// metered it. It must not block for long.
+	OnUsage func(UsageEvent)
+
 	// OnRedeem, if set, is called for each passed-through request that
 	// carries an ephemeral token, found or not, before next is called.
 	OnRedeem func(RedeemEvent)
@@ -112,6 +135,23 @@ type ProviderConfig struct {
 	Provider Provider
 	// Keys are the upstream keys to mint with. At least one is required.
 	Keys []Key
+	// Aliases maps a requested model to the model (on Azure, the
+	// deployment) sent upstream, for every key of the provider, like
+	// Key.Aliases. A key's own entry for a model (compared
+	// case-insensitively) wins over the provider's. Nil means none.
+	Aliases map[string]string
+	// UsageMetering overrides Config.UsageMetering for this provider; nil
+	// means Config.UsageMetering. Metering a provider whose adapter brokers
+	// sessions but does not implement SessionWatcher is a config error.
+	UsageMetering *bool
+}
+
+// metered reports whether the provider's sessions are metered under cfg.
+func (p *ProviderConfig) metered(cfg *Config) bool {
+	if p.UsageMetering != nil {
+		return *p.UsageMetering
+	}
+	return cfg.UsageMetering
 }
 
 // DefaultSessionLifetime is Config.SessionLifetime when it is zero.
@@ -151,6 +191,16 @@ func (cfg *Config) validate() error {
 		if err := validateKeys(p); err != nil {
 			return err
 		}
+		if p.metered(cfg) {
+			_, broker := p.Provider.(SessionBroker)
+			_, watcher := p.Provider.(SessionWatcher)
+			if (broker && !watcher) || (p.UsageMetering != nil && !watcher) {
+				return configError("provider %q: UsageMetering needs an adapter that implements SessionWatcher", p.Name)
+			}
+		}
+	}
+	if cfg.DefaultProvider != "" && !names[cfg.DefaultProvider] {
+		return configError("DefaultProvider %q is not a configured provider", cfg.DefaultProvider)
 	}
 	if cfg.PathPrefix != "" && !strings.HasPrefix(cfg.PathPrefix, "/") {
 		return configError("PathPrefix %q must start with /", cfg.PathPrefix)

@@ -51,9 +51,28 @@
 // Handler.EndSessions ends a key's live sessions. A shared SessionRegistry
 // (adapters/redisstore) makes these hold across nodes.
 //
+// Usage metering (Config.UsageMetering, opt-in). For each brokered session
+// the middleware attaches a read-only sideband WebSocket with the upstream
+// key that created it (SessionWatcher: GET /v1/realtime?call_id=... for a
+// call, /v1/live/sessions/{id}/attach?graceful_close=false for GPT-Live),
+// relays no media, and sums what the provider reports on it: a call's
+// response.done tokens (input and output, with their audio, text and cached
+// details, each response id once) and a Live session's seconds (the last
+// running total of session.usage.updated, or the final one of
+// session.closed). A dropped sideband is opened again, with jittered
+// backoff, while the session's record lives; a sideband never affects its
+// session. When the session ends (its sideband says so, a hang-up, a cap,
+// a revocation) its usage is reported once, through Config.OnUsage and one
+// log line, and a sideband that saw the end releases the session's lease.
+// Handler.Close stops every sideband and waits for it. Metering runs on
+// the node that created the session. Caps and revocations end a Live
+// session with session.close on a sideband attach when the adapter
+// implements SessionWatcher, and with its hang-up otherwise.
+//
 // Adapters live in their own packages and implement this package's small
 // interfaces: adapters/openai (OpenAI and OpenAI-compatible vendors) and
-// adapters/azure (Azure OpenAI) implement Provider; adapters/redisstore
+// adapters/azure (Azure OpenAI) implement Provider, SessionBroker and
+// SessionWatcher; adapters/redisstore
 // implements Store, RateLimiter and Pinger on Redis. This package imports
 // none of them.
 //

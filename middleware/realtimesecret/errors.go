@@ -60,8 +60,11 @@ func writeError(w http.ResponseWriter, e *Error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	// The body is not HTML-escaped ('<' stays '<'): nosniff keeps a browser
+	// from ever reading it as anything but JSON.
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(body) //nolint:gosec // JSON with <, > and & escaped by json.Marshal, served as application/json
+	_, _ = w.Write(body) //nolint:gosec // JSON served as application/json with nosniff, never HTML
 }
 
 // upstreamStatusError answers for an upstream error whose body is not

@@ -74,7 +74,7 @@ func Example_serveMux() {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	fmt.Println(w.Code, w.Body.String())
 	// Output:
-	// 401 {"error":{"message":"a virtual key is required: send Authorization: Bearer \u003ckey\u003e or X-Virtual-Key","type":"authentication_error","param":null,"code":"missing_api_key"}}
+	// 401 {"error":{"message":"a virtual key is required: send Authorization: Bearer <key> or X-Virtual-Key","type":"authentication_error","param":null,"code":"missing_api_key"}}
 	// 200 ok
 }
 

@@ -17,6 +17,7 @@ type Handler struct {
 	routeLens       [4]uint64       // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
+	defaultProvider *provider    // Config.DefaultProvider; nil without one
 	vks             *virtualKeys // nil without virtual keys
 	authorizer      Authorizer
 	maxBody         int64
@@ -28,9 +29,11 @@ type Handler struct {
 	strict          bool
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
+	onUsage         func(UsageEvent)
 	sealer          *sealer // nil without SealKeys
 	registry        SessionRegistry
 	caps            capEnforcer
+	meters          meters
 	log             *slog.Logger
 	now             func() time.Time
 }
@@ -39,7 +42,9 @@ type Handler struct {
 type provider struct {
 	name    string
 	adapter Provider
-	broker  SessionBroker // adapter, when it brokers sessions; nil otherwise
+	broker  SessionBroker  // adapter, when it brokers sessions; nil otherwise
+	watcher SessionWatcher // adapter, when it attaches sidebands; nil otherwise
+	metered bool           // its brokered sessions are metered (watcher is set)
 	keys    []Key
 }
 
@@ -58,17 +63,21 @@ func New(cfg Config) (*Handler, error) {
 		strict:     cfg.StrictStore,
 		onMint:     cfg.OnMint,
 		onRedeem:   cfg.OnRedeem,
+		onUsage:    cfg.OnUsage,
 		log:        cfg.Logger,
 		now:        cfg.Now,
 	}
 	list := make([]*provider, 0, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
-		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys)}
+		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys, pc.Aliases)}
 		p.broker, _ = pc.Provider.(SessionBroker)
+		p.watcher, _ = pc.Provider.(SessionWatcher)
+		p.metered = p.watcher != nil && pc.metered(&cfg)
 		h.providers[p.name] = p
 		list = append(list, p)
 	}
 	h.exampleProvider = list[0].name
+	h.defaultProvider = h.providers[cfg.DefaultProvider] // nil for ""
 	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
 	h.routes = buildRoutes(prefix, list)
 	h.realtimePaths = make(map[string]bool, len(list)+1)
@@ -119,11 +128,9 @@ func New(cfg Config) (*Handler, error) {
 	if h.registry == nil {
 		h.registry, _ = h.store.(SessionRegistry)
 	}
-	if h.registry == nil {
+	shared := h.registry != nil
+	if !shared {
 		h.registry = NewMemorySessionRegistry()
-	} else {
-		// Another node may have set caps that fall due here.
-		h.caps.start(h)
 	}
 	if h.limiter == nil {
 		h.limiter = NewMemoryRateLimiter(cfg.Now)
@@ -135,21 +142,22 @@ func New(cfg Config) (*Handler, error) {
 		h.now = time.Now
 		_, h.storeExpires = h.store.(*MemoryStore)
 	}
+	if shared {
+		// Another node may have set caps that fall due here. Started last:
+		// the goroutine reads the Handler's fields.
+		h.caps.start(h)
+	}
 	return h, nil
 }
 
-func cloneKeys(keys []Key) []Key {
+// cloneKeys copies keys, each with providerAliases merged into its Aliases
+// (the key's own entries win; see effectiveAliases).
+func cloneKeys(keys []Key, providerAliases map[string]string) []Key {
 	out := slices.Clone(keys)
 	for i := range out {
 		out[i].Models = slices.Clone(out[i].Models)
 		out[i].BlockedModels = slices.Clone(out[i].BlockedModels)
-		if out[i].Aliases != nil {
-			aliases := make(map[string]string, len(out[i].Aliases))
-			for k, v := range out[i].Aliases {
-				aliases[k] = v
-			}
-			out[i].Aliases = aliases
-		}
+		out[i].Aliases = effectiveAliases(providerAliases, out[i].Aliases)
 	}
 	return out
 }
@@ -202,9 +210,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		case http.MethodOptions:
 			// CORS preflight belongs to the host app.
 		default:
-			w.Header().Set("Allow", http.MethodPost)
-			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest,
-				Code: "method_not_allowed", Message: "use POST on this route"})
+			h.serveMethodNotAllowed(w, r, rt)
 			return
 		}
 	}

@@ -12,10 +12,10 @@ import (
 // keep a paid session running.
 func (h *Handler) hangup(w http.ResponseWriter, r *http.Request, rt route, id string, m *mint) *Error {
 	principal, e := h.authorize(r, Intent{Provider: m.ev.Provider, Endpoint: rt.endpoint})
+	m.ev.VirtualKeyID = principal.ID // known on a 403 too, once the key was identified
 	if e != nil {
 		return e
 	}
-	m.ev.VirtualKeyID = principal.ID
 	rec, found, err := h.LookupSession(r.Context(), id)
 	if err != nil {
 		m.ev.StoreErr = err
@@ -35,8 +35,10 @@ func (h *Handler) hangup(w http.ResponseWriter, r *http.Request, rt route, id st
 			Message: "the " + sessionNoun(created) + " was created by another caller"}
 	}
 	upstreamStart := h.now()
+	ended := h.meters.ending(id, UsageHangup)
 	resp, err := h.sendHangup(r.Context(), &rec, id, h.forwardHeader(r.Header))
 	m.ev.UpstreamDuration = h.now().Sub(upstreamStart)
+	ended(err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299)
 	if errors.Is(err, errKeyNotConfigured) {
 		m.ev.Err = err
 		return &Error{Status: http.StatusConflict, Type: typeInvalidRequest, Code: "key_not_configured",

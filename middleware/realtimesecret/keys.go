@@ -70,6 +70,38 @@ func (k *Key) resolveAlias(model string) string {
 	return model
 }
 
+// effectiveAliases returns the aliases a key applies: its own, plus every
+// provider alias whose requested model the key does not map itself
+// (compared case-insensitively, as aliases are matched). It returns a new
+// map, or nil when both are empty.
+func effectiveAliases(provider, key map[string]string) map[string]string {
+	if len(provider) == 0 && len(key) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(provider)+len(key))
+	for from, to := range key {
+		out[from] = to
+	}
+	for from, to := range provider {
+		if !hasFold(key, from) {
+			out[from] = to
+		}
+	}
+	return out
+}
+
+func hasFold(m map[string]string, s string) bool {
+	if _, ok := m[s]; ok {
+		return true
+	}
+	for k := range m {
+		if strings.EqualFold(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
 // pickKey chooses among the keys that allow model, by weight. It returns nil
 // when none does. It allocates nothing.
 func pickKey(keys []Key, model string) *Key {

@@ -70,6 +70,9 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		return e
 	}
 	p, model := rt.provider, ""
+	if p == nil && form == formSDP {
+		p = h.defaultProvider // a raw offer names no model, so no provider either
+	}
 	switch {
 	case b.modelAt.Found():
 		if p, model, e = h.splitModel(rt, b.model, b.modelParam); e != nil {
@@ -77,20 +80,20 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		}
 	case p == nil && form == formSDP:
 		return badRequest("a raw application/sdp offer names no provider: send multipart/form-data with a session part whose model is written provider/model, "+
-			"or post the offer to /{provider}/v1/realtime/calls", "", "missing_provider")
+			"post the offer to /{provider}/v1/realtime/calls, or configure a default provider", "", "missing_provider")
 	case p == nil || !optionalModel(rt.endpoint, &b):
 		return badRequest(b.modelParam+" is required", b.modelParam, "missing_model")
 	}
 	m.ev.Provider, m.ev.Model = p.name, model
-	if rt.endpoint.IsSession() && p.broker == nil {
-		return unsupportedEndpoint(p.name)
-	}
 
 	principal, e := h.authorize(r, Intent{Provider: p.name, Model: model, Endpoint: rt.endpoint})
+	m.ev.VirtualKeyID = principal.ID // known on a 403 too, once the key was identified
 	if e != nil {
 		return e
 	}
-	m.ev.VirtualKeyID = principal.ID
+	if rt.endpoint.IsSession() && p.broker == nil { // after the caller check: configuration is not for strangers
+		return unsupportedEndpoint(p.name)
+	}
 	if e := h.checkRate(w, r, principal); e != nil {
 		return e
 	}
@@ -240,7 +243,8 @@ func (h *Handler) authorize(r *http.Request, in Intent) (Principal, *Error) {
 			return Principal{}, e
 		}
 		if e := vk.authorize(in); e != nil {
-			return Principal{}, e
+			// The caller is identified: its ID goes to the log and OnMint.
+			return Principal{ID: vk.ID}, e
 		}
 		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession, MaxSessions: vk.MaxSessions}, nil
 	case h.authorizer != nil:
@@ -248,18 +252,21 @@ func (h *Handler) authorize(r *http.Request, in Intent) (Principal, *Error) {
 		if err == nil {
 			return p, nil
 		}
+		// An Authorizer that identified the caller before refusing it may
+		// return its ID with the error, for the log and OnMint.
+		who := Principal{ID: p.ID}
 		var e *Error
 		switch {
 		case errors.As(err, &e):
-			return Principal{}, e
+			return who, e
 		case errors.Is(err, ErrUnauthenticated):
-			return Principal{}, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "unauthenticated",
+			return who, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "unauthenticated",
 				Message: "authentication is required", Err: err}
 		case errors.Is(err, ErrForbidden):
-			return Principal{}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "forbidden",
+			return who, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "forbidden",
 				Message: "the caller may not mint this client secret", Err: err}
 		default:
-			return Principal{}, &Error{Status: http.StatusInternalServerError, Type: typeServer, Code: "authorizer_error",
+			return who, &Error{Status: http.StatusInternalServerError, Type: typeServer, Code: "authorizer_error",
 				Message: "the request could not be authorized", Err: err}
 		}
 	}
@@ -336,6 +343,11 @@ func (h *Handler) upstreamError(ctx context.Context, err error, m *mint) *Error 
 
 var warnLevel = slog.LevelWarn
 
+// millis is d in milliseconds, with microsecond precision, for log lines.
+func millis(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
 func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }
 
 func (h *Handler) logMint(ctx context.Context, ev *MintEvent) {
@@ -353,8 +365,8 @@ func (h *Handler) logMint(ctx context.Context, ev *MintEvent) {
 		slog.String("virtual_key_id", ev.VirtualKeyID),
 		slog.String("key_id", ev.KeyID),
 		slog.String("model", ev.Model),
-		slog.Duration("duration", ev.Duration),
-		slog.Duration("upstream_duration", ev.UpstreamDuration),
+		slog.Float64("duration_ms", millis(ev.Duration)),
+		slog.Float64("upstream_duration_ms", millis(ev.UpstreamDuration)),
 	}
 	if ev.SessionID != "" {
 		attrs = append(attrs, slog.String("session_id", ev.SessionID))

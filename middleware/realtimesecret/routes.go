@@ -87,8 +87,12 @@ func validSessionID(id string) bool {
 // splitModel resolves "provider/model". The prefix counts only when it
 // names a configured provider; otherwise the whole string is the model
 // ("ft:gpt-4o:org/x", or an OpenAI-compatible vendor's "org/model") and the
-// route's provider applies.
+// route's provider applies, or on /v1/... routes Config.DefaultProvider.
 func (h *Handler) splitModel(rt route, raw, param string) (*provider, string, *Error) {
+	def := rt.provider
+	if def == nil {
+		def = h.defaultProvider
+	}
 	if name, model, ok := strings.Cut(raw, "/"); ok {
 		if p := h.providers[name]; p != nil {
 			if model == "" {
@@ -96,13 +100,13 @@ func (h *Handler) splitModel(rt route, raw, param string) (*provider, string, *E
 			}
 			return p, model, nil
 		}
-		if rt.provider == nil {
+		if def == nil {
 			return nil, "", badRequest("provider "+quote(name)+" in "+param+" is not configured", param, "unknown_provider")
 		}
 	}
-	if rt.provider == nil {
+	if def == nil {
 		return nil, "", badRequest(param+" must be written provider/model on this route, for example "+
 			quote(h.exampleProvider+"/gpt-realtime"), param, "missing_provider")
 	}
-	return rt.provider, raw, nil
+	return def, raw, nil
 }

@@ -33,6 +33,35 @@ var (
 	errSealedExpired   = fmt.Errorf("%w: expired", ErrInvalidSealedToken)
 )
 
+// SealKeySize is the length of a SealKey: AES-256 takes 32 bytes.
+const SealKeySize = 32
+
+// ErrInvalidSealKey is wrapped by the errors of ParseSealKey.
+var ErrInvalidSealKey = errors.New("realtimesecret: invalid seal key")
+
+// ParseSealKey decodes a seal key written in base64, standard or URL-safe,
+// padded or not, as "openssl rand -base64 32" prints it; surrounding
+// whitespace is ignored. The key must decode to exactly SealKeySize bytes:
+// a short key is never padded. The error wraps ErrInvalidSealKey and never
+// holds key material.
+//
+//	key, err := realtimesecret.ParseSealKey(os.Getenv("SEAL_KEY"))
+//	cfg.SealKeys = []realtimesecret.SealKey{key}
+func ParseSealKey(b64 string) (SealKey, error) {
+	text := strings.TrimSpace(b64)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		key, err := enc.DecodeString(text)
+		if err != nil {
+			continue
+		}
+		if len(key) != SealKeySize {
+			return nil, fmt.Errorf("%w: %d bytes, want %d (generate one with: openssl rand -base64 32)", ErrInvalidSealKey, len(key), SealKeySize)
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("%w: not base64 (generate one with: openssl rand -base64 32)", ErrInvalidSealKey)
+}
+
 // sealer seals minted tokens with AES-256-GCM: the first key seals, every
 // key opens, so keys can be rotated by prepending a new one.
 type sealer struct {
@@ -42,8 +71,8 @@ type sealer struct {
 func newSealer(keys []SealKey) (*sealer, error) {
 	s := &sealer{}
 	for i, k := range keys {
-		if len(k) != 32 {
-			return nil, configError("seal key %d is %d bytes; AES-256 needs 32", i, len(k))
+		if len(k) != SealKeySize {
+			return nil, configError("seal key %d is %d bytes; AES-256 needs %d", i, len(k), SealKeySize)
 		}
 		block, err := aes.NewCipher(k)
 		if err != nil {

@@ -152,10 +152,9 @@ func (h *Handler) endSession(ctx context.Context, principal, id, reason string) 
 	if err != nil || !found {
 		return true, err // forgotten already: nothing to hang up with
 	}
-	resp, err := h.sendHangup(ctx, &rec, id, nil)
-	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) && resp.StatusCode != http.StatusNotFound {
-		err = upstreamStatusError(resp.StatusCode)
-	}
+	ending := h.meters.ending(id, UsageEnd(reason))
+	err = h.endUpstream(ctx, &rec, id)
+	ending(err == nil)
 	level := slog.LevelInfo
 	if err != nil {
 		level = warnLevel
@@ -196,11 +195,15 @@ func (h *Handler) EndSessions(ctx context.Context, virtualKeyID string) (int, er
 }
 
 // Close stops the goroutine that enforces MaxSession caps, if one runs,
-// and waits for it. Sessions keep their caps in a shared SessionRegistry,
-// where another node enforces them; with the in-process registry, caps
-// not yet due are no longer enforced. Close is safe to call more than once.
+// and the usage metering of every session, and waits for them. Sessions
+// keep their caps in a shared SessionRegistry, where another node enforces
+// them; with the in-process registry, caps not yet due are no longer
+// enforced. Each metered session reports what was counted so far, with
+// UsageEvent.End UsageStopped unless its end was known; the sessions
+// themselves go on. Close is safe to call more than once.
 func (h *Handler) Close() error {
 	h.caps.close()
+	h.meters.close()
 	return nil
 }
 

@@ -1,15 +1,24 @@
 package sidecar
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
-// adminMux serves the admin paths for GET and HEAD (405 otherwise), and
-// passes every other path to next; next nil answers 404.
+// adminMux serves the admin paths for GET and HEAD (405 otherwise), the
+// admin API under adminAPIPrefix when it is on, and passes every other
+// path to next; next nil answers 404.
 type adminMux struct {
 	routes map[string]http.HandlerFunc
+	api    http.Handler // nil without admin.token: the admin API does not exist
 	next   http.Handler
 }
 
 func (m *adminMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.api != nil && strings.HasPrefix(r.URL.Path, adminAPIPrefix) {
+		m.api.ServeHTTP(w, r)
+		return
+	}
 	h, ok := m.routes[r.URL.Path]
 	if !ok {
 		if m.next == nil {

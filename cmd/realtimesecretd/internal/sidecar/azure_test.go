@@ -212,16 +212,21 @@ func TestAzureExampleConfigChecks(t *testing.T) {
 	vars := baseEnv()
 	vars["AZURE_OPENAI_ENDPOINT"] = "https://my-resource.openai.azure.com"
 	vars["AZURE_OPENAI_API_KEY"] = azureKey
+	vars["AZURE_OPENAI_TOKEN"] = "entra-token-for-the-example-0123"
 	var stdout, stderr strings.Builder
 	code := sidecar.Run(t.Context(), []string{"-config", azureExampleFile, "-check"}, env(vars), &stdout, &stderr)
 	assert.Equal(t, 0, code, stderr.String())
 	assert.Contains(t, stdout.String(), "sidecar.azure.example.yaml: OK")
 	assert.NotContains(t, stdout.String()+stderr.String(), azureKey)
+	assert.NotContains(t, stdout.String()+stderr.String(), "entra-token-for-the-example-0123")
+	assert.Empty(t, stderr.String(), "no warning: the provider's aliases cover both keys")
 
 	cfg, err := sidecar.Load(azureExampleFile, env(vars))
 	require.NoError(t, err)
 	az := cfg.Providers["azure"]
 	assert.Equal(t, "azure", az.Type)
 	assert.Equal(t, "2025-04-01-preview", az.APIVersion)
-	assert.Equal(t, "my-gpt-realtime-deployment", az.Keys[0].Aliases["gpt-realtime"])
+	assert.Equal(t, "my-gpt-realtime-deployment", az.Aliases["gpt-realtime"], "for every key")
+	require.Len(t, az.Keys, 2, "the Entra key is part of the example")
+	assert.Equal(t, "azure-entra", az.Keys[1].ID)
 }

@@ -18,7 +18,7 @@ const demoKey realtimesecret.Secret = "sk-demo-not-secret"
 // sidecar serves beside it.
 type built struct {
 	core    realtimesecret.Config
-	store   *meteredStore
+	store   realtimesecret.Store // metered by metrics
 	metrics *metrics
 	// closers release what the store holds (connections), after the
 	// server has drained.
@@ -36,17 +36,25 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	if c, ok := store.(io.Closer); ok {
 		b.closers = append(b.closers, c)
 	}
-	b.store = &meteredStore{inner: store}
-	b.metrics = newMetrics(b.store)
+	b.metrics = newMetrics()
+	b.store = b.metrics.Store(store)
 	if limiter != nil {
-		limiter = &meteredLimiter{inner: limiter, errs: b.metrics.storeErrors}
+		limiter = b.metrics.RateLimiter(limiter)
 	}
 	sealKeys, err := decodeSealKeys(cfg.SealKeys)
 	if err != nil {
 		return nil, err
 	}
+	// The registry is the store's when it is one (Redis), so that leases,
+	// caps and revocation hold across sidecars; the sessions-in-flight
+	// gauge reads it too.
+	registry, ok := store.(realtimesecret.SessionRegistry)
+	if !ok {
+		registry = realtimesecret.NewMemorySessionRegistry()
+	}
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
+		DefaultProvider:  cfg.DefaultProvider,
 		VirtualKeyHeader: cfg.VirtualKeyHeader,
 		MaxBodyBytes:     cfg.MaxBodyBytes,
 		ForwardHeaders:   cfg.ForwardHeaders,
@@ -54,8 +62,11 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		RateLimiter:      limiter,
 		StrictStore:      cfg.StrictStore,
 		SessionLifetime:  time.Duration(cfg.SessionLifetime),
-		OnMint:           b.metrics.onMint,
-		OnRedeem:         b.metrics.onRedeem,
+		SessionRegistry:  registry,
+		OnMint:           b.metrics.OnMint,
+		OnRedeem:         b.metrics.OnRedeem,
+		UsageMetering:    cfg.UsageMetering,
+		OnUsage:          b.metrics.OnUsage,
 		SealKeys:         sealKeys,
 		Logger:           log,
 	}
@@ -66,24 +77,35 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		}
 		b.core.Providers = append(b.core.Providers, pc)
 	}
+	// The virtual keys are the principals: their ids label the usage and
+	// in-flight metrics.
+	var principals []string
 	for _, vk := range cfg.VirtualKeys {
+		principals = append(principals, vk.ID)
 		b.core.VirtualKeys = append(b.core.VirtualKeys, realtimesecret.VirtualKey{
-			ID:        vk.ID,
-			Value:     vk.Value,
-			Disabled:  vk.Active != nil && !*vk.Active,
-			Providers: vk.Providers,
-			Models:    vk.Models,
-			MaxTTL:    time.Duration(vk.MaxTTL),
-			RateLimit: realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
+			ID:          vk.ID,
+			Value:       vk.Value,
+			Disabled:    vk.Active != nil && !*vk.Active,
+			Providers:   vk.Providers,
+			Models:      vk.Models,
+			MaxTTL:      time.Duration(vk.MaxTTL),
+			RateLimit:   realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
+			MaxSession:  time.Duration(vk.MaxSession),
+			MaxSessions: int(vk.MaxSessions),
 		})
 	}
+	if len(principals) == 0 {
+		principals = []string{""} // allow_anonymous: one principal without an id
+	}
+	b.metrics.LabelVirtualKeys(principals...)
+	b.metrics.SessionsInFlight(registry, principals...)
 	return b, nil
 }
 
 func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
 	p := cfg.Providers[name]
 	demo := cfg.isDemo(p)
-	pc := realtimesecret.ProviderConfig{Name: name}
+	pc := realtimesecret.ProviderConfig{Name: name, Aliases: p.Aliases, UsageMetering: p.UsageMetering}
 	switch p.Type {
 	case "openai":
 		base := p.BaseURL

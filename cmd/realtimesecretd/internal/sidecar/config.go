@@ -28,6 +28,11 @@ type Config struct {
 	// passed to, for example "http://127.0.0.1:4000". Empty answers those
 	// requests 404.
 	Upstream string `yaml:"upstream"`
+	// DefaultProvider names the provider a model without a provider
+	// prefix goes to on /v1/... routes ("gpt-realtime", as the official
+	// SDKs send it). Default none: such a model is a 400 asking for
+	// "provider/model". It must name a configured provider.
+	DefaultProvider string `yaml:"default_provider"`
 	// PathPrefix is put before every mint route ("/api" serves
 	// /api/v1/realtime/client_secrets). Default none.
 	PathPrefix string `yaml:"path_prefix"`
@@ -64,6 +69,12 @@ type Config struct {
 	// requests that name its id, and its owner's right to hang it up. Set
 	// it to the longest a session may live. Default 2h; at least 1m.
 	SessionLifetime Duration `yaml:"session_lifetime"`
+	// UsageMetering attaches a read-only sideband to every brokered
+	// session, with the upstream key that created it, and reports the
+	// usage the provider sends on it (tokens for a call, seconds for a
+	// GPT-Live session) in the log and the metrics. No media is relayed.
+	// A provider's own usage_metering overrides it. Default false.
+	UsageMetering bool `yaml:"usage_metering"`
 
 	// Server holds the HTTP server's limits.
 	Server ServerConfig `yaml:"server"`
@@ -124,6 +135,11 @@ type AdminConfig struct {
 	ReadyPath string `yaml:"ready_path"`
 	// MetricsPath serves Prometheus metrics. Default "/metrics".
 	MetricsPath string `yaml:"metrics_path"`
+	// Token turns on the admin API (POST
+	// /admin/v1/virtual_keys/{id}/end_sessions) for callers that send it as
+	// "Authorization: Bearer <token>". Write it as "${VARIABLE}"; at least
+	// 16 characters. Default none: the admin API does not exist (404).
+	Token realtimesecret.Secret `yaml:"token"`
 }
 
 // ProviderConfig is one upstream.
@@ -146,6 +162,13 @@ type ProviderConfig struct {
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// Keys are the upstream API keys. At least one.
 	Keys []KeyConfig `yaml:"keys"`
+	// UsageMetering overrides the top-level usage_metering for this
+	// provider's sessions. Default: the top-level value.
+	UsageMetering *bool `yaml:"usage_metering"`
+	// Aliases maps a requested model to the model (on Azure, the
+	// deployment) sent upstream, for every key; a key's own aliases entry
+	// for a model wins. Default none.
+	Aliases map[string]string `yaml:"aliases"`
 }
 
 // KeyConfig is one upstream API key.
@@ -169,7 +192,8 @@ type KeyConfig struct {
 	// Enabled false keeps the key configured but never picks it. Default
 	// true.
 	Enabled *bool `yaml:"enabled"`
-	// Aliases maps a requested model to the model sent upstream.
+	// Aliases maps a requested model to the model sent upstream, for this
+	// key; it wins over the provider's aliases for the same model.
 	Aliases map[string]string `yaml:"aliases"`
 }
 
@@ -190,6 +214,14 @@ type VirtualKeyConfig struct {
 	MaxTTL Duration `yaml:"max_ttl"`
 	// RateLimit caps its mints. Default none.
 	RateLimit RateConfig `yaml:"rate_limit"`
+	// MaxSession caps how long each brokered session of the key runs: the
+	// sidecar ends it upstream at its creation plus max_session (within
+	// 2s), and its record then expires. Default 0: no cap.
+	MaxSession Duration `yaml:"max_session"`
+	// MaxSessions caps the key's concurrent sessions: brokered sessions
+	// and WebSocket connections redeeming its tokens through the sidecar.
+	// One more is answered 429 too_many_sessions. Default 0: no limit.
+	MaxSessions Count `yaml:"max_sessions"`
 }
 
 // RateConfig is a number of requests per period, as {requests: 60, per: 1m}.
@@ -237,6 +269,27 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// Count is a number of things that must not be negative, as max_sessions.
+type Count int
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *Count) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		*c = 0
+		return nil
+	}
+	var v int
+	// The value is not quoted back: it may come from a variable.
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil {
+		return fmt.Errorf("line %d: not a whole number", n.Line)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: a count must not be negative (0 means no limit)", n.Line)
+	}
+	*c = Count(v)
+	return nil
+}
+
 // Defaults of the keys Load fills in.
 const (
 	DefaultListen            = "127.0.0.1:8080"
@@ -249,6 +302,7 @@ const (
 	DefaultLogFlushInterval  = 200 * time.Millisecond
 	DefaultSessionLifetime   = realtimesecret.DefaultSessionLifetime
 	minSessionLifetime       = time.Minute
+	minAdminTokenLen         = 16
 	DefaultHealthPath        = "/healthz"
 	DefaultReadyPath         = "/readyz"
 	DefaultMetricsPath       = "/metrics"
@@ -287,7 +341,7 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty")
 		}
-		return nil, sanitizeYAMLError(err)
+		return nil, syntaxError(err, data)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -420,6 +474,9 @@ func (c *Config) validate() error {
 	if err := c.validateProviders(); err != nil {
 		return err
 	}
+	if _, ok := c.Providers[c.DefaultProvider]; c.DefaultProvider != "" && !ok {
+		return fmt.Errorf("default_provider %q is not one of providers (%s)", c.DefaultProvider, strings.Join(c.providerOrder, ", "))
+	}
 	if err := c.validateAdminPaths(); err != nil {
 		return err
 	}
@@ -437,6 +494,9 @@ func (c *Config) validate() error {
 		if vk.Value == "" {
 			return fmt.Errorf("virtual_keys[%d] (%s): value is empty (is its variable set?)", i, vk.ID)
 		}
+	}
+	if t := c.Admin.Token; t != "" && len(t) < minAdminTokenLen {
+		return fmt.Errorf("admin.token is shorter than %d characters: use a random one, like the output of openssl rand -hex 32", minAdminTokenLen)
 	}
 	if err := c.Store.validate(); err != nil {
 		return err
@@ -521,6 +581,9 @@ func (c *Config) validateAdminPaths() error {
 		}
 		if mint[p.path] || isHangupPath(mint, p.path) {
 			return fmt.Errorf("%s %q is a mint route or a broker route", p.key, p.path)
+		}
+		if c.Admin.Token != "" && strings.HasPrefix(p.path, adminAPIPrefix) {
+			return fmt.Errorf("%s %q is under %s, where the admin API is served", p.key, p.path, adminAPIPrefix)
 		}
 		paths[p.path] = p.key
 	}

@@ -3,8 +3,10 @@ package sidecar
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,9 +34,11 @@ type CORSConfig struct {
 	// every origin. Default none: CORS is off and browsers refuse
 	// cross-origin mints.
 	AllowedOrigins []string `yaml:"allowed_origins"`
-	// AllowedHeaders are request headers allowed beyond those the mint
-	// routes read, which are always allowed: Authorization, Content-Type,
-	// the virtual key header and the forwarded headers.
+	// AllowedHeaders are request headers allowed beyond those always
+	// allowed: those the mint routes read (Authorization, Content-Type,
+	// the virtual key header and the forwarded headers) and those the
+	// official OpenAI SDKs send (Accept, OpenAI-Beta, OpenAI-Organization,
+	// OpenAI-Project, Idempotency-Key and the X-Stainless-* family).
 	AllowedHeaders []string `yaml:"allowed_headers"`
 	// ExposedHeaders are response headers the page may read beyond
 	// Retry-After, X-Request-Id and Location (a brokered call's URL), which
@@ -59,6 +63,40 @@ var (
 	corsMintHeaders    = []string{"Authorization", "Content-Type", "OpenAI-Safety-Identifier", "X-Request-Id"}
 	corsExposedHeaders = []string{"Retry-After", "X-Request-Id", "Location"}
 )
+
+// corsSDKHeaders are the request headers the official OpenAI SDKs send,
+// allowed so that a page can mint with the SDK itself (openai-node with
+// dangerouslyAllowBrowser and an ek_-free virtual key). openai-node 7.59.0
+// sends, from a browser, Accept, Content-Type, Authorization, the
+// X-Stainless-* platform headers, X-Stainless-Retry-Count,
+// X-Stainless-Timeout, X-Stainless-Helper-Method for helpers, and
+// OpenAI-Organization, OpenAI-Project and OpenAI-Beta when set; the Python
+// and Go SDKs add a few X-Stainless-* of their own. They are only allowed
+// through CORS: the mint routes never forward them upstream (see
+// forward_headers).
+var corsSDKHeaders = []string{
+	"Accept",
+	"OpenAI-Beta",
+	"OpenAI-Organization",
+	"OpenAI-Project",
+	"Idempotency-Key",
+	"X-Stainless-Arch",
+	"X-Stainless-Async",
+	"X-Stainless-Custom-Poll-Interval",
+	"X-Stainless-Helper",
+	"X-Stainless-Helper-Method",
+	"X-Stainless-Lang",
+	"X-Stainless-OS",
+	"X-Stainless-Package-Version",
+	"X-Stainless-Poll-Helper",
+	"X-Stainless-Raw-Response",
+	"X-Stainless-Read-Timeout",
+	"X-Stainless-Retry-Count",
+	"X-Stainless-Runtime",
+	"X-Stainless-Runtime-Version",
+	"X-Stainless-Stream-Helper",
+	"X-Stainless-Timeout",
+}
 
 // enabled reports whether any origin is allowed.
 func (c *CORSConfig) enabled() bool { return len(c.AllowedOrigins) > 0 }
@@ -138,10 +176,13 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// withCORS returns next with CORS answered on the mint routes of cfg, or
-// next itself when cfg allows no origin. Every other path goes to next
-// untouched, OPTIONS included, so the existing proxy keeps its own CORS.
-func withCORS(cfg *Config, next http.Handler) http.Handler {
+// withCORS returns next with CORS answered on the mint and brokered
+// session routes of cfg, or next itself when cfg allows no origin. Every
+// other path goes to next untouched, OPTIONS included, so the existing proxy
+// keeps its own CORS. A refused preflight is logged at info with its origin
+// and requested method and headers, the only trace of it: the browser
+// shows the page a bare network error.
+func withCORS(cfg *Config, next http.Handler, log *slog.Logger) http.Handler {
 	c := cfg.CORS
 	if !c.enabled() {
 		return next
@@ -150,7 +191,7 @@ func withCORS(cfg *Config, next http.Handler) http.Handler {
 	if vkHeader == "" {
 		vkHeader = "X-Virtual-Key"
 	}
-	allowed := append(append(append([]string{vkHeader}, corsMintHeaders...), cfg.ForwardHeaders...), c.AllowedHeaders...)
+	allowed := slices.Concat([]string{vkHeader}, corsMintHeaders, corsSDKHeaders, cfg.ForwardHeaders, c.AllowedHeaders)
 	maxAge := time.Duration(c.MaxAge)
 	if maxAge == 0 {
 		maxAge = DefaultCORSMaxAge
@@ -163,27 +204,39 @@ func withCORS(cfg *Config, next http.Handler) http.Handler {
 		AllowCredentials: c.AllowCredentials,
 		MaxAge:           int(maxAge / time.Second),
 	})
-	return &corsRoutes{mint: mintPaths(cfg), cors: policy.Handler(next), next: next}
+	return &corsRoutes{mint: fixedRoutes(cfg), cors: policy.Handler(next), next: next, log: log}
 }
 
-// corsRoutes sends the mint paths through the CORS policy.
+// corsRoutes sends the mint and brokered session paths through the CORS
+// policy.
 type corsRoutes struct {
-	mint map[string]bool
+	mint map[string]bool // fixedRoutes; hang-ups by isHangupPath
 	cors http.Handler
 	next http.Handler
+	log  *slog.Logger
 }
 
 func (h *corsRoutes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.mint[r.URL.Path] || isHangupPath(h.mint, r.URL.Path) {
-		h.cors.ServeHTTP(w, r)
+	if !h.mint[r.URL.Path] && !isHangupPath(h.mint, r.URL.Path) {
+		h.next.ServeHTTP(w, r)
 		return
 	}
-	h.next.ServeHTTP(w, r)
+	h.cors.ServeHTTP(w, r)
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" &&
+		w.Header().Get("Access-Control-Allow-Origin") == "" {
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "cors preflight refused",
+			slog.String("path", r.URL.Path),
+			slog.String("origin", clip(r.Header.Get("Origin"))),
+			slog.String("requested_method", clip(r.Header.Get("Access-Control-Request-Method"))),
+			slog.String("requested_headers", clip(strings.Join(r.Header.Values("Access-Control-Request-Headers"), ","))))
+	}
 }
 
-// mintPaths returns every mint and broker creation route of cfg, as the
-// core matches them: exactly, on the path. The hang-up routes below the
-// creations are matched by isHangupPath.
-func mintPaths(cfg *Config) map[string]bool {
-	return fixedRoutes(cfg)
+// clip bounds a client-chosen value in a log line.
+func clip(s string) string {
+	const limit = 512
+	if len(s) > limit {
+		return s[:limit] + "..."
+	}
+	return s
 }

@@ -266,3 +266,93 @@ func preflight200(t *testing.T, url, origin string) http.Header {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	return resp.Header
 }
+
+// sdkPreflightHeaders is what headless Chromium asked for before
+// openai-node 7.59.0 (dangerouslyAllowBrowser) POSTed client_secrets, as
+// logged by the sidecar in internal/e2e TestBrowserOpenAINodeSDK.
+const sdkPreflightHeaders = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os," +
+	"x-stainless-package-version,x-stainless-retry-count,x-stainless-runtime,x-stainless-runtime-version"
+
+// TestCORSOfficialSDKHeaders: a preflight for what the official SDKs send
+// is allowed (Chromium sends the requested headers lower-cased and sorted,
+// the form rs/cors accepts), on every route CORS covers: the mint routes and the brokered
+// session routes with their hang-ups, under the prefix and per provider.
+func TestCORSOfficialSDKHeaders(t *testing.T) {
+	h := start(t, options{extra: corsYAML + "path_prefix: /api\n"})
+	const origin = "http://app.test:3000"
+	tests := []struct {
+		name    string
+		path    string
+		headers string
+	}{
+		{name: "openai-node from a browser", path: "/api/v1/realtime/client_secrets", headers: sdkPreflightHeaders},
+		{name: "beta and project headers", path: "/api/openai/v1/realtime/sessions",
+			headers: "content-type,idempotency-key,openai-beta,openai-organization,openai-project,x-stainless-helper-method"},
+		{name: "Python SDK headers", path: "/api/v1/realtime/transcription_sessions",
+			headers: "content-type,x-stainless-async,x-stainless-raw-response,x-stainless-read-timeout"},
+		{name: "WebRTC call", path: "/api/v1/realtime/calls", headers: sdkPreflightHeaders},
+		{name: "WebRTC call, provider-scoped", path: "/api/openai/v1/realtime/calls", headers: "authorization,content-type"},
+		{name: "Live session", path: "/api/v1/live/sessions", headers: sdkPreflightHeaders},
+		{name: "call hang-up", path: "/api/v1/realtime/calls/rtc_abc123/hangup", headers: "authorization"},
+		{name: "Live hang-up, provider-scoped", path: "/api/openai/v1/live/sessions/sess_1/hangup", headers: "authorization"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := preflight(t, h.URL+tc.path, origin, "POST", tc.headers)
+			assert.Equal(t, origin, got.Get("Access-Control-Allow-Origin"))
+			assert.Equal(t, tc.headers, got.Get("Access-Control-Allow-Headers"))
+		})
+	}
+	assert.Empty(t, h.Logs.lines(t, "cors preflight refused"))
+}
+
+// TestCORSPathsNotCovered: paths that only look like a covered route go to
+// the existing proxy, which keeps its own CORS.
+func TestCORSPathsNotCovered(t *testing.T) {
+	h := start(t, options{extra: corsYAML})
+	for _, path := range []string{
+		"/v1/realtime/calls/rtc_1/hangup/x",
+		"/v1/realtime/calls/a/b/hangup",
+		"/v1/realtime/calls//hangup",
+		"/v1/realtime/calls/rtc_1",
+		"/azure/v1/realtime/calls", // not a configured provider
+		"/api/v1/realtime/client_secrets",
+	} {
+		t.Run(path, func(t *testing.T) {
+			got := preflight200(t, h.URL+path, "http://app.test:3000")
+			assert.Empty(t, got.Values("Access-Control-Allow-Origin"))
+			assert.Equal(t, http.MethodOptions, h.Proxy.last(t).Method, "the preflight reached the existing proxy")
+		})
+	}
+}
+
+// TestCORSRefusedPreflightLogged: the sidecar logs what it refused, so an
+// operator can see why a page's fetch() fails with a bare network error.
+func TestCORSRefusedPreflightLogged(t *testing.T) {
+	h := start(t, options{extra: corsYAML})
+	tests := []struct {
+		name    string
+		origin  string
+		headers string
+	}{
+		{name: "origin not allowed", origin: "http://evil.test:3000", headers: "authorization,content-type"},
+		{name: "header not allowed", origin: "http://app.test:3000", headers: "content-type,x-custom-thing"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := preflight(t, h.URL+"/v1/realtime/client_secrets", tc.origin, "POST", tc.headers)
+			require.Empty(t, got.Get("Access-Control-Allow-Origin"))
+			lines := h.Logs.lines(t, "cors preflight refused")
+			require.Len(t, lines, i+1)
+			line := lines[i]
+			assert.Equal(t, "INFO", line["level"])
+			assert.Equal(t, tc.origin, line["origin"])
+			assert.Equal(t, tc.headers, line["requested_headers"])
+			assert.Equal(t, "POST", line["requested_method"])
+			assert.Equal(t, "/v1/realtime/client_secrets", line["path"])
+		})
+	}
+	// An allowed preflight is not logged.
+	preflight(t, h.URL+"/v1/realtime/client_secrets", "http://app.test:3000", "POST", "content-type")
+	assert.Len(t, h.Logs.lines(t, "cors preflight refused"), len(tests))
+}

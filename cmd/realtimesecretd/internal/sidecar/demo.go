@@ -15,8 +15,9 @@ import (
 // at: it answers like the real API with fresh "ek_" values that no real
 // service accepts. It listens on a loopback port only.
 type demoUpstream struct {
-	srv *http.Server
-	url string
+	srv  *http.Server
+	fake *fakeupstream.Server
+	url  string
 }
 
 // startDemo starts the fake upstream on 127.0.0.1 and a free port.
@@ -26,12 +27,12 @@ func startDemo(ctx context.Context, log *slog.Logger) (*demoUpstream, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Its sidebands report usage every second, for usage_metering.
+	fake := fakeupstream.New(fakeupstream.Options{Keys: []string{demoKey.Reveal()}})
 	d := &demoUpstream{
-		srv: &http.Server{
-			Handler:           fakeupstream.New(fakeupstream.Options{Keys: []string{demoKey.Reveal()}}),
-			ReadHeaderTimeout: 10 * time.Second,
-		},
-		url: "http://" + ln.Addr().String(),
+		srv:  &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second},
+		fake: fake,
+		url:  "http://" + ln.Addr().String(),
 	}
 	go func() {
 		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -41,7 +42,9 @@ func startDemo(ctx context.Context, log *slog.Logger) (*demoUpstream, error) {
 	return d, nil
 }
 
-// close stops the fake upstream once the sidecar has drained.
+// close stops the fake upstream once the sidecar has drained: its open
+// sidebands too, which http.Server.Shutdown does not track.
 func (d *demoUpstream) close(ctx context.Context) error {
+	d.fake.Close()
 	return d.srv.Shutdown(ctx)
 }

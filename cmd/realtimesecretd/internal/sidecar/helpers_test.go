@@ -145,6 +145,11 @@ type options struct {
 	adminListen bool                                              // admin endpoints on their own listener
 	env         map[string]string                                 // more variables
 	virtualKeys map[string]string                                 // more virtual keys, id to value, beside web
+	adminToken  string                                            // admin.token, from ADMIN_TOKEN
+	webPolicy   string                                            // YAML lines under the web virtual key, indented 4
+	sideband    fakeupstream.SidebandScript                       // what the fake upstream's sidebands emit
+	fake        *fakeupstream.Server                              // a fake upstream shared with other sidecars, at fakeURL
+	fakeURL     string
 }
 
 const harnessYAML = `
@@ -164,11 +169,12 @@ virtual_keys:
 func start(t *testing.T, o options) *harness {
 	t.Helper()
 	h := &harness{Logs: &syncBuffer{}, stopped: make(chan struct{})}
-	h.Fake = fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}, Fault: o.fault})
-	fakeSrv := httptest.NewServer(h.Fake)
-	t.Cleanup(fakeSrv.Close)
 	vars := baseEnv()
-	vars["FAKE_URL"] = fakeSrv.URL
+	if o.fake != nil {
+		h.Fake, vars["FAKE_URL"] = o.fake, o.fakeURL
+	} else {
+		h.Fake, vars["FAKE_URL"] = newFake(t, fakeupstream.Options{Fault: o.fault, Sideband: o.sideband})
+	}
 	if !o.noUpstream {
 		h.Proxy = newFakeProxy(t)
 		vars["PROXY_URL"] = h.Proxy.URL
@@ -176,15 +182,23 @@ func start(t *testing.T, o options) *harness {
 	for k, v := range o.env {
 		vars[k] = v
 	}
-	text := harnessYAML
+	text := harnessYAML + o.webPolicy
 	for id, value := range o.virtualKeys { // the list harnessYAML ends with
 		name := "VK_" + strings.ToUpper(id)
 		vars[name] = value
 		text += "  - id: " + id + "\n    value: ${" + name + "}\n"
 	}
 	text += o.extra
+	var admin []string
 	if o.adminListen {
-		text += "admin: {listen: \"127.0.0.1:1\"}\n" // the test's listener is used
+		admin = append(admin, `listen: "127.0.0.1:1"`) // the test's listener is used
+	}
+	if o.adminToken != "" {
+		vars["ADMIN_TOKEN"] = o.adminToken
+		admin = append(admin, `token: "${ADMIN_TOKEN}"`)
+	}
+	if len(admin) > 0 {
+		text += "admin: {" + strings.Join(admin, ", ") + "}\n"
 	}
 	cfg, err := sidecar.Parse([]byte(text), env(vars))
 	require.NoError(t, err)
@@ -217,6 +231,18 @@ func start(t *testing.T, o options) *harness {
 		}
 	})
 	return h
+}
+
+// newFake starts a fake upstream that accepts upstreamKey, stopped when the
+// test ends, and returns it with its URL.
+func newFake(t *testing.T, o fakeupstream.Options) (*fakeupstream.Server, string) {
+	t.Helper()
+	o.Keys = []string{upstreamKey}
+	fake := fakeupstream.New(o)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	t.Cleanup(fake.Close) // its sidebands, before the server: httptest does not track them
+	return fake, srv.URL
 }
 
 // isStopped reports whether Serve has returned.

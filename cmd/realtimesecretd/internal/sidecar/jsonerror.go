@@ -1,20 +1,15 @@
 package sidecar
 
 import (
-	"encoding/json"
 	"net/http"
+
+	"github.com/realtimesecret/realtimesecret/internal/errorbody"
 )
 
-// writeJSONError writes an OpenAI-shaped error, like the core's, so that
-// the official SDKs surface the sidecar's own errors the same way.
+// writeJSONError writes an OpenAI-shaped error with the core's writer, so
+// that the official SDKs surface the sidecar's own errors the same way.
 func writeJSONError(w http.ResponseWriter, status int, typ, code, message string) {
-	type body struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    string  `json:"code"`
-	}
-	b, _ := json.Marshal(map[string]body{"error": {Message: message, Type: typ, Code: code}})
+	b := errorbody.Marshal(message, typ, "", code)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")

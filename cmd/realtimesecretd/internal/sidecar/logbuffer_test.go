@@ -314,8 +314,8 @@ func BenchmarkLogMintLine(b *testing.B) {
 					slog.String("virtual_key_id", "web"),
 					slog.String("key_id", "primary"),
 					slog.String("model", "gpt-realtime"),
-					slog.Duration("duration", 1234567*time.Nanosecond),
-					slog.Duration("upstream_duration", 987654*time.Nanosecond),
+					slog.Float64("duration_ms", 1.234),
+					slog.Float64("upstream_duration_ms", 0.987),
 				)
 			}
 			b.StopTimer()

@@ -9,15 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"time"
-)
 
-// Version is the sidecar's version, set at link time with
-// -ldflags "-X github.com/realtimesecret/realtimesecret/cmd/realtimesecretd/internal/sidecar.Version=v1.2.3".
-// Empty means the module version from the build information.
-var Version = ""
+	"github.com/redis/go-redis/v9"
+
+	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+)
 
 // Exit codes of Run.
 const (
@@ -36,8 +34,9 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 	configPath := fs.String("config", "", "path of the YAML config `file` (required)")
 	check := fs.Bool("check", false, "validate the config, print the result and exit: 0 valid, 1 not")
 	version := fs.Bool("version", false, "print the version and exit")
+	requireStore := fs.Bool("require-store", false, "with -check: fail (exit 1) when the store (Redis) cannot be reached, instead of warning")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: realtimesecretd -config FILE [-check]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: realtimesecretd -config FILE [-check [-require-store]]\n\n"+
 			"Mints OpenAI Realtime client secrets and proxies everything else to an existing LLM proxy.\n\n")
 		fs.PrintDefaults()
 	}
@@ -67,7 +66,7 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 		return exitError
 	}
 	if *check {
-		return runCheck(cfg, *configPath, stdout, stderr)
+		return runCheck(cfg, *configPath, *requireStore, stdout, stderr)
 	}
 	level, _ := slogLevel(cfg.LogLevel) // validated by Load
 	log, closeLog := newLogger(stderr, level, time.Duration(*cfg.LogFlushInterval))
@@ -85,14 +84,31 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 }
 
 // runCheck builds everything a start would, except what listens, so that
-// -check fails exactly when a start would.
-func runCheck(cfg *Config, path string, stdout, stderr io.Writer) int {
+// -check fails exactly when a start would. A shared store (Redis) is pinged:
+// a start does not need it (mints go on unattributed, see strict_store), so
+// an unreachable one is a warning, or with requireStore an error.
+func runCheck(cfg *Config, path string, requireStore bool, stdout, stderr io.Writer) int {
 	s, err := New(cfg, Options{DemoBaseURL: "http://127.0.0.1"})
 	if err != nil {
 		fmt.Fprintf(stderr, "realtimesecretd: %s: %v\n", path, err)
 		return exitError
 	}
+	// The ping's failure is reported below, in one line; go-redis's own
+	// retry notices would repeat it in another format.
+	redis.SetLogger(redisstore.SlogLogger{})
+	storeErr := s.pingStore(context.Background())
 	s.release(context.Background())
+	if storeErr != nil {
+		if requireStore {
+			fmt.Fprintf(stderr, "realtimesecretd: %s: %v\n", path, storeErr)
+			return exitError
+		}
+		fmt.Fprintf(stderr, "realtimesecretd: %s: warning: %v (%s; -require-store makes this an error)\n",
+			path, storeErr, storeDownEffect(cfg))
+	}
+	for _, w := range cfg.warnings() {
+		fmt.Fprintf(stderr, "realtimesecretd: %s: warning: %s\n", path, w)
+	}
 	fmt.Fprintf(stdout, "%s: OK\n", path)
 	if demo := cfg.DemoProviders(); len(demo) > 0 {
 		fmt.Fprintf(stdout, "demo mode: %s would mint at the built-in fake upstream (no key set)\n", strings.Join(demo, ", "))
@@ -101,6 +117,10 @@ func runCheck(cfg *Config, path string, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	// go-redis prints its own notices (pool, reconnects) as plain text on
+	// stderr; they go into the JSON log instead. Process-wide, so set here
+	// and not in New, which tests call many times.
+	redis.SetLogger(redisstore.SlogLogger{Logger: log, Level: slog.LevelWarn})
 	s, err := New(cfg, Options{Logger: log})
 	if err != nil {
 		return err
@@ -145,7 +165,12 @@ func (s *Server) logStart(ln, adminLn net.Listener) {
 		slog.Int("virtual_keys", len(cfg.VirtualKeys)),
 		slog.String("store", cfg.Store.Type),
 		slog.Bool("sealed_tokens", len(cfg.SealKeys) > 0),
+		slog.Bool("usage_metering", cfg.UsageMetering),
+		slog.Bool("admin_api", cfg.Admin.Token != ""),
 	)
+	for _, w := range cfg.warnings() {
+		s.log.Warn(w)
+	}
 	if cfg.AllowAnonymous {
 		s.log.Warn("minting is open: allow_anonymous is true and there are no virtual keys, so anyone who reaches " +
 			ln.Addr().String() + " can mint with the provider keys; put authentication in front")
@@ -171,22 +196,27 @@ func slogLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", s)
 }
 
-func versionString() string {
-	v := Version
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		if v == "" {
-			v = "unknown"
-		}
-		return v
+// checkStoreTimeout bounds the store ping of -check.
+const checkStoreTimeout = 3 * time.Second
+
+// pingStore reports whether a shared store answers; the in-process store
+// always does. The error names the store, never its URL.
+func (s *Server) pingStore(ctx context.Context) error {
+	if s.cfg.Store.Type == "memory" {
+		return nil
 	}
-	if v == "" {
-		v = info.Main.Version
+	ctx, cancel := context.WithTimeout(ctx, checkStoreTimeout)
+	defer cancel()
+	if err := pingerOf(s.built.store).Ping(ctx); err != nil {
+		return fmt.Errorf("store (%s) is not reachable: %w", s.cfg.Store.Type, err)
 	}
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " (" + s.Value[:12] + ")"
-		}
+	return nil
+}
+
+// storeDownEffect says what mints do while the store is down.
+func storeDownEffect(cfg *Config) string {
+	if cfg.StrictStore {
+		return "strict_store is true: mints would fail with 503 until it answers"
 	}
-	return v + " " + info.GoVersion
+	return "mints would go on unattributed and virtual key rate limits would not be enforced until it answers"
 }

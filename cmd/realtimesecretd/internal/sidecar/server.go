@@ -32,6 +32,7 @@ type Server struct {
 	cfg      *Config
 	log      *slog.Logger
 	built    *built
+	core     *realtimesecret.Handler // nil until assembled
 	main     http.Handler
 	admin    http.Handler // nil when the admin paths are served on main
 	draining atomic.Bool
@@ -72,20 +73,21 @@ func (s *Server) assemble(demoURL string) error {
 	if err != nil {
 		return err
 	}
+	s.core = core
 	var target *url.URL
 	if s.cfg.Upstream != "" {
 		if target, err = parseUpstream(s.cfg.Upstream); err != nil {
 			return err
 		}
 	}
-	h := &health{store: b.store, draining: &s.draining, log: s.log}
+	h := &health{store: pingerOf(b.store), draining: &s.draining, log: s.log}
 	routes := map[string]http.HandlerFunc{
 		s.cfg.Admin.HealthPath:  h.live,
 		s.cfg.Admin.ReadyPath:   h.ready,
 		s.cfg.Admin.MetricsPath: b.metrics.handler().ServeHTTP,
 	}
 	app := core.Wrap(newProxy(target, time.Duration(s.cfg.Server.ProxyTimeout), &s.conns, s.log))
-	app = withCORS(s.cfg, app)
+	app = withCORS(s.cfg, app, s.log)
 	if len(s.cfg.DemoProviders()) > 0 {
 		page, err := newDemoPage(s.cfg)
 		if err != nil {
@@ -93,11 +95,15 @@ func (s *Server) assemble(demoURL string) error {
 		}
 		app = withDemoPage(page, app)
 	}
+	var api http.Handler
+	if s.cfg.Admin.Token != "" {
+		api = newAdminAPI(s.cfg.Admin.Token, s.cfg, core.EndSessions, s.log)
+	}
 	if s.cfg.Admin.Listen == "" {
-		s.main = &adminMux{routes: routes, next: app}
+		s.main = &adminMux{routes: routes, api: api, next: app}
 	} else {
 		s.main = app
-		s.admin = &adminMux{routes: routes}
+		s.admin = &adminMux{routes: routes, api: api}
 	}
 	return nil
 }
@@ -165,8 +171,17 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	return nil
 }
 
-// release stops the demo upstream and closes the store.
+// release stops the core's session governance (the goroutine that enforces
+// caps, and metering), then the demo upstream, and closes the store. Serve
+// calls it after the drain, on every return.
 func (s *Server) release(ctx context.Context) {
+	if s.core != nil {
+		// Caps not yet due stay in a shared registry, where another node
+		// enforces them.
+		if err := s.core.Close(); err != nil {
+			s.log.Warn("session governance did not stop cleanly", slog.String("error", err.Error()))
+		}
+	}
 	if s.demo != nil {
 		if err := s.demo.close(ctx); err != nil {
 			s.log.Warn("demo upstream did not stop cleanly", slog.String("error", err.Error()))

@@ -1,0 +1,33 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+var _ realtimesecret.SessionWatcher = (*Provider)(nil)
+
+// Watch implements realtimesecret.SessionWatcher: it opens a sideband
+// WebSocket to a brokered session, authenticated with
+// "Authorization: Bearer <key>": {BaseURL}/v1/realtime?call_id={id} for a
+// Realtime call, {BaseURL}/v1/live/sessions/{id}/attach?graceful_close=false
+// for a GPT-Live session (an observer: closing it leaves the session
+// running). The handshake is bounded by Config.Timeout and never follows a
+// redirect; each message is read up to Config.MaxResponseBytes. A 404
+// answer wraps realtimesecret.ErrSessionNotFound; other errors are those of
+// Mint.
+func (p *Provider) Watch(ctx context.Context, req *realtimesecret.SessionRequest) (realtimesecret.Sideband, error) {
+	if req == nil || req.Key == nil {
+		return nil, errors.New("openai: sideband request without a key")
+	}
+	path := req.Endpoint.SidebandPath(req.SessionID)
+	if path == "" || req.SessionID == "" {
+		return nil, errors.New("openai: sideband request without a call or Live session id")
+	}
+	key := req.Key.Value.Reveal()
+	h := http.Header{"Authorization": {"Bearer " + key}}
+	return p.poster.Sideband(ctx, req.Endpoint, p.root+path, h, key)
+}

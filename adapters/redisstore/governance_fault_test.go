@@ -1,0 +1,130 @@
+package redisstore_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/internal/redistest"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// governanceCalls are the SessionRegistry calls a Store makes to Redis.
+func governanceCalls(s *redisstore.Store) map[string]func(context.Context) error {
+	later := func() time.Time { return time.Now().Add(time.Minute) }
+	return map[string]func(context.Context) error{
+		"Acquire": func(ctx context.Context) error {
+			_, err := s.Acquire(ctx, "fault", "lease_fault", 1000, later())
+			return err
+		},
+		"Release": func(ctx context.Context) error { return s.Release(ctx, "fault", "lease_fault") },
+		"Track": func(ctx context.Context) error {
+			return s.Track(ctx, realtimesecret.TrackedSession{ID: "sess_fault", Principal: "fault", Expires: later(), Deadline: later()})
+		},
+		"End":      func(ctx context.Context) error { _, err := s.End(ctx, "fault", "sess_fault"); return err },
+		"Sessions": func(ctx context.Context) error { _, err := s.Sessions(ctx, "fault"); return err },
+		"ClaimDue": func(ctx context.Context) error { _, err := s.ClaimDue(ctx, time.Now(), 64); return err },
+	}
+}
+
+// requireGovernanceFailsFast asserts every governance call fails, without
+// a panic and without hanging (see requireFailsFast for the bound), and
+// that no error names the principal or the session.
+func requireGovernanceFailsFast(t *testing.T, s *redisstore.Store, timeout time.Duration) {
+	t.Helper()
+	for name, call := range governanceCalls(s) {
+		start := time.Now()
+		err := call(context.Background())
+		elapsed := time.Since(start)
+		require.Error(t, err, "%s succeeded with Redis unavailable", name)
+		assert.Less(t, elapsed, timeout+20*time.Second, "%s took %v to fail", name, elapsed)
+		assert.NotContains(t, err.Error(), "fault", "%s: the error names the principal or session", name)
+	}
+}
+
+// requireGovernanceRecovers waits until every governance call works again.
+func requireGovernanceRecovers(t *testing.T, s *redisstore.Store) {
+	t.Helper()
+	calls := governanceCalls(s)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for name, call := range calls {
+			assert.NoError(c, call(context.Background()), name)
+		}
+	}, 30*time.Second, 20*time.Millisecond, "the registry never worked again")
+}
+
+// TestGovernanceRedisRestart stops Redis under governed Handlers: the
+// registry's calls fail fast, a best-effort node still creates sessions
+// (uncounted), a strict one answers 503, revocation reports the error,
+// and the cap goroutine survives. A Redis restarted empty then counts
+// sessions again, through the same Stores and Handlers.
+func TestGovernanceRedisRestart(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := redistest.StartServer(t)
+	const timeout = 500 * time.Millisecond
+	store, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{Timeout: timeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	up := newBrokerUpstream()
+	web := realtimesecret.VirtualKey{MaxSessions: 1, MaxSession: time.Minute}
+	bestEffort := governedNode(t, up, store, web, false)
+	strict := governedNode(t, up, store, web, true)
+	requireLive(t, bestEffort, vkValue)
+
+	srv.Stop()
+	requireGovernanceFailsFast(t, store, timeout)
+	requireLive(t, bestEffort, vkValue) // fails open, as the rate limit does
+	w := createLive(t, strict, vkValue)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
+	assert.Equal(t, "store_unavailable", errorCode(t, w))
+	_, err = strict.EndSessions(context.Background(), vkID)
+	require.Error(t, err)
+
+	srv.Start()
+	requireGovernanceRecovers(t, store)
+	require.NoError(t, store.Release(context.Background(), "fault", "lease_fault"))
+	requireLive(t, strict, vkValue) // the restarted Redis is empty
+	assert.Equal(t, http.StatusTooManyRequests, createLive(t, bestEffort, vkValue).Code, "the limit holds again")
+}
+
+// TestGovernanceRedisStalled freezes Redis (SIGSTOP) under governed
+// Handlers: only the Store's per-call timeout ends the calls. Once it
+// thaws, what it held still counts.
+func TestGovernanceRedisStalled(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := redistest.StartServer(t)
+	c := redis.NewClient(&redis.Options{
+		Addr:                  srv.Addr(),
+		ContextTimeoutEnabled: true,
+		DialTimeout:           time.Minute,
+		ReadTimeout:           time.Minute,
+		WriteTimeout:          time.Minute,
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	const timeout = 500 * time.Millisecond
+	store := redisstore.New(c, redisstore.Options{Timeout: timeout})
+	up := newBrokerUpstream()
+	strict := governedNode(t, up, store, realtimesecret.VirtualKey{MaxSessions: 1}, true)
+	requireLive(t, strict, vkValue)
+
+	srv.Pause()
+	requireGovernanceFailsFast(t, store, timeout)
+	_, err := store.ClaimDue(context.Background(), time.Now(), 64)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, http.StatusServiceUnavailable, createLive(t, strict, vkValue).Code)
+
+	srv.Resume()
+	requireGovernanceRecovers(t, store)
+	require.NoError(t, store.Release(context.Background(), "fault", "lease_fault"))
+	assert.Equal(t, http.StatusTooManyRequests, createLive(t, strict, vkValue).Code, "the session held before the stall still counts")
+	n, err := strict.EndSessions(context.Background(), vkID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	requireLive(t, strict, vkValue)
+}

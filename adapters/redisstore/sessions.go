@@ -1,0 +1,156 @@
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+var (
+	//go:embed session_track.lua
+	sessionTrackSource string
+	//go:embed session_end.lua
+	sessionEndSource string
+	//go:embed session_list.lua
+	sessionListSource string
+	//go:embed session_claim.lua
+	sessionClaimSource string
+)
+
+// The session scripts; redis.Script runs each with EVALSHA and falls back
+// to EVAL when Redis answers NOSCRIPT.
+var (
+	sessionTrack = redis.NewScript(sessionTrackSource)
+	sessionEnd   = redis.NewScript(sessionEndSource)
+	sessionList  = redis.NewScript(sessionListSource)
+	sessionClaim = redis.NewScript(sessionClaimSource)
+)
+
+var _ realtimesecret.SessionRegistry = (*Store)(nil)
+
+// The kinds of governance key, each followed by the principal (see
+// govKey), and the one global key.
+const (
+	govLeases        = "lease:"  // sorted set: lease -> lapses at
+	govSessions      = "sess:"   // sorted set: session id -> expires at
+	govSessionLeases = "slease:" // hash: session id -> its lease ("" for none)
+	govDeadlines     = "due"     // sorted set: deadlineMember -> cap deadline
+)
+
+// Track implements realtimesecret.SessionTracker: one script records the
+// session until s.Expires, with its lease, and its cap deadline in the
+// deadlines every node claims from. Sessions of the principal that
+// expired on their own are forgotten, with their leases, on the way.
+func (s *Store) Track(ctx context.Context, ts realtimesecret.TrackedSession) error {
+	now := time.Now()
+	deadline := ""
+	if !ts.Deadline.IsZero() {
+		deadline = strconv.FormatInt(ceilMillis(ts.Deadline.Sub(now)), 10)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	err := sessionTrack.Run(ctx, s.client, s.sessionKeys(ts.Principal),
+		ts.ID, ts.Lease, ceilMillis(ts.Expires.Sub(now)), deadline, deadlineMember(ts.Principal, "")).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: track session: %w", err)
+	}
+	return nil
+}
+
+// End implements realtimesecret.SessionTracker: one script forgets the
+// session, its deadline and its lease, and reports whether it was tracked,
+// so that exactly one caller across all nodes sees true.
+func (s *Store) End(ctx context.Context, principal, id string) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	n, err := sessionEnd.Run(ctx, s.client, s.sessionKeys(principal), id, deadlineMember(principal, "")).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redisstore: end session: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Sessions implements realtimesecret.SessionTracker: the ids of principal's
+// sessions that have not expired, in order of expiry.
+func (s *Store) Sessions(ctx context.Context, principal string) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	ids, err := sessionList.Run(ctx, s.client, []string{s.govKey(govSessions, principal)}).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: list sessions: %w", err)
+	}
+	return ids, nil
+}
+
+// ClaimDue implements realtimesecret.SessionTracker: one script takes up to
+// limit deadlines at or before now from the deadlines of every principal
+// and returns their sessions, so that each deadline is claimed by exactly
+// one node, whichever asks first. A returned session is still tracked,
+// with its lease, and has a zero Deadline; End it once it is hung up.
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]realtimesecret.TrackedSession, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	offset := floorMillis(time.Until(now))
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	reply, err := sessionClaim.Run(ctx, s.client, []string{s.govPrefix + govDeadlines},
+		offset, limit, s.govPrefix).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: claim due sessions: %w", err)
+	}
+	if len(reply)%4 != 0 {
+		return nil, fmt.Errorf("redisstore: claim due sessions: unexpected reply of %d values", len(reply))
+	}
+	var due []realtimesecret.TrackedSession
+	for i := 0; i < len(reply); i += 4 {
+		principal, ok1 := reply[i].(string)
+		id, ok2 := reply[i+1].(string)
+		lease, ok3 := reply[i+2].(string)
+		expires, ok4 := reply[i+3].(int64)
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return due, fmt.Errorf("redisstore: claim due sessions: %w", ErrCorruptValue)
+		}
+		due = append(due, realtimesecret.TrackedSession{
+			ID: id, Principal: principal, Lease: lease,
+			Expires: now.Add(time.Duration(expires) * time.Millisecond),
+		})
+	}
+	return due, nil
+}
+
+// govKey returns the key of kind for principal. The principal ends the
+// key, so any bytes are safe in it; every governance key carries the hash
+// tag {gov}, so that one script may touch several of them on Redis Cluster.
+func (s *Store) govKey(kind, principal string) string {
+	var b strings.Builder
+	b.Grow(len(s.govPrefix) + len(kind) + len(principal))
+	b.WriteString(s.govPrefix)
+	b.WriteString(kind)
+	b.WriteString(principal)
+	return b.String()
+}
+
+// sessionKeys returns the keys of session_track.lua and session_end.lua.
+func (s *Store) sessionKeys(principal string) []string {
+	return []string{
+		s.govKey(govSessions, principal),
+		s.govKey(govSessionLeases, principal),
+		s.govKey(govLeases, principal),
+		s.govPrefix + govDeadlines,
+	}
+}
+
+// deadlineMember returns the deadline set's member for principal's session
+// id: the principal's length in decimal, ":", the principal and the id, so
+// that any bytes in either come apart again.
+func deadlineMember(principal, id string) string {
+	return strconv.Itoa(len(principal)) + ":" + principal + id
+}

@@ -1,0 +1,117 @@
+package sidecar
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// warnings returns what -check reports about a valid config that probably
+// does not do what its author meant. A start logs the same lines at warn.
+func (c *Config) warnings() []string {
+	var out []string
+	for _, name := range c.providerOrder {
+		out = append(out, c.Providers[name].aliasWarnings(name)...)
+	}
+	if c.Admin.Token != "" && c.Admin.Listen == "" {
+		out = append(out, "admin.token is set and admin.listen is not: the admin API ("+adminAPIPrefix+"{id}"+endSessionsSuffix+
+			") is served on listen "+c.Listen+", beside the mint routes; set admin.listen to keep it on an address of its own")
+	}
+	return out
+}
+
+// aliasWarnings reports the requested models that the enabled keys of one
+// provider send upstream under different names: then the model a mint
+// reaches depends on which key the weighted pick chose, as when only one of
+// two Azure keys maps a model to its deployment.
+func (p ProviderConfig) aliasWarnings(provider string) []string {
+	var keys []KeyConfig
+	for _, k := range p.Keys {
+		if k.Enabled == nil || *k.Enabled {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) < 2 {
+		return nil
+	}
+	// Every requested model any alias names, lower-cased as aliases match.
+	requested := map[string]string{}
+	for from := range p.Aliases {
+		requested[strings.ToLower(from)] = from
+	}
+	for _, k := range keys {
+		for from := range k.Aliases {
+			requested[strings.ToLower(from)] = from
+		}
+	}
+	var out []string
+	for _, lower := range slices.Sorted(maps.Keys(requested)) {
+		model := requested[lower]
+		targets := map[string][]string{}
+		for _, k := range keys {
+			if !keyAllows(k, model) {
+				continue
+			}
+			to := resolveAlias(k.Aliases, model)
+			if to == "" {
+				to = resolveAlias(p.Aliases, model)
+			}
+			if to == "" {
+				to = model
+			}
+			targets[to] = append(targets[to], k.ID)
+		}
+		if len(targets) < 2 {
+			continue
+		}
+		var parts []string
+		for _, to := range slices.Sorted(maps.Keys(targets)) {
+			parts = append(parts, fmt.Sprintf("%s: %q", quoteList(targets[to]), to))
+		}
+		out = append(out, fmt.Sprintf("providers.%s: the keys send model %q upstream under different names (%s): "+
+			"a mint reaches whichever the key pick chose; put the alias under providers.%s.aliases to apply it to every key",
+			provider, model, strings.Join(parts, "; "), provider))
+	}
+	return out
+}
+
+// resolveAlias is the core's alias lookup: exact, then case-insensitive;
+// "" when aliases do not map model.
+func resolveAlias(aliases map[string]string, model string) string {
+	if to, ok := aliases[model]; ok {
+		return to
+	}
+	for from, to := range aliases {
+		if strings.EqualFold(from, model) {
+			return to
+		}
+	}
+	return ""
+}
+
+// keyAllows is the core's Key.allows for a model, on the YAML form.
+func keyAllows(k KeyConfig, model string) bool {
+	for _, b := range k.BlockedModels {
+		if strings.EqualFold(b, model) {
+			return false
+		}
+	}
+	if len(k.Models) == 0 {
+		return true
+	}
+	for _, m := range k.Models {
+		if m == "*" || strings.EqualFold(m, model) {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(ids []string) string {
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = fmt.Sprintf("%q", id)
+	}
+	return "key " + strings.Join(q, ", ")
+}

@@ -1,0 +1,85 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/coder/websocket"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+)
+
+// Sideband opens a sideband WebSocket to url (http or https; the
+// WebSocket handshake is sent there) with header h, whose credential is
+// secret, and returns it as a realtimesecret.Sideband. The handshake is
+// bounded by the Poster's timeout and goes through its client, so it never
+// follows a redirect. Messages are read up to the Poster's
+// MaxResponseBytes each; compression is off, so a connection holds no
+// flate state, only the library's two 4 KiB buffers.
+//
+// A 404 answer fails with an error wrapping realtimesecret.ErrSessionNotFound;
+// other failures wrap ErrUpstreamTimeout or ErrUpstreamUnavailable, as
+// Post's do. No error text contains secret.
+func (p *Poster) Sideband(ctx context.Context, ep realtimesecret.Endpoint, url string, h http.Header, secret string) (realtimesecret.Sideband, error) {
+	x := p.Begin(ctx, ep)
+	defer x.Close()
+	c, resp, err := websocket.Dial(x.ctx, url, &websocket.DialOptions{ //nolint:bodyclose // coder/websocket owns the handshake body
+		HTTPClient:      p.client,
+		HTTPHeader:      h,
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		switch {
+		case resp != nil && resp.StatusCode == http.StatusNotFound:
+			return nil, fail(realtimesecret.ErrSessionNotFound, p.name, ep, errors.New("status 404"), secret)
+		case resp != nil:
+			cause := errors.New("handshake answered with status " + strconv.Itoa(resp.StatusCode))
+			return nil, fail(realtimesecret.ErrUpstreamUnavailable, p.name, ep, cause, secret)
+		}
+		return nil, x.Fail(err, secret)
+	}
+	c.SetReadLimit(p.maxBytes)
+	return &sideband{c: c, name: p.name, ep: ep}, nil
+}
+
+// sideband is a realtimesecret.Sideband on a coder/websocket connection.
+type sideband struct {
+	c    *websocket.Conn
+	name string
+	ep   realtimesecret.Endpoint
+}
+
+var errSidebandClosed = errors.New("closed normally")
+
+// Read implements realtimesecret.Sideband.
+func (s *sideband) Read(ctx context.Context) ([]byte, error) {
+	_, b, err := s.c.Read(ctx)
+	switch {
+	case err == nil:
+		return b, nil
+	case websocket.CloseStatus(err) == websocket.StatusNormalClosure:
+		return nil, fail(realtimesecret.ErrSidebandClosed, s.name, s.ep, errSidebandClosed, "")
+	}
+	return nil, fail(realtimesecret.ErrUpstreamUnavailable, s.name, s.ep, err, "")
+}
+
+// Write implements realtimesecret.Sideband.
+func (s *sideband) Write(ctx context.Context, event []byte) error {
+	if err := s.c.Write(ctx, websocket.MessageText, event); err != nil {
+		return fail(realtimesecret.ErrUpstreamUnavailable, s.name, s.ep, err, "")
+	}
+	return nil
+}
+
+// Close implements realtimesecret.Sideband: a closing handshake, which the
+// library bounds to a few seconds. A sideband the upstream closed already
+// closes without an error.
+func (s *sideband) Close() error {
+	if err := s.c.Close(websocket.StatusNormalClosure, ""); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}

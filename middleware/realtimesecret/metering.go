@@ -1,0 +1,443 @@
+package realtimesecret
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Metering timings.
+const (
+	// meterBackoffStart and meterBackoffMax bound the wait before a dropped
+	// sideband is opened again; it doubles per failure, with jitter, and
+	// starts over once a connection delivered an event.
+	meterBackoffStart = 100 * time.Millisecond
+	meterBackoffMax   = 15 * time.Second
+	// meterDrain is how long the sideband of a session the middleware
+	// ended (hang-up, cap, revocation) is still read for its end and its
+	// last usage.
+	meterDrain = 5 * time.Second
+)
+
+// meters runs the metering of the brokered sessions of this Handler: one
+// goroutine per metered session, which Close stops and waits for.
+type meters struct {
+	mu     sync.Mutex
+	closed bool
+	byID   map[string]*meter
+	wg     sync.WaitGroup
+}
+
+// meter watches one session's sideband and sums its usage.
+type meter struct {
+	h       *Handler
+	watcher SessionWatcher
+	req     SessionRequest // Endpoint (the session's kind), SessionID, Key
+	// principal holds the session's lease in the registry.
+	principal string
+	rec       Record
+	// ctx ends when metering must stop: Handler.Close, the record's
+	// expiry, the drain after the middleware ended the session.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	end      UsageEnd    // set when the middleware ends the session or stops metering
+	drain    *time.Timer // armed once the middleware ended the session
+	usage    Usage
+	seen     map[string]struct{} // response ids summed
+	reason   string
+	attaches int
+	err      error
+}
+
+// startMeter starts metering session id of provider p, created with key
+// by principal and recorded as rec. Nothing starts once Close was called.
+func (h *Handler) startMeter(p *provider, key *Key, id, principal string, rec Record) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &meter{
+		h:         h,
+		watcher:   p.watcher,
+		req:       SessionRequest{Endpoint: rec.Endpoint, SessionID: id, Key: key},
+		principal: principal,
+		rec:       rec,
+		ctx:       ctx,
+		cancel:    cancel,
+	}
+	ms := &h.meters
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	if ms.closed {
+		cancel()
+		return
+	}
+	if ms.byID == nil {
+		ms.byID = make(map[string]*meter)
+	}
+	ms.byID[id] = m
+	ms.wg.Add(1)
+	go m.run()
+}
+
+// MeteredSessions returns how many brokered sessions are being metered:
+// the sessions in flight whose sideband this Handler watches, for a gauge.
+func (h *Handler) MeteredSessions() int {
+	ms := &h.meters
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return len(ms.byID)
+}
+
+// SessionUsage returns the usage counted so far of the brokered session
+// id, while this Handler meters it; ok is false otherwise (not metered,
+// ended, or metered by another node).
+func (h *Handler) SessionUsage(id string) (u Usage, ok bool) {
+	ms := &h.meters
+	ms.mu.Lock()
+	m := ms.byID[id]
+	ms.mu.Unlock()
+	if m == nil {
+		return Usage{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.usage, true
+}
+
+// ending tells the meter of session id, if there is one, that the
+// middleware is ending the session for how. The returned func says
+// whether it did: if so the sideband is read for the end for a while
+// longer (meterDrain); if not, the session goes on being metered.
+func (ms *meters) ending(id string, how UsageEnd) func(ok bool) {
+	ms.mu.Lock()
+	m := ms.byID[id]
+	ms.mu.Unlock()
+	if m == nil {
+		return func(bool) {}
+	}
+	m.mu.Lock()
+	set := m.end == ""
+	if set {
+		m.end = how
+	}
+	m.mu.Unlock()
+	return func(ok bool) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		switch {
+		case !ok && set && m.drain == nil:
+			m.end = ""
+		case ok && m.drain == nil:
+			m.drain = time.AfterFunc(meterDrain, m.cancel)
+		}
+	}
+}
+
+// close stops every meter, each reporting what it counted, and waits for
+// their goroutines. No meter starts afterwards.
+func (ms *meters) close() {
+	ms.mu.Lock()
+	ms.closed = true
+	all := make([]*meter, 0, len(ms.byID))
+	for _, m := range ms.byID {
+		all = append(all, m)
+	}
+	ms.mu.Unlock()
+	for _, m := range all {
+		m.stop(UsageStopped)
+	}
+	ms.wg.Wait()
+}
+
+// stop ends metering for end, unless the session's end is already known.
+func (m *meter) stop(end UsageEnd) {
+	m.mu.Lock()
+	if m.end == "" {
+		m.end = end
+	}
+	m.mu.Unlock()
+	m.cancel()
+}
+
+func (m *meter) run() {
+	defer m.h.meters.wg.Done()
+	expiry := time.AfterFunc(m.rec.ExpiresAt.Sub(m.h.now()), func() { m.stop(UsageExpired) })
+	ended := m.watch()
+	expiry.Stop()
+	m.report(ended)
+}
+
+// watch attaches the sideband, reads it, and attaches again when it
+// drops, until the session ends (true) or metering is stopped (false).
+func (m *meter) watch() bool {
+	delay := meterBackoffStart
+	for {
+		sb, err := m.watcher.Watch(m.ctx, &m.req)
+		switch {
+		case errors.Is(err, ErrSessionNotFound):
+			return true
+		case err != nil:
+			m.fail(err)
+		default:
+			m.mu.Lock()
+			m.attaches++
+			m.mu.Unlock()
+			ended, delivered := m.read(sb)
+			if ended {
+				return true
+			}
+			if delivered {
+				delay = meterBackoffStart
+			}
+		}
+		if !sleepCtx(m.ctx, jitter(delay)) {
+			return false
+		}
+		delay = min(2*delay, meterBackoffMax)
+	}
+}
+
+// read reads events from sb until the session ends (ended), the sideband
+// drops or metering stops. delivered reports that an event arrived.
+func (m *meter) read(sb Sideband) (ended, delivered bool) {
+	// Stopping closes the sideband with a closing handshake, which unblocks
+	// Read: canceling Read's context would drop the connection instead.
+	closed := make(chan struct{})
+	stopClose := context.AfterFunc(m.ctx, func() {
+		defer close(closed)
+		_ = sb.Close()
+	})
+	defer func() {
+		if stopClose() {
+			_ = sb.Close()
+		} else {
+			<-closed
+		}
+	}()
+	for {
+		event, err := sb.Read(context.Background())
+		switch {
+		case err == nil:
+		case m.ctx.Err() != nil:
+			return false, delivered
+		case errors.Is(err, ErrSidebandClosed) && m.req.Endpoint == EndpointCall:
+			// A call's sideband is closed when the call ends. A Live
+			// session ends with session.closed; a close without it is
+			// reconnected, and the attach tells whether the session lives.
+			return true, delivered
+		default:
+			m.fail(err)
+			return false, delivered
+		}
+		delivered = true
+		if m.handle(event) {
+			return true, true
+		}
+	}
+}
+
+func (m *meter) fail(err error) {
+	m.mu.Lock()
+	m.err = err
+	m.mu.Unlock()
+}
+
+// sidebandEvent holds the members of the sideband events that metering
+// reads: response.done (Realtime), session.usage.updated and
+// session.closed (GPT-Live).
+type sidebandEvent struct {
+	Type     string `json:"type"`
+	Response *struct {
+		ID    string         `json:"id"`
+		Usage *responseUsage `json:"usage"`
+	} `json:"response"`
+	Usage *struct {
+		Seconds *float64 `json:"seconds"`
+	} `json:"usage"`
+	Reason string `json:"reason"`
+}
+
+// responseUsage is a Realtime response.usage.
+type responseUsage struct {
+	InputTokens       int64 `json:"input_tokens"`
+	OutputTokens      int64 `json:"output_tokens"`
+	InputTokenDetails struct {
+		AudioTokens  int64 `json:"audio_tokens"`
+		TextTokens   int64 `json:"text_tokens"`
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"input_token_details"`
+	OutputTokenDetails struct {
+		AudioTokens int64 `json:"audio_tokens"`
+		TextTokens  int64 `json:"text_tokens"`
+	} `json:"output_token_details"`
+}
+
+var (
+	typeResponseDone  = []byte(`"response.done"`)
+	typeUsageUpdated  = []byte(`"session.usage.updated"`)
+	typeSessionClosed = []byte(`"session.closed"`)
+)
+
+// handle counts one sideband event and reports whether it says the session
+// ended. Events other than the three metered ones are not decoded.
+func (m *meter) handle(event []byte) (ended bool) {
+	if !bytes.Contains(event, typeResponseDone) && !bytes.Contains(event, typeUsageUpdated) &&
+		!bytes.Contains(event, typeSessionClosed) {
+		return false
+	}
+	var ev sidebandEvent
+	if json.Unmarshal(event, &ev) != nil {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch ev.Type {
+	case "response.done":
+		if ev.Response == nil || ev.Response.Usage == nil {
+			return false
+		}
+		if id := ev.Response.ID; id != "" {
+			if _, dup := m.seen[id]; dup {
+				return false
+			}
+			if m.seen == nil {
+				m.seen = make(map[string]struct{})
+			}
+			m.seen[id] = struct{}{}
+		}
+		m.usage.add(ev.Response.Usage)
+	case "session.usage.updated":
+		if ev.Usage != nil && ev.Usage.Seconds != nil && *ev.Usage.Seconds >= m.usage.Seconds {
+			m.usage.Seconds = *ev.Usage.Seconds
+		}
+	case "session.closed":
+		if ev.Usage != nil && ev.Usage.Seconds != nil {
+			m.usage.Seconds = *ev.Usage.Seconds // final
+		}
+		m.reason = ev.Reason
+		return true
+	}
+	return false
+}
+
+func (u *Usage) add(r *responseUsage) {
+	u.Responses++
+	u.InputTokens += r.InputTokens
+	u.OutputTokens += r.OutputTokens
+	u.InputTokenDetails.AudioTokens += r.InputTokenDetails.AudioTokens
+	u.InputTokenDetails.TextTokens += r.InputTokenDetails.TextTokens
+	u.InputTokenDetails.CachedTokens += r.InputTokenDetails.CachedTokens
+	u.OutputTokenDetails.AudioTokens += r.OutputTokenDetails.AudioTokens
+	u.OutputTokenDetails.TextTokens += r.OutputTokenDetails.TextTokens
+}
+
+// report ends the session's tracking when its sideband saw the end (its
+// lease is released), then reports its usage, once.
+func (m *meter) report(ended bool) {
+	h := m.h
+	if ended {
+		ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+		if _, err := h.registry.End(ctx, m.principal, m.req.SessionID); err != nil {
+			h.log.LogAttrs(ctx, warnLevel, "realtime session lease could not be released", errAttr(err),
+				slog.String("session_id", m.req.SessionID))
+		}
+		cancel()
+	}
+	m.mu.Lock()
+	if m.drain != nil {
+		m.drain.Stop()
+	}
+	switch {
+	case ended && m.end == "":
+		m.end = UsageEnded
+	case m.end == "":
+		m.end = UsageStopped
+	}
+	ev := UsageEvent{
+		SessionID:  m.req.SessionID,
+		Record:     m.rec,
+		Usage:      m.usage,
+		End:        m.end,
+		Reason:     m.reason,
+		Duration:   h.now().Sub(m.rec.CreatedAt),
+		Reconnects: max(m.attaches-1, 0),
+		Err:        m.err,
+	}
+	m.mu.Unlock()
+
+	ms := &h.meters
+	ms.mu.Lock()
+	if ms.byID[ev.SessionID] == m {
+		delete(ms.byID, ev.SessionID)
+	}
+	ms.mu.Unlock()
+	m.cancel()
+	h.logUsage(&ev)
+	if h.onUsage != nil {
+		h.onUsage(ev)
+	}
+}
+
+// logUsage writes the one log line of a metered session.
+func (h *Handler) logUsage(ev *UsageEvent) {
+	ctx := context.Background()
+	if !h.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	u := &ev.Usage
+	attrs := []slog.Attr{
+		slog.String("session_id", ev.SessionID),
+		slog.String("provider", ev.Record.Provider),
+		slog.String("endpoint", ev.Record.Endpoint.String()),
+		slog.String("model", ev.Record.Model),
+		slog.String("key_id", ev.Record.KeyID),
+		slog.String("virtual_key_id", ev.Record.VirtualKeyID),
+		slog.String("end", string(ev.End)),
+		slog.Float64("duration_ms", millis(ev.Duration)),
+	}
+	if ev.Reason != "" {
+		attrs = append(attrs, slog.String("reason", ev.Reason))
+	}
+	if ev.Record.Endpoint == EndpointLiveSession {
+		attrs = append(attrs, slog.Group("usage", slog.Float64("seconds", u.Seconds)))
+	} else {
+		attrs = append(attrs, slog.Group("usage",
+			slog.Int("responses", u.Responses),
+			slog.Int64("input_tokens", u.InputTokens),
+			slog.Int64("input_audio_tokens", u.InputTokenDetails.AudioTokens),
+			slog.Int64("input_text_tokens", u.InputTokenDetails.TextTokens),
+			slog.Int64("input_cached_tokens", u.InputTokenDetails.CachedTokens),
+			slog.Int64("output_tokens", u.OutputTokens),
+			slog.Int64("output_audio_tokens", u.OutputTokenDetails.AudioTokens),
+			slog.Int64("output_text_tokens", u.OutputTokenDetails.TextTokens)))
+	}
+	if ev.Reconnects > 0 {
+		attrs = append(attrs, slog.Int("reconnects", ev.Reconnects))
+	}
+	if ev.Err != nil {
+		attrs = append(attrs, errAttr(ev.Err))
+	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "realtime session usage", attrs...)
+}
+
+// jitter returns a duration in [d/2, d].
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d/2+1) //nolint:gosec // timing jitter, not a secret
+}
+
+// sleepCtx waits for d; false means ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
