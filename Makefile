@@ -105,19 +105,21 @@ bench: ## Run the benchmarks with allocations (BENCH=regexp BENCHCOUNT=n BENCHTI
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) $(PKGS)
 
 # The load test drives the shared harness (PEERBENCH_DIR, default
-# ../shared/bench beside the repository); see scripts/loadtest.sh.
+# ../shared/bench beside the repository) and prints every figure of the
+# README's performance budget against its target; see scripts/loadtest.sh
+# for its settings (ROUNDS, INPROC, DIRECT, FLOOR, WS, ...).
 VEGETA_VERSION ?= v12.13.0
 
 .PHONY: loadtest
-loadtest: ## Load-test the sidecar on the shared harness, against a fake upstream and a bare-proxy floor (ROUNDS=3 FLOOR=1)
+loadtest: ## Measure the performance budget: in-process benchmarks, mint rounds against the floor, memory, WebSocket sessions (ROUNDS=3; INPROC=0 DIRECT=0 FLOOR=0 WS=0 skip phases)
 	scripts/loadtest.sh
 
 .PHONY: loadtest-tools
-loadtest-tools: ## Install the load test's tools: wrk, jq, curl, ss (apt-get, as root) and vegeta (go install)
+loadtest-tools: ## Install the load test's tools: wrk, jq, curl, ss, ps (apt-get, as root) and vegeta (go install)
 	@missing=(); \
-	for t in wrk jq curl ss; do command -v $$t >/dev/null || missing+=($$t); done; \
+	for t in wrk jq curl ss ps; do command -v $$t >/dev/null || missing+=($$t); done; \
 	if (( $${#missing[@]} > 0 )); then \
-		pkgs=$$(sed 's/\bss\b/iproute2/' <<<"$${missing[*]}"); \
+		pkgs=$$(sed 's/\bss\b/iproute2/; s/\bps\b/procps/' <<<"$${missing[*]}"); \
 		echo "apt-get install -y $$pkgs"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$pkgs; \
 	fi

@@ -109,6 +109,27 @@ func TestParseDemoFile(t *testing.T) {
 	assert.Empty(t, cfg.DemoProviders(), "OPENAI_API_KEY set: the real upstream")
 }
 
+// The load test's config (scripts/loadtest.sh) has no existing proxy for
+// the mint rounds and the harness's echo server as one for the WebSocket
+// rounds.
+func TestParseLoadtestFile(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "..", "testdata", "sidecar.loadtest.yaml")
+
+	cfg, err := sidecar.Load(path, env(nil))
+	require.NoError(t, err)
+	assert.Empty(t, cfg.Upstream, "LOADTEST_PROXY_UPSTREAM unset: no existing proxy")
+	assert.Equal(t, "vk-loadtest-not-secret", cfg.VirtualKeys[0].Value.Reveal())
+
+	cfg, err = sidecar.Load(path, env(map[string]string{
+		"LOADTEST_LISTEN": "127.0.0.1:20001", "LOADTEST_UPSTREAM": "http://127.0.0.1:20002",
+		"LOADTEST_PROXY_UPSTREAM": "http://127.0.0.1:20003",
+	}))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:20001", cfg.Listen)
+	assert.Equal(t, "http://127.0.0.1:20002", cfg.Providers["openai"].BaseURL)
+	assert.Equal(t, "http://127.0.0.1:20003", cfg.Upstream)
+}
+
 func TestParseExpansion(t *testing.T) {
 	t.Run("default used when unset or empty", func(t *testing.T) {
 		cfg, err := sidecar.Parse([]byte(minimalYAML+"path_prefix: ${PREFIX:-/api}\nupstream: ${UP:-http://127.0.0.1:4000}\n"),
