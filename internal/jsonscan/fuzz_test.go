@@ -340,3 +340,32 @@ func scanAll(doc []byte) {
 		}
 	}
 }
+
+// FuzzStringHasPrefix checks that StringHasPrefix agrees with decoding the
+// whole string, for the prefixes an SDP check uses and for the first bytes
+// of the decoded string itself.
+func FuzzStringHasPrefix(f *testing.F) {
+	for _, seed := range []string{`"v=0\r\no=-"`, `"v=0\n"`, `"v=0\u000d\u000a"`, `"v=0\u000D\u000Ax"`, `"\ud83d\ude00v=0"`,
+		`"v=\u0030\r\n"`, `"\"v=0"`, `""`, `"v=0"`, `"\u00e9t\u00e9"`, `"\ud800"`} {
+		f.Add([]byte(seed), uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, n uint8) {
+		if !jsonscan.Valid(doc) {
+			return
+		}
+		root := jsonscan.Root(doc)
+		full, ok := jsonscan.String(doc, root)
+		if !ok {
+			if jsonscan.StringHasPrefix(doc, root, "v=0\n") {
+				t.Fatalf("a prefix of %q, which is no string", doc)
+			}
+			return
+		}
+		prefixes := []string{"v=0\r\n", "v=0\n", "", full[:min(int(n), len(full))], full + "x"}
+		for _, p := range prefixes {
+			if want, got := strings.HasPrefix(full, p), jsonscan.StringHasPrefix(doc, root, p); got != want {
+				t.Fatalf("StringHasPrefix(%q, %q) = %v, decoding all says %v", doc, p, got, want)
+			}
+		}
+	})
+}

@@ -119,13 +119,21 @@ func parseRawOffer(body []byte, o *callOffer, b *mintBody) *Error {
 func checkOffer(sdp []byte, param string) *Error {
 	switch {
 	case len(sdp) == 0:
-		return badRequest(param+" is empty: send the WebRTC SDP offer", param, "invalid_sdp")
+		return emptyOffer(param)
 	case !utf8.Valid(sdp):
 		return badRequest(param+" must be UTF-8 text", param, "invalid_sdp")
 	case !bytes.HasPrefix(sdp, []byte("v=0\r\n")) && !bytes.HasPrefix(sdp, []byte("v=0\n")):
-		return badRequest(param+" must be an SDP offer starting with the line v=0", param, "invalid_sdp")
+		return notAnOffer(param)
 	}
 	return nil
+}
+
+func emptyOffer(param string) *Error {
+	return badRequest(param+" is empty: send the WebRTC SDP offer", param, "invalid_sdp")
+}
+
+func notAnOffer(param string) *Error {
+	return badRequest(param+" must be an SDP offer starting with the line v=0", param, "invalid_sdp")
 }
 
 // sessionRequest builds what is sent upstream to create a session: the

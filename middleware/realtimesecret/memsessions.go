@@ -15,6 +15,9 @@ type MemorySessionRegistry struct {
 	leases    map[string]map[string]time.Time      // principal -> lease -> expires
 	sessions  map[string]map[string]TrackedSession // principal -> id -> session
 	deadlines deadlineHeap
+	// expiries holds when each tracked session lapses, soonest first, so
+	// that Track forgets the lapsed ones without scanning the live ones.
+	expiries deadlineHeap
 }
 
 var _ SessionRegistry = (*MemorySessionRegistry)(nil)
@@ -68,23 +71,38 @@ func (m *MemorySessionRegistry) Release(_ context.Context, principal, lease stri
 func (m *MemorySessionRegistry) Track(_ context.Context, s TrackedSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.forgetExpired(time.Now())
 	byID := m.sessions[s.Principal]
 	if byID == nil {
 		byID = make(map[string]TrackedSession)
 		m.sessions[s.Principal] = byID
 	}
-	now := time.Now()
-	for id, old := range byID { // forget what expired on its own
-		if !now.Before(old.Expires) {
-			delete(byID, id)
-			delete(m.leases[old.Principal], old.Lease)
-		}
-	}
 	byID[s.ID] = s
+	heap.Push(&m.expiries, deadline{at: s.Expires, principal: s.Principal, id: s.ID})
 	if !s.Deadline.IsZero() {
 		heap.Push(&m.deadlines, deadline{at: s.Deadline, principal: s.Principal, id: s.ID})
 	}
 	return nil
+}
+
+// forgetExpired drops the sessions that lapsed by now, with their leases.
+// Entries of sessions that ended or were tracked again are skipped as
+// they come due.
+func (m *MemorySessionRegistry) forgetExpired(now time.Time) {
+	for m.expiries.Len() > 0 && !m.expiries[0].at.After(now) {
+		e := heap.Pop(&m.expiries).(deadline)
+		s, ok := m.sessions[e.principal][e.id]
+		if !ok || !s.Expires.Equal(e.at) {
+			continue
+		}
+		delete(m.sessions[e.principal], e.id)
+		if len(m.sessions[e.principal]) == 0 {
+			delete(m.sessions, e.principal)
+		}
+		if s.Lease != "" {
+			delete(m.leases[e.principal], s.Lease)
+		}
+	}
 }
 
 // End implements SessionTracker.
@@ -92,7 +110,7 @@ func (m *MemorySessionRegistry) End(_ context.Context, principal, id string) (bo
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[principal][id]
-	if !ok {
+	if !ok || !time.Now().Before(s.Expires) { // a lapsed session ended on its own
 		return false, nil
 	}
 	delete(m.sessions[principal], id)
