@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"io"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,26 +23,27 @@ type callOffer struct {
 // parseCall reads a multipart/form-data call body: exactly a part "sdp"
 // and at most one part "session", each once. The session part is parsed
 // into b as a session object. Parts are read raw (no transfer decoding),
-// so the offer and the session are forwarded as the client sent them.
+// so the offer and the session are forwarded as the client sent them; they
+// are subslices of body.
 func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	form := newFormReader(body, boundary)
 	var seenSDP, seenSession bool
 	for {
-		part, err := mr.NextRawPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		part, done, err := form.next()
 		if err != nil {
 			return badRequest("the multipart/form-data body is malformed", "", "invalid_multipart")
 		}
-		name := part.FormName()
+		if done {
+			break
+		}
+		name := part.name
 		var seen *bool
-		var limit int64
+		limit := len(body)
 		switch name {
 		case "sdp":
 			seen, limit = &seenSDP, maxOfferBytes
 		case "session":
-			seen, limit = &seenSession, int64(len(body))
+			seen = &seenSession
 		default:
 			return badRequest("unknown part "+quote(name)+": a call has the parts sdp and session only", name, "unknown_part")
 		}
@@ -53,22 +51,18 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 			return badRequest("the part "+quote(name)+" is repeated", name, "duplicate_part")
 		}
 		*seen = true
-		if cte := part.Header.Get("Content-Transfer-Encoding"); cte != "" && !strings.EqualFold(cte, "binary") &&
+		if cte := part.encoding; cte != "" && !strings.EqualFold(cte, "binary") &&
 			!strings.EqualFold(cte, "8bit") && !strings.EqualFold(cte, "7bit") {
 			return badRequest("Content-Transfer-Encoding "+quote(cte)+" is not supported in part "+quote(name), name, "invalid_multipart")
 		}
-		data, err := readPart(part, min(limit+1, int64(len(body))))
-		switch {
-		case err != nil:
-			return badRequest("the multipart/form-data body is malformed", name, "invalid_multipart")
-		case int64(len(data)) > limit:
+		if len(part.content) > limit {
 			return &Error{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Param: name, Code: "part_too_large",
-				Message: "the part " + quote(name) + " is larger than " + strconv.FormatInt(limit, 10) + " bytes"}
+				Message: "the part " + quote(name) + " is larger than " + strconv.Itoa(limit) + " bytes"}
 		}
 		if name == "sdp" {
-			o.sdp = data
+			o.sdp = part.content
 		} else {
-			o.session = data
+			o.session = part.content
 		}
 	}
 	if !seenSDP {
@@ -82,24 +76,6 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 		return nil
 	}
 	return parseBody(o.session, EndpointCall, b)
-}
-
-// readPart reads a part of at most size bytes into one slice: a part cannot
-// be longer than the body it is cut from, and io.ReadAll would grow its
-// buffer from 512 bytes, one allocation a doubling.
-func readPart(part io.Reader, size int64) ([]byte, error) {
-	buf := make([]byte, 0, size)
-	for int64(len(buf)) < size {
-		n, err := part.Read(buf[len(buf):size])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return buf, nil
 }
 
 // parseRawOffer reads an application/sdp call body: the offer alone, with
