@@ -47,23 +47,28 @@ func (h *Handler) LookupSession(ctx context.Context, id string) (Record, bool, e
 // sessionRef returns the brokered session id a pass-through request names,
 // and the endpoint that creates such a session, or "": the Live session id
 // in /v1/live/sessions/{id}/attach, or the call id in ?call_id= on the
-// Realtime WebSocket path. Other requests cost two suffix checks.
+// Realtime WebSocket path. Other requests cost a look at the last byte.
 func (h *Handler) sessionRef(r *http.Request) (string, Endpoint) {
 	path := r.URL.Path
-	if strings.HasSuffix(path, attachSuffix) {
+	if path == "" {
+		return "", 0
+	}
+	// The last byte first: most pass-through paths end in neither suffix,
+	// and are told apart without a compare.
+	switch path[len(path)-1] {
+	case 'h': // .../attach
 		if rt, id, ok := h.sessionPath(path, attachSuffix); ok && rt.endpoint == EndpointLiveSession {
 			return id, EndpointLiveSession
 		}
-		return "", 0
+	case 'e': // .../v1/realtime
+		if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) || !h.realtimePaths[path] {
+			return "", 0
+		}
+		if id := queryValue(r.URL.RawQuery, "call_id"); validSessionID(id) {
+			return id, EndpointCall
+		}
 	}
-	if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) || !h.realtimePaths[path] {
-		return "", 0
-	}
-	id := queryValue(r.URL.RawQuery, "call_id")
-	if !validSessionID(id) {
-		return "", 0
-	}
-	return id, EndpointCall
+	return "", 0
 }
 
 // queryValue returns the first value of name in a raw query, unescaped,

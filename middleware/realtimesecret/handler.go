@@ -238,7 +238,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 // hang-up path. Paths of no fixed route's length, most pass-through paths,
 // are told apart without hashing them into the map.
 func (h *Handler) route(path string) (route, string, bool) {
-	if strings.HasSuffix(path, hangupSuffix) {
+	// The last byte first: most paths are told apart without a compare.
+	if n := len(path); n > 0 && path[n-1] == 'p' && strings.HasSuffix(path, hangupSuffix) {
 		return h.hangupRoute(path)
 	}
 	if n := len(path); n < len(h.routeLens)*64 && h.routeLens[n/64]&(1<<(n%64)) == 0 {
