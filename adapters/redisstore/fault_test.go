@@ -51,32 +51,33 @@ func storeCalls(s *redisstore.Store) map[string]func(context.Context) error {
 	}
 }
 
-// requireFailsFast asserts every call fails and does not hang. The bound is
-// deliberately loose (a loaded CI machine stretches every call): in the
-// stalled-Redis test the client's socket timeouts are a minute, so only a
-// call cut off by the Store's own timeout meets it.
-func requireFailsFast(t *testing.T, s *redisstore.Store, timeout time.Duration) {
+// requireFailsFast asserts every call (storeCalls, governanceCalls) fails,
+// does not hang and names no key, principal or session ("fault") in its
+// error. The bound is deliberately loose (a loaded CI machine stretches
+// every call): in the stalled-Redis test the client's socket timeouts are a
+// minute, so only a call cut off by the Store's own timeout meets it.
+func requireFailsFast(t *testing.T, calls map[string]func(context.Context) error, timeout time.Duration) {
 	t.Helper()
-	for name, call := range storeCalls(s) {
+	for name, call := range calls {
 		start := time.Now()
 		err := call(context.Background())
 		elapsed := time.Since(start)
 		require.Error(t, err, "%s succeeded with Redis unavailable", name)
 		assert.Less(t, elapsed, timeout+20*time.Second, "%s took %v to fail", name, elapsed)
+		assert.NotContains(t, err.Error(), "fault", "%s: the error names what it was called with", name)
 	}
 }
 
 // requireRecovers waits until every call works again. A Redis that was
 // frozen has a backlog of stale connections to get through first, so a call
 // that fails right after the first PING may still be retried.
-func requireRecovers(t *testing.T, s *redisstore.Store) {
+func requireRecovers(t *testing.T, calls map[string]func(context.Context) error) {
 	t.Helper()
-	calls := storeCalls(s)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		for name, call := range calls {
 			assert.NoError(c, call(context.Background()), name)
 		}
-	}, 30*time.Second, 20*time.Millisecond, "the Store never worked again")
+	}, 30*time.Second, 20*time.Millisecond, "the calls never worked again")
 }
 
 // TestRedisRestart stops Redis under running Handlers and starts it again on
@@ -103,7 +104,7 @@ func TestRedisRestart(t *testing.T) {
 	require.True(t, ok)
 
 	srv.Stop()
-	requireFailsFast(t, store, timeout)
+	requireFailsFast(t, storeCalls(store), timeout)
 
 	token = mintedToken(t, mint(t, bestEffort))
 	assert.Error(t, events.last(t).StoreErr, "a failed Put was not reported")
@@ -119,7 +120,7 @@ func TestRedisRestart(t *testing.T) {
 	srv.Start()
 	// The restarted Redis has an empty script cache, so Allow here also
 	// proves the NOSCRIPT fallback to EVAL.
-	requireRecovers(t, store)
+	requireRecovers(t, storeCalls(store))
 	for _, h := range []*realtimesecret.Handler{bestEffort, strictLimited, strictStore} {
 		requireMintsAndStores(t, h)
 	}
@@ -162,7 +163,7 @@ func TestRedisStalled(t *testing.T) {
 	mintedToken(t, mint(t, bestEffort))
 
 	srv.Pause()
-	requireFailsFast(t, store, timeout)
+	requireFailsFast(t, storeCalls(store), timeout)
 	err := store.Ping(context.Background())
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	mintedToken(t, mint(t, bestEffort))
@@ -170,6 +171,6 @@ func TestRedisStalled(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
 
 	srv.Resume()
-	requireRecovers(t, store)
+	requireRecovers(t, storeCalls(store))
 	requireMintsAndStores(t, strict)
 }
