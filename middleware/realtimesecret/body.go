@@ -282,8 +282,6 @@ func (b *mintBody) parseBetaTranscription() *Error {
 
 // ttlPaths is where each endpoint reads the requested lifetime.
 var ttlPaths = [...][]int{
-	EndpointCall:                 nil,
-	EndpointLiveSession:          nil,
 	EndpointClientSecret:         {kExpiresAfter, kSeconds},
 	EndpointTranslation:          {kExpiresAfter, kSeconds},
 	EndpointSession:              {kClientSecret, kExpiresAfter, kSeconds},
@@ -292,9 +290,6 @@ var ttlPaths = [...][]int{
 
 func (b *mintBody) parseTTL() *Error {
 	t := &b.ttl
-	if int(b.endpoint) >= len(ttlPaths) || ttlPaths[b.endpoint] == nil {
-		return nil // brokered sessions have no client secret to expire
-	}
 	t.path = ttlPaths[b.endpoint]
 	t.depth = 1
 	parent := &b.root

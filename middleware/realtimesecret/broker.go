@@ -100,11 +100,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route
 func (h *Handler) hangUpOrphan(ctx context.Context, rec *Record, id string, m *mint) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanHangupTimeout)
 	defer cancel()
-	resp, err := h.sendHangup(ctx, rec, id, nil)
-	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-		err = upstreamStatusError(resp.StatusCode)
-	}
-	if err != nil {
+	if err := h.endUpstream(ctx, rec, id); err != nil {
 		m.ev.Err = err
 		h.log.LogAttrs(ctx, warnLevel, "realtime session could not be hung up after a store failure",
 			errAttr(err), slog.String("session_id", id))
@@ -185,7 +181,7 @@ var (
 )
 
 func sessionNoun(ep Endpoint) string {
-	if ep == EndpointCall || ep == EndpointCallHangup {
+	if ep.created() == EndpointCall {
 		return "call"
 	}
 	return "session"

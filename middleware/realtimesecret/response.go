@@ -84,12 +84,7 @@ func secretMembers(body []byte, value, expiresAt jsonscan.Member) (string, int64
 // answer writes the upstream reply and stores the token record.
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintResponse, rec Record, m *mint) *Error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		if !isOpenAIError(resp.Body) {
-			return upstreamStatusError(resp.StatusCode)
-		}
-		m.ev.Status = resp.StatusCode
-		writeUpstream(w, resp)
-		return nil
+		return h.answerUpstreamError(w, resp, m)
 	}
 	token, expiresAt, ok := mintedToken(resp.Body)
 	if !ok {

@@ -66,11 +66,7 @@ func (h *Handler) hangupRoute(path string) (route, string, bool) {
 	if !ok {
 		return route{}, "", false
 	}
-	if rt.endpoint == EndpointLiveSession {
-		rt.endpoint = EndpointLiveSessionHangup
-	} else {
-		rt.endpoint = EndpointCallHangup
-	}
+	rt.endpoint = rt.endpoint.hangup()
 	return rt, id, true
 }
 

@@ -132,11 +132,7 @@ func (h *Handler) sendHangup(ctx context.Context, rec *Record, id string, header
 	if key == nil || p.broker == nil {
 		return nil, errKeyNotConfigured
 	}
-	ep := EndpointCallHangup
-	if rec.Endpoint == EndpointLiveSession {
-		ep = EndpointLiveSessionHangup
-	}
-	return p.broker.Session(ctx, &SessionRequest{Endpoint: ep, SessionID: id, Key: key, Header: header})
+	return p.broker.Session(ctx, &SessionRequest{Endpoint: rec.Endpoint.hangup(), SessionID: id, Key: key, Header: header})
 }
 
 var errKeyNotConfigured = errors.New("realtimesecret: the key that created the session is no longer configured")
