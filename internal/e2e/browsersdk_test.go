@@ -20,25 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sdkSidecarYAML runs the sidecar in demo mode with CORS for the page's
-// origin and a default provider, so that the SDK's bare model names mint.
-const sdkSidecarYAML = `
-listen: 127.0.0.1:0
-demo: true
-default_provider: openai
-providers:
-  openai:
-    keys:
-      - id: primary
-        value: ${OPENAI_API_KEY:-}
-virtual_keys:
-  - id: browser
-    value: ${E2E_VK_BROWSER}
-    models: [gpt-realtime]
-    max_ttl: 5m
-cors:
-  allowed_origins: ["%s"]
-`
+// sdkSidecarYAML is browserSidecarYAML with a default provider, so that
+// the SDK's bare model names mint.
+var sdkSidecarYAML = strings.Replace(browserSidecarYAML, "demo: true\n", "demo: true\ndefault_provider: openai\n", 1)
 
 // sdkPage loads openai-node from the page's own origin as ES modules (its
 // browser build is the package's .mjs files) and exposes mint(), which
