@@ -1,0 +1,118 @@
+package realtimesecret
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gocache "github.com/patrickmn/go-cache"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fillForSweep puts n records in s, every other one expiring 50 ms after
+// it is put, and waits until those have expired. It returns the hashes.
+func fillForSweep(t testing.TB, s *MemoryStore, n int) []TokenHash {
+	t.Helper()
+	later := time.Unix(time.Now().Add(time.Hour).Unix(), 0)
+	var soon time.Time
+	hashes := make([]TokenHash, n)
+	for i := range hashes {
+		hashes[i] = HashToken("ek_sweep_" + strconv.Itoa(i))
+		exp := later
+		if i%2 == 0 {
+			soon = time.Now().Add(50 * time.Millisecond)
+			exp = soon
+		}
+		require.NoError(t, s.Put(context.Background(), hashes[i], Record{KeyID: "primary", Provider: "openai", ExpiresAt: exp}))
+	}
+	time.Sleep(time.Until(soon) + time.Millisecond)
+	return hashes
+}
+
+func TestMemoryStoreSweepDropsOnlyExpired(t *testing.T) {
+	s := NewMemoryStore()
+	hashes := fillForSweep(t, s, 2000)
+	require.Equal(t, 2000, s.Len(), "expired records are held until a sweep")
+	s.sweep()
+	assert.Equal(t, 1000, s.Len())
+	for i, h := range hashes {
+		_, ok, err := s.Get(context.Background(), h)
+		require.NoError(t, err)
+		assert.Equal(t, i%2 == 1, ok, "record %d", i)
+	}
+	used := 0
+	for _, c := range s.shards {
+		if c.ItemCount() > 0 {
+			used++
+		}
+	}
+	assert.Greater(t, used, storeShards*9/10, "records are spread over the shards")
+}
+
+// TestMemoryStorePutSweepsOncePerInterval checks that a Put sweeps when the
+// last sweep is older than sweepInterval, and that it then waits again.
+func TestMemoryStorePutSweepsOncePerInterval(t *testing.T) {
+	s := NewMemoryStore()
+	fillForSweep(t, s, 200)
+	later := Record{KeyID: "primary", Provider: "openai", ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0)}
+
+	require.NoError(t, s.Put(context.Background(), HashToken("ek_a"), later))
+	assert.Equal(t, 201, s.Len(), "no sweep within the interval")
+
+	s.lastSweep.Add(-int64(sweepInterval))
+	require.NoError(t, s.Put(context.Background(), HashToken("ek_b"), later))
+	require.Eventually(t, func() bool { return s.Len() == 102 && !s.sweeping.Load() },
+		5*time.Second, time.Millisecond, "the Put after the interval sweeps")
+}
+
+// BenchmarkMemoryStoreSweepStall reports the longest a Get waits while a
+// sweep runs over 300,000 records, half of them expired: the store's
+// sharded sweep against one go-cache map of them all (the store before it
+// was sharded), in one run.
+func BenchmarkMemoryStoreSweepStall(b *testing.B) {
+	const n = 300_000
+	cases := []struct {
+		name string
+		fill func() (sweep func(), get func(TokenHash))
+	}{
+		{"sharded", func() (func(), func(TokenHash)) {
+			s := NewMemoryStore()
+			fillForSweep(b, s, n)
+			return s.sweep, func(h TokenHash) { _, _, _ = s.Get(context.Background(), h) }
+		}},
+		{"one-map", func() (func(), func(TokenHash)) {
+			c := gocache.New(gocache.NoExpiration, 0)
+			s := NewMemoryStore()
+			for i, h := range fillForSweep(b, s, n) {
+				ttl := time.Hour
+				if i%2 == 0 {
+					ttl = time.Nanosecond
+				}
+				c.Set(string(h[:]), &entry{}, ttl)
+			}
+			return c.DeleteExpired, func(h TokenHash) { c.Get(string(h[:])) }
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			var worst time.Duration
+			h := HashToken("ek_absent")
+			for b.Loop() {
+				b.StopTimer()
+				sweep, get := tc.fill()
+				b.StartTimer()
+				var done atomic.Bool
+				go func() { sweep(); done.Store(true) }()
+				for !done.Load() {
+					t0 := time.Now()
+					get(h)
+					worst = max(worst, time.Since(t0))
+				}
+			}
+			b.ReportMetric(float64(worst.Microseconds()), "worst-get-µs")
+		})
+	}
+}
