@@ -164,6 +164,24 @@ func get(t *testing.T, url string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
+// metricsWhen scrapes url until done accepts the exposition, or 10 s pass,
+// and returns the last one. The sidecar counts a mint just after its
+// answer has been sent, so a test that has its answer may scrape first.
+func metricsWhen(t *testing.T, url string, done func(exposition []byte) bool) []byte {
+	t.Helper()
+	var metrics []byte
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var status int
+		status, metrics = get(t, url)
+		require.Equal(t, http.StatusOK, status)
+		if done(metrics) || time.Now().After(deadline) {
+			return metrics
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // lockedBuffer collects output written from other goroutines: the
 // sidecar's log lines, Chromium's output.
 type lockedBuffer struct {

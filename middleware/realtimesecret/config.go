@@ -83,7 +83,9 @@ type Config struct {
 	StrictStore bool
 
 	// OnMint, if set, is called once per request on a mint route, after the
-	// answer was written. It must not block for long.
+	// answer was written and flushed to the caller (so is the mint's log
+	// line): the caller does not wait for either. It must not block for
+	// long: the handler, and so the connection, waits for it.
 	OnMint func(MintEvent)
 
 	// UsageMetering turns on usage metering (SPEC 8) for the brokered

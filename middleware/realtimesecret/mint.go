@@ -37,6 +37,10 @@ func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, rt route, se
 		}
 		writeError(w, e)
 	}
+	// The answer is whole (every answer sets Content-Length): send it now.
+	// net/http would send it only when the handler returns, after the log
+	// line and the hooks below, and the caller would wait for them.
+	flush(w)
 	m.ev.Duration = h.now().Sub(m.start)
 	h.logMint(r.Context(), &m.ev)
 	if h.onMint != nil {
@@ -378,4 +382,21 @@ func (h *Handler) logMint(ctx context.Context, ev *MintEvent) {
 		attrs = append(attrs, slog.String("store_error", ev.StoreErr.Error()))
 	}
 	h.log.LogAttrs(ctx, level, "realtime mint", attrs...)
+}
+
+// flush sends what w holds, as http.ResponseController's Flush does (through
+// wrappers that have Unwrap), without allocating the controller. A writer
+// that cannot flush sends it when the handler returns.
+func flush(w http.ResponseWriter) {
+	for {
+		switch t := w.(type) {
+		case http.Flusher:
+			t.Flush()
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return
+		}
+	}
 }

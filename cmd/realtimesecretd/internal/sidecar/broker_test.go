@@ -88,8 +88,7 @@ func TestBrokerRoutesOnByDefault(t *testing.T) {
 	assert.Zero(t, h.Proxy.count(), "brokered requests never reach the existing proxy")
 
 	t.Run("log lines name the endpoint and the session id, and hold no secret", func(t *testing.T) {
-		lines := h.Logs.lines(t, "realtime mint")
-		require.Len(t, lines, 5)
+		lines := h.Logs.await(t, "realtime mint", 5)
 		want := []struct{ endpoint, id string }{
 			{"calls", callID}, {"calls", scopedID}, {"live_sessions", liveID},
 			{"calls_hangup", callID}, {"live_sessions_hangup", liveID},
@@ -109,18 +108,18 @@ func TestBrokerRoutesOnByDefault(t *testing.T) {
 		}
 	})
 	t.Run("metrics count each endpoint", func(t *testing.T) {
-		m := h.metrics(t)
-		assertMetric(t, m, `realtimesecret_mints_total{endpoint="calls",provider="openai",status="201"} 2`)
-		assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 1`)
-		assertMetric(t, m, `realtimesecret_mints_total{endpoint="calls_hangup",provider="openai",status="200"} 1`)
-		assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions_hangup",provider="openai",status="200"} 1`)
-		assertMetric(t, m, `realtimesecret_upstream_duration_seconds_count{endpoint="calls",provider="openai"} 2`)
-		assertMetric(t, m, `realtimesecret_upstream_duration_seconds_count{endpoint="live_sessions_hangup",provider="openai"} 1`)
+		h.awaitMetrics(t,
+			`realtimesecret_mints_total{endpoint="calls",provider="openai",status="201"} 2`,
+			`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 1`,
+			`realtimesecret_mints_total{endpoint="calls_hangup",provider="openai",status="200"} 1`,
+			`realtimesecret_mints_total{endpoint="live_sessions_hangup",provider="openai",status="200"} 1`,
+			`realtimesecret_upstream_duration_seconds_count{endpoint="calls",provider="openai"} 2`,
+			`realtimesecret_upstream_duration_seconds_count{endpoint="live_sessions_hangup",provider="openai"} 1`)
 	})
 	t.Run("refusals are counted by endpoint", func(t *testing.T) {
 		resp, body := do(t, http.MethodPost, h.URL+"/v1/realtime/calls/rtc_unknown/hangup", http.Header{"Authorization": {"Bearer " + virtualKey}}, "")
 		require.Equal(t, http.StatusNotFound, resp.StatusCode, string(body))
-		assertMetric(t, h.metrics(t), `realtimesecret_mints_total{endpoint="calls_hangup",provider="",status="404"} 1`)
+		h.awaitMetrics(t, `realtimesecret_mints_total{endpoint="calls_hangup",provider="",status="404"} 1`)
 	})
 }
 

@@ -380,9 +380,9 @@ func TestGovernanceLeasesThroughSidecar(t *testing.T) {
 	status, _, body = h.brokerCall(t, virtualKey)
 	requireTooMany(t, status, body)
 	assert.Equal(t, 2, h.Fake.SessionsCreated(), "a refused session is never created upstream")
-	m := h.metrics(t)
-	assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 1`)
-	assertMetric(t, m, `realtimesecret_mints_total{endpoint="calls",provider="openai",status="429"} 1`)
+	h.awaitMetrics(t,
+		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 1`,
+		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="429"} 1`)
 
 	// A hang-up through the broker frees a slot.
 	h.hangup(t, "/v1/live/sessions/"+live1+"/hangup")
@@ -538,9 +538,9 @@ func TestGovernanceAcceptance(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return seconds() > 0 }, 10*time.Second, 50*time.Millisecond,
 		"no session seconds metered")
-	m := h.metrics(t)
-	assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} `+strconv.Itoa(refused))
-	assertMetric(t, m, `realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 3`)
+	h.awaitMetrics(t,
+		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} `+strconv.Itoa(refused),
+		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 3`)
 	eventually(t, func() bool {
 		v, _ := sample(h.metrics(t), `realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="cap"}`)
 		return v == 2

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +56,18 @@ func (s *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// await returns the JSON log lines whose msg is msg once there are n of
+// them. A mint's line is written after its answer has been sent (the
+// caller does not wait for it), so a test that has its answer may read the
+// log before the line is there.
+func (s *syncBuffer) await(t *testing.T, msg string, n int) []map[string]any {
+	t.Helper()
+	eventually(t, func() bool { return len(s.lines(t, msg)) >= n }, "waiting for log lines "+strconv.Quote(msg))
+	lines := s.lines(t, msg)
+	require.Len(t, lines, n, "log lines %q", msg)
+	return lines
 }
 
 // seenRequest is what the fake existing proxy received.
@@ -319,6 +333,30 @@ func (h *harness) metrics(t *testing.T) string {
 }
 
 // assertMetric checks that the exposition has the sample line exactly.
+// awaitMetrics returns the metrics text once it holds every sample. A
+// mint's metrics are counted after its answer has been sent, so a test that
+// has its answer may scrape before they are.
+func (h *harness) awaitMetrics(t *testing.T, samples ...string) string {
+	t.Helper()
+	var m string
+	has := func() bool {
+		m = h.metrics(t)
+		lines := strings.Split(m, "\n")
+		for _, s := range samples {
+			if !slices.Contains(lines, s) {
+				return false
+			}
+		}
+		return true
+	}
+	if !assert.Eventually(t, has, 10*time.Second, 5*time.Millisecond) {
+		for _, s := range samples {
+			assertMetric(t, m, s) // names the missing ones
+		}
+	}
+	return m
+}
+
 func assertMetric(t *testing.T, exposition, sample string) {
 	t.Helper()
 	assert.Contains(t, strings.Split(exposition, "\n"), sample, "metric sample %q", sample)

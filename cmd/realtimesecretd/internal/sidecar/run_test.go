@@ -181,8 +181,13 @@ func TestRunDemoMode(t *testing.T) {
 	assert.Equal(t, "127.0.0.1", host, "the fake upstream listens on loopback only")
 
 	assert.Contains(t, mintDemo(t, addr), `"value":"ek_`)
-	_, metrics := do(t, http.MethodGet, "http://"+addr+"/metrics", nil, "")
-	assertMetric(t, string(metrics), `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`)
+	const minted = `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`
+	var metrics []byte
+	eventually(t, func() bool { // counted just after the answer was sent
+		_, metrics = do(t, http.MethodGet, "http://"+addr+"/metrics", nil, "")
+		return strings.Contains(string(metrics), minted+"\n")
+	}, "the mint is counted")
+	assertMetric(t, string(metrics), minted)
 
 	assert.Equal(t, 0, stop())
 	assert.NotContains(t, stderr.String(), "vk-demo-not-secret")

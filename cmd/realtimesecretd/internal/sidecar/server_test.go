@@ -54,8 +54,7 @@ func TestMintEndToEnd(t *testing.T) {
 		assert.JSONEq(t, `{"session":{"type":"realtime","model":"gpt-realtime"}}`, string(got.Body))
 	})
 	t.Run("one JSON log line, no secret in any line", func(t *testing.T) {
-		lines := h.Logs.lines(t, "realtime mint")
-		require.Len(t, lines, 1)
+		lines := h.Logs.await(t, "realtime mint", 1)
 		l := lines[0]
 		assert.Equal(t, "openai", l["provider"])
 		assert.Equal(t, "client_secrets", l["endpoint"])
@@ -70,10 +69,10 @@ func TestMintEndToEnd(t *testing.T) {
 		}
 	})
 	t.Run("metrics count the mint", func(t *testing.T) {
-		m := h.metrics(t)
-		assertMetric(t, m, `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`)
-		assertMetric(t, m, `realtimesecret_upstream_duration_seconds_count{endpoint="client_secrets",provider="openai"} 1`)
-		assertMetric(t, m, `realtimesecret_stored_records 1`)
+		m := h.awaitMetrics(t,
+			`realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`,
+			`realtimesecret_upstream_duration_seconds_count{endpoint="client_secrets",provider="openai"} 1`,
+			`realtimesecret_stored_records 1`)
 		assert.Contains(t, m, "go_goroutines")
 	})
 	t.Run("the mint did not reach the existing proxy", func(t *testing.T) {
@@ -99,9 +98,9 @@ func TestMintRefusals(t *testing.T) {
 		})
 	}
 	assert.Zero(t, h.Fake.Count(), "a refused mint never reaches the upstream")
-	m := h.metrics(t)
-	assertMetric(t, m, `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="401"} 2`)
-	assertMetric(t, m, `realtimesecret_mints_total{endpoint="client_secrets",provider="",status="400"} 1`)
+	h.awaitMetrics(t,
+		`realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="401"} 2`,
+		`realtimesecret_mints_total{endpoint="client_secrets",provider="",status="400"} 1`)
 }
 
 func TestProxyAttribution(t *testing.T) {
@@ -307,7 +306,7 @@ func TestAdminListener(t *testing.T) {
 	h := start(t, options{adminListen: true})
 	require.NotEqual(t, h.URL, h.Admin)
 	h.mint(t)
-	assertMetric(t, h.metrics(t), `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`)
+	h.awaitMetrics(t, `realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1`)
 	resp, _ := do(t, http.MethodGet, h.Admin+"/readyz", nil, "")
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
