@@ -1,0 +1,114 @@
+package realtimesecret
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// passesHandler is a Handler with a path prefix, so that routes and
+// session paths are found under it and under the provider scope.
+func passesHandler(t testing.TB) *Handler {
+	t.Helper()
+	h, err := New(Config{
+		PathPrefix: "/api",
+		Providers:  []ProviderConfig{{Name: "openai", Provider: ProviderFunc(nil), Keys: []Key{{ID: "k", Value: "sk"}}}},
+	})
+	require.NoError(t, err)
+	// Records for the seeds' token and sessions, so that serve attributes
+	// (and so replaces) a request that names them.
+	rec := Record{KeyID: "k", Provider: "openai", ExpiresAt: time.Now().Add(time.Hour)}
+	ctx := context.Background()
+	require.NoError(t, h.store.Put(ctx, HashToken("ek_1"), rec))
+	rec.CreatedAt, rec.Endpoint = time.Now(), EndpointCall
+	require.NoError(t, h.store.Put(ctx, HashSessionID("rtc_1"), rec))
+	rec.Endpoint = EndpointLiveSession
+	require.NoError(t, h.store.Put(ctx, HashSessionID("s_12"), rec))
+	return h
+}
+
+// requirePassesAgrees fails unless serve hands r to next as it is, having
+// written nothing, whenever passes(r) says it would.
+func requirePassesAgrees(t *testing.T, h *Handler, r *http.Request) {
+	t.Helper()
+	if !h.passes(r) {
+		return
+	}
+	var got *http.Request
+	next := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r })
+	w := httptest.NewRecorder()
+	h.serve(w, r, next)
+	require.Same(t, r, got, "passes said %s %s goes to next untouched", r.Method, r.URL)
+	require.False(t, w.Code != http.StatusOK || w.Body.Len() > 0 || len(w.Header()) > 0, "serve answered %s %s itself", r.Method, r.URL)
+}
+
+func TestPassesFastPath(t *testing.T) {
+	h := passesHandler(t)
+	req := func(method, target string, header ...string) *http.Request {
+		r := httptest.NewRequest(method, target, nil)
+		for i := 0; i < len(header); i += 2 {
+			r.Header.Add(header[i], header[i+1])
+		}
+		return r
+	}
+	passing := []*http.Request{
+		req(http.MethodPost, "/v1/chat/completions"),
+		req(http.MethodPost, "/api/v1/responses", "Authorization", "Bearer sk-proj-0123"),
+		req(http.MethodGet, "/v1/models", "Authorization", "Basic dXNlcjpwYXNz"),
+		req(http.MethodPost, "/api/v1/realtime/x", "Sec-WebSocket-Protocol", "openai-insecure-api-key.ek_1"), // not a WebSocket method
+	}
+	for _, r := range passing {
+		assert.True(t, h.passes(r), "%s %s %v takes the fast path", r.Method, r.URL, r.Header)
+		requirePassesAgrees(t, h, r)
+	}
+	long := []*http.Request{
+		req(http.MethodPost, "/v1/chat/completions", "Authorization", "Bearer ek_123"),
+		req(http.MethodPost, "/v1/chat/completions", "Authorization", "Bearer  ek_123"),
+		req(http.MethodGet, "/v1/realtime/x", "Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key.ek_1"),
+		req(http.MethodGet, "/api/v1/realtime?call_id=rtc_1"),
+		req(http.MethodGet, "/api/v1/live/sessions/sess_12/attach"),
+		req(http.MethodPost, "/api/openai/v1/realtime/calls/rtc_1/hangup"),
+		req(http.MethodPost, "/"+strings.Repeat("x", 300)),
+	}
+	for path := range h.routes {
+		long = append(long, req(http.MethodPost, path), req(http.MethodOptions, path))
+	}
+	for _, r := range long {
+		assert.False(t, h.passes(r), "%s %s %v goes through serve", r.Method, r.URL, r.Header)
+	}
+}
+
+// FuzzPasses checks passes against serve on any method, path, query,
+// Authorization and subprotocol.
+func FuzzPasses(f *testing.F) {
+	f.Add("POST", "/v1/chat/completions", "", "Bearer sk-1", "")
+	f.Add("GET", "/api/v1/realtime", "call_id=rtc_1", "", "")
+	f.Add("GET", "/api/openai/v1/realtime", "model=x", "Bearer sk-1", "realtime, openai-insecure-api-key.ek_1")
+	f.Add("POST", "/api/v1/realtime/client_secrets", "", "Bearer vk", "")
+	f.Add("POST", "/api/v1/live/sessions/s_12/hangup", "", "Bearer vk", "")
+	f.Add("GET", "/api/v1/live/sessions/s_12/attach", "", "", "")
+	f.Add("GET", "/api/v1/live/sessions/s_12/attach", "", "Bearer\tek_1", "")
+	f.Add("CONNECT", "/x", "", "", "openai-insecure-api-key.ek_1")
+	h := passesHandler(f)
+	f.Fuzz(func(t *testing.T, method, path, query, auth, proto string) {
+		if method == "" || strings.ContainsAny(method, " \t\r\n") {
+			return
+		}
+		r := &http.Request{Method: method, URL: &url.URL{Path: path, RawQuery: query}, Header: http.Header{}}
+		r = r.WithContext(t.Context())
+		if auth != "" {
+			r.Header["Authorization"] = []string{auth}
+		}
+		if proto != "" {
+			r.Header["Sec-Websocket-Protocol"] = []string{proto}
+		}
+		requirePassesAgrees(t, h, r)
+	})
+}
