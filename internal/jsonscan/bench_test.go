@@ -2,6 +2,8 @@ package jsonscan_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"unicode/utf8"
 
@@ -22,13 +24,27 @@ var (
 		`"rate":24000},"voice":"marin","speed":1.0}},"include":null}}`)
 )
 
+// liveRequest is a GPT-Live request: a browser's SDP offer, kilobytes of
+// ASCII with an escape every line, in a JSON string.
+func liveRequest(b *testing.B) []byte {
+	offer, err := os.ReadFile(filepath.Join("..", "..", "testdata", "offer.sdp"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sdp, err := json.Marshal(string(offer))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return []byte(`{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":` + string(sdp) + `}}`)
+}
+
 // BenchmarkValid compares Valid with the encoding/json definition it
 // replaces, on the same documents in one run.
 func BenchmarkValid(b *testing.B) {
 	for _, doc := range []struct {
 		name string
 		b    []byte
-	}{{"request", benchRequest}, {"reply", benchReply}} {
+	}{{"request", benchRequest}, {"reply", benchReply}, {"live", liveRequest(b)}} {
 		for _, impl := range []struct {
 			name  string
 			valid func([]byte) bool
