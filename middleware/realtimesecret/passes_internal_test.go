@@ -53,8 +53,8 @@ func TestPassesFastPath(t *testing.T) {
 	h := passesHandler(t)
 	req := func(method, target string, header ...string) *http.Request {
 		r := httptest.NewRequest(method, target, nil)
-		for i := 0; i < len(header); i += 2 {
-			r.Header.Add(header[i], header[i+1])
+		for ; len(header) >= 2; header = header[2:] {
+			r.Header.Add(header[0], header[1])
 		}
 		return r
 	}
