@@ -45,30 +45,35 @@ func (h *Handler) LookupSession(ctx context.Context, id string) (Record, bool, e
 }
 
 // sessionRef returns the brokered session id a pass-through request names,
-// and the endpoint that creates such a session, or "": the Live session id
-// in /v1/live/sessions/{id}/attach, or the call id in ?call_id= on the
+// with the endpoint that creates such a session and the provider the path
+// is scoped to (nil on an unscoped path), or "": the Live session id in
+// /v1/live/sessions/{id}/attach, or the call id in ?call_id= on the
 // Realtime WebSocket path. Other requests cost a look at the last byte.
-func (h *Handler) sessionRef(r *http.Request) (string, Endpoint) {
+func (h *Handler) sessionRef(r *http.Request) (string, Endpoint, *provider) {
 	path := r.URL.Path
 	if path == "" {
-		return "", 0
+		return "", 0, nil
 	}
 	// The last byte first: most pass-through paths end in neither suffix,
 	// and are told apart without a compare.
 	switch path[len(path)-1] {
 	case 'h': // .../attach
 		if rt, id, ok := h.sessionPath(path, attachSuffix); ok && rt.endpoint == EndpointLiveSession {
-			return id, EndpointLiveSession
+			return id, EndpointLiveSession, rt.provider
 		}
 	case 'e': // .../v1/realtime
-		if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) || !h.realtimePaths[path] {
-			return "", 0
+		if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) {
+			return "", 0, nil
+		}
+		scope, ok := h.realtimePaths[path]
+		if !ok {
+			return "", 0, nil
 		}
 		if id := queryValue(r.URL.RawQuery, "call_id"); validSessionID(id) {
-			return id, EndpointCall
+			return id, EndpointCall, scope
 		}
 	}
-	return "", 0
+	return "", 0, nil
 }
 
 // queryValue returns the first value of name in a raw query, unescaped,
@@ -95,14 +100,15 @@ func queryValue(query, name string) string {
 
 // attributeSession puts the record of the session id in r's context, as
 // redeem does for a token, and reports the redemption. A session created
-// by another endpoint than created (a Live session id in ?call_id=) is not
-// the one the request names: it is not found.
-func (h *Handler) attributeSession(r *http.Request, id string, created Endpoint) *http.Request {
+// by another endpoint than created (a Live session id in ?call_id=), or by
+// another provider than the one the path is scoped to, is not the one the
+// request names: it is not found, as on a hang-up.
+func (h *Handler) attributeSession(r *http.Request, id string, created Endpoint, scope *provider) *http.Request {
 	rec, found, err := h.LookupSession(r.Context(), id)
 	if err != nil {
 		h.log.LogAttrs(r.Context(), warnLevel, "realtime session lookup failed", errAttr(err))
 	}
-	if found && rec.Endpoint != created {
+	if found && (rec.Endpoint != created || scope != nil && rec.Provider != scope.name) {
 		rec, found = Record{}, false
 	}
 	if found {

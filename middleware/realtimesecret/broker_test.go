@@ -350,6 +350,9 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 	var redeemed []realtimesecret.RedeemEvent
 	cfg := baseConfig(up)
 	cfg.OnRedeem = func(ev realtimesecret.RedeemEvent) { redeemed = append(redeemed, ev) }
+	// A second provider, whose scope names none of the sessions.
+	cfg.Providers = append(cfg.Providers, realtimesecret.ProviderConfig{
+		Name: "azure", Provider: newBrokerProvider(), Keys: []realtimesecret.Key{{ID: "az", Value: "az-key"}}})
 	next := &nextRecorder{}
 	h := realtimesecret.Middleware(cfg)(next)
 	require.Equal(t, http.StatusCreated, call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
@@ -373,6 +376,11 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		// attaches to.
 		{"/v1/realtime?call_id=sess_2", 0},
 		{"/v1/live/sessions/rtc_1/attach", 0},
+		// The provider scope must be the provider that created the session,
+		// as on a hang-up.
+		{"/openai/v1/live/sessions/sess_2/attach", realtimesecret.EndpointLiveSession},
+		{"/azure/v1/realtime?call_id=rtc_1", 0},
+		{"/azure/v1/live/sessions/sess_2/attach", 0},
 	}
 	for _, tc := range tests {
 		redeemed = nil

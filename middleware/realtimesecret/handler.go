@@ -13,8 +13,8 @@ import (
 // immutable after New and safe for concurrent use.
 type Handler struct {
 	routes          map[string]route
-	realtimePaths   map[string]bool // the WebSocket paths, {scope}/v1/realtime, where ?call_id= names a call
-	routeLens       [4]uint64       // bit n: a route is n bytes long (n < 256)
+	realtimePaths   map[string]*provider // the WebSocket paths, {scope}/v1/realtime, where ?call_id= names a call; nil: unscoped
+	routeLens       [4]uint64            // bit n: a route is n bytes long (n < 256)
 	providers       map[string]*provider
 	exampleProvider string
 	defaultProvider *provider    // Config.DefaultProvider; nil without one
@@ -80,10 +80,10 @@ func New(cfg Config) (*Handler, error) {
 	h.defaultProvider = h.providers[cfg.DefaultProvider] // nil for ""
 	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
 	h.routes = buildRoutes(prefix, list)
-	h.realtimePaths = make(map[string]bool, len(list)+1)
-	h.realtimePaths[prefix+realtimePath] = true
+	h.realtimePaths = make(map[string]*provider, len(list)+1)
+	h.realtimePaths[prefix+realtimePath] = nil
 	for _, p := range list {
-		h.realtimePaths[prefix+"/"+p.name+realtimePath] = true
+		h.realtimePaths[prefix+"/"+p.name+realtimePath] = p
 	}
 	for path := range h.routes {
 		if n := len(path); n < len(h.routeLens)*64 {
@@ -256,8 +256,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		if release != nil {
 			defer release() // when the upgraded connection has closed
 		}
-	} else if id, created := h.sessionRef(r); id != "" {
-		r = h.attributeSession(r, id, created)
+	} else if id, created, scope := h.sessionRef(r); id != "" {
+		r = h.attributeSession(r, id, created, scope)
 	}
 	next.ServeHTTP(w, r)
 }
