@@ -43,6 +43,7 @@ var UpstreamBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30}
 // failures. It is safe for concurrent use.
 type Collector struct {
 	mints       *prometheus.CounterVec
+	mintErrors  *prometheus.CounterVec
 	upstream    *prometheus.HistogramVec
 	redemptions *prometheus.CounterVec
 	storeErrors *prometheus.CounterVec
@@ -63,6 +64,10 @@ func New() *Collector {
 			Name: "realtimesecret_mints_total",
 			Help: "Requests to the mint routes, by provider, endpoint and HTTP status answered.",
 		}, []string{"provider", "endpoint", "status"}),
+		mintErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "realtimesecret_mint_errors_total",
+			Help: "Errors the middleware answered on the mint routes, by endpoint and error code (too_many_sessions, rate_limit_exceeded, ...).",
+		}, []string{"endpoint", "code"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "realtimesecret_upstream_duration_seconds",
 			Help:    "Time the provider took to answer a mint, by provider and endpoint.",
@@ -89,11 +94,15 @@ func New() *Collector {
 	return c
 }
 
-// OnMint counts a mint request; use it as Config.OnMint. A mint whose
-// provider answered also observes how long the provider took.
+// OnMint counts a mint request; use it as Config.OnMint. An error the
+// middleware answered is also counted by its code, and a mint whose
+// provider answered observes how long the provider took.
 func (c *Collector) OnMint(ev realtimesecret.MintEvent) {
 	endpoint := ev.Endpoint.String()
 	c.mints.WithLabelValues(ev.Provider, endpoint, strconv.Itoa(ev.Status)).Inc()
+	if ev.Code != "" {
+		c.mintErrors.WithLabelValues(endpoint, ev.Code).Inc()
+	}
 	if ev.UpstreamDuration > 0 {
 		c.upstream.WithLabelValues(ev.Provider, endpoint).Observe(ev.UpstreamDuration.Seconds())
 	}
@@ -124,6 +133,7 @@ func RedeemResult(ev realtimesecret.RedeemEvent) string {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.mints.Describe(ch)
+	c.mintErrors.Describe(ch)
 	c.upstream.Describe(ch)
 	c.redemptions.Describe(ch)
 	c.storeErrors.Describe(ch)
@@ -134,6 +144,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mints.Collect(ch)
+	c.mintErrors.Collect(ch)
 	c.upstream.Collect(ch)
 	c.redemptions.Collect(ch)
 	c.storeErrors.Collect(ch)

@@ -28,15 +28,23 @@ func TestCollectorExposition(t *testing.T) {
 		VirtualKeyID: "web", KeyID: "primary", UpstreamDuration: 70 * time.Millisecond})
 	c.OnMint(realtimesecret.MintEvent{Provider: "azure", Endpoint: realtimesecret.EndpointSession, Status: 504,
 		UpstreamDuration: 31 * time.Second})
-	c.OnMint(realtimesecret.MintEvent{Endpoint: realtimesecret.EndpointClientSecret, Status: 401})
+	c.OnMint(realtimesecret.MintEvent{Endpoint: realtimesecret.EndpointClientSecret, Status: 401, Code: "invalid_api_key"})
+	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: realtimesecret.EndpointLiveSession, Status: 429, Code: "too_many_sessions"})
+	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: realtimesecret.EndpointLiveSession, Status: 429, Code: "rate_limit_exceeded"})
 	c.OnRedeem(realtimesecret.RedeemEvent{Found: true})
 	c.OnRedeem(realtimesecret.RedeemEvent{})
 
 	const want = `
+# HELP realtimesecret_mint_errors_total Errors the middleware answered on the mint routes, by endpoint and error code (too_many_sessions, rate_limit_exceeded, ...).
+# TYPE realtimesecret_mint_errors_total counter
+realtimesecret_mint_errors_total{code="invalid_api_key",endpoint="client_secrets"} 1
+realtimesecret_mint_errors_total{code="rate_limit_exceeded",endpoint="live_sessions"} 1
+realtimesecret_mint_errors_total{code="too_many_sessions",endpoint="live_sessions"} 1
 # HELP realtimesecret_mints_total Requests to the mint routes, by provider, endpoint and HTTP status answered.
 # TYPE realtimesecret_mints_total counter
 realtimesecret_mints_total{endpoint="client_secrets",provider="",status="401"} 1
 realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1
+realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 2
 realtimesecret_mints_total{endpoint="sessions",provider="azure",status="504"} 1
 # HELP realtimesecret_redemptions_total Passed-through requests that carried an ephemeral token, by result: found, not_found, store_error, rejected.
 # TYPE realtimesecret_redemptions_total counter

@@ -13,6 +13,7 @@
 // It exports:
 //
 //	realtimesecret_mints_total{provider,endpoint,status}           counter
+//	realtimesecret_mint_errors_total{endpoint,code}                counter: the code of an error the middleware answered
 //	realtimesecret_upstream_duration_seconds{provider,endpoint}    histogram
 //	realtimesecret_redemptions_total{result}                       counter: found, not_found, store_error, rejected
 //	realtimesecret_store_errors_total{op}                          counter: put, get, rate_limit

@@ -30,6 +30,11 @@ type MintEvent struct {
 	// SessionID is the call or session id of a brokered session: the one
 	// created, or the one hung up.
 	SessionID string
+	// Code is the code of the OpenAI-shaped error the middleware answered
+	// (too_many_sessions, rate_limit_exceeded, invalid_virtual_key, ...); ""
+	// for a success and for an upstream error passed on as the provider
+	// wrote it.
+	Code string
 	// Err is the internal cause of a failure, for logs; never sent to the
 	// client.
 	Err error

@@ -10,12 +10,13 @@ func (h *Handler) serveMethodNotAllowed(w http.ResponseWriter, r *http.Request, 
 	start := h.now()
 	e := &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest,
 		Code: "method_not_allowed", Message: "use POST on this route"}
-	ev := MintEvent{Endpoint: rt.endpoint, Status: e.Status, Err: e}
+	ev := MintEvent{Endpoint: rt.endpoint, Status: e.Status, Code: e.Code, Err: e}
 	if rt.provider != nil {
 		ev.Provider = rt.provider.name
 	}
 	w.Header().Set("Allow", http.MethodPost)
 	writeError(w, e)
+	flush(w) // as serveMint: the log line and the hook are not the caller's wait
 	ev.Duration = h.now().Sub(start)
 	h.logMint(r.Context(), &ev)
 	if h.onMint != nil {

@@ -31,7 +31,7 @@ func (h *Handler) serveMint(w http.ResponseWriter, r *http.Request, rt route, se
 		e = h.mint(w, r, rt, &m)
 	}
 	if e != nil {
-		m.ev.Status = e.Status
+		m.ev.Status, m.ev.Code = e.Status, e.Code
 		if m.ev.Err == nil {
 			m.ev.Err = e
 		}
@@ -374,6 +374,9 @@ func (h *Handler) logMint(ctx context.Context, ev *MintEvent) {
 	}
 	if ev.SessionID != "" {
 		attrs = append(attrs, slog.String("session_id", ev.SessionID))
+	}
+	if ev.Code != "" {
+		attrs = append(attrs, slog.String("code", ev.Code))
 	}
 	if ev.Err != nil {
 		attrs = append(attrs, errAttr(ev.Err))

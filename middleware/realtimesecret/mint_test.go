@@ -300,6 +300,11 @@ func TestMintAuthorizer(t *testing.T) {
 	require.Len(t, minted, 4)
 	assert.Equal(t, "user-alice", minted[3].VirtualKeyID)
 	assert.Equal(t, 200, minted[3].Status)
+	codes := make([]string, len(minted))
+	for i, ev := range minted {
+		codes[i] = ev.Code
+	}
+	assert.Equal(t, []string{"unauthenticated", "forbidden", "authorizer_error", ""}, codes, "the code answered, none on a success")
 }
 
 func TestMintOpenWithoutCredentials(t *testing.T) {

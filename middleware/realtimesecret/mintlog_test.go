@@ -67,13 +67,15 @@ func TestMintLogLine(t *testing.T) {
 		auth   string
 		status int
 		vkID   string
+		code   string
 	}{
 		{name: "minted", method: http.MethodPost, body: gaBody, auth: vkWeb, status: http.StatusOK, vkID: "web"},
 		{name: "model not allowed names the key", models: []string{"gpt-realtime-mini"}, method: http.MethodPost,
-			body: gaBody, auth: vkWeb, status: http.StatusForbidden, vkID: "web"},
-		{name: "unknown key has no id", method: http.MethodPost, body: gaBody, auth: "vk-unknown", status: http.StatusUnauthorized},
-		{name: "GET is 405 and logged", method: http.MethodGet, auth: vkWeb, status: http.StatusMethodNotAllowed},
-		{name: "DELETE is 405 and logged", method: http.MethodDelete, status: http.StatusMethodNotAllowed},
+			body: gaBody, auth: vkWeb, status: http.StatusForbidden, vkID: "web", code: "model_not_allowed"},
+		{name: "unknown key has no id", method: http.MethodPost, body: gaBody, auth: "vk-unknown", status: http.StatusUnauthorized,
+			code: "invalid_api_key"},
+		{name: "GET is 405 and logged", method: http.MethodGet, auth: vkWeb, status: http.StatusMethodNotAllowed, code: "method_not_allowed"},
+		{name: "DELETE is 405 and logged", method: http.MethodDelete, status: http.StatusMethodNotAllowed, code: "method_not_allowed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,6 +110,12 @@ func TestMintLogLine(t *testing.T) {
 			require.Len(t, l.events, 1)
 			assert.Equal(t, tc.status, l.events[0].Status)
 			assert.Equal(t, tc.vkID, l.events[0].VirtualKeyID)
+			assert.Equal(t, tc.code, l.events[0].Code)
+			if tc.code == "" {
+				assert.NotContains(t, line, "code")
+			} else {
+				assert.Equal(t, tc.code, line["code"])
+			}
 		})
 	}
 }

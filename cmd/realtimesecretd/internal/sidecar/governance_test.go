@@ -382,7 +382,10 @@ func TestGovernanceLeasesThroughSidecar(t *testing.T) {
 	assert.Equal(t, 2, h.Fake.SessionsCreated(), "a refused session is never created upstream")
 	h.awaitMetrics(t,
 		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 1`,
-		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="429"} 1`)
+		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="429"} 1`,
+		// told apart from a rate limit's 429 by its code
+		`realtimesecret_mint_errors_total{code="too_many_sessions",endpoint="live_sessions"} 1`,
+		`realtimesecret_mint_errors_total{code="too_many_sessions",endpoint="calls"} 1`)
 
 	// A hang-up through the broker frees a slot.
 	h.hangup(t, "/v1/live/sessions/"+live1+"/hangup")
