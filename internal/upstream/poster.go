@@ -43,6 +43,8 @@ type Poster struct {
 	direct   http.RoundTripper // client's transport, when client adds nothing to it
 	timeout  time.Duration
 	maxBytes int64
+
+	sidebandPing, sidebandPong time.Duration // a sideband's keepalive (sideband.go)
 }
 
 // New validates o and returns a Poster. name (the adapter's package name,
@@ -55,7 +57,8 @@ func New(name string, o Options) (*Poster, error) {
 		return nil, errors.New(name + ": MaxResponseBytes " + strconv.FormatInt(o.MaxResponseBytes, 10) + " is negative")
 	}
 	client := newClient(o.Client)
-	p := &Poster{name: name, client: client, direct: directTransport(client), timeout: o.Timeout, maxBytes: o.MaxResponseBytes}
+	p := &Poster{name: name, client: client, direct: directTransport(client), timeout: o.Timeout, maxBytes: o.MaxResponseBytes,
+		sidebandPing: sidebandPing, sidebandPong: sidebandPong}
 	if p.timeout == 0 {
 		p.timeout = DefaultTimeout
 	}

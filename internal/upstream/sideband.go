@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -42,14 +44,50 @@ func (p *Poster) Sideband(ctx context.Context, ep realtimesecret.Endpoint, url s
 		return nil, x.Fail(err, secret)
 	}
 	c.SetReadLimit(p.maxBytes)
-	return &sideband{c: c, name: p.name, ep: ep}, nil
+	s := &sideband{c: c, name: p.name, ep: ep, pingEvery: p.sidebandPing, pongWithin: p.sidebandPong}
+	s.keepalive = time.AfterFunc(s.pingEvery, s.ping)
+	return s, nil
 }
+
+// Sideband keepalive: a ping every sidebandPing that must be answered
+// within sidebandPong, else the connection is dropped and Read fails, so
+// that the meter attaches again. A connection that died without a word (a
+// NAT or a proxy forgot it) would otherwise hold Read, and lose the
+// session's usage, until the session's expiry: nothing is ever written on
+// a sideband that only reads.
+const (
+	sidebandPing = 30 * time.Second
+	sidebandPong = 10 * time.Second
+)
 
 // sideband is a realtimesecret.Sideband on a coder/websocket connection.
 type sideband struct {
 	c    *websocket.Conn
 	name string
 	ep   realtimesecret.Endpoint
+
+	pingEvery, pongWithin time.Duration
+	// keepalive runs ping, in a goroutine of its own only while it pings:
+	// an idle sideband holds a timer, not a goroutine.
+	keepalive *time.Timer
+	mu        sync.Mutex // orders closed and the timer's Reset and Stop
+	closed    bool
+}
+
+// ping sends a ping and drops the connection when no pong comes back in
+// time; Read, always running in the meter, reads the pong.
+func (s *sideband) ping() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.pongWithin)
+	defer cancel()
+	if err := s.c.Ping(ctx); err != nil {
+		_ = s.c.CloseNow() // Read fails and the meter attaches again
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.keepalive.Reset(s.pingEvery)
+	}
 }
 
 var errSidebandClosed = errors.New("closed normally")
@@ -78,6 +116,10 @@ func (s *sideband) Write(ctx context.Context, event []byte) error {
 // library bounds to a few seconds. A sideband the upstream closed already
 // closes without an error.
 func (s *sideband) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.keepalive.Stop()
+	s.mu.Unlock()
 	if err := s.c.Close(websocket.StatusNormalClosure, ""); err != nil && !errors.Is(err, net.ErrClosed) {
 		return err
 	}
