@@ -31,7 +31,7 @@ type MintEvent struct {
 	// created, or the one hung up.
 	SessionID string
 	// Code is the code of the OpenAI-shaped error the middleware answered
-	// (too_many_sessions, rate_limit_exceeded, invalid_virtual_key, ...); ""
+	// (too_many_sessions, rate_limit_exceeded, invalid_api_key, ...); ""
 	// for a success and for an upstream error passed on as the provider
 	// wrote it.
 	Code string
