@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// fillForSweep puts n records in s, every other one expiring 50 ms after
+// fillForSweep puts n records in s, every other one expiring 200 ms after
 // it is put, and waits until those have expired. It returns the hashes.
 func fillForSweep(t testing.TB, s *MemoryStore, n int) []TokenHash {
 	t.Helper()
@@ -23,7 +23,7 @@ func fillForSweep(t testing.TB, s *MemoryStore, n int) []TokenHash {
 		hashes[i] = HashToken("ek_sweep_" + strconv.Itoa(i))
 		exp := later
 		if i%2 == 0 {
-			soon = time.Now().Add(50 * time.Millisecond)
+			soon = time.Now().Add(200 * time.Millisecond) // ample for the Put itself, even on a loaded machine
 			exp = soon
 		}
 		require.NoError(t, s.Put(context.Background(), hashes[i], Record{KeyID: "primary", Provider: "openai", ExpiresAt: exp}))
