@@ -2,7 +2,6 @@ package azure
 
 import (
 	"context"
-	"errors"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
@@ -18,15 +17,11 @@ import (
 // application/sdp and a Location header); a non-2xx one is rewritten into
 // the OpenAI error shape as for Mint. Its errors are those of Mint.
 func (p *Provider) Session(ctx context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-	if req == nil || req.Key == nil {
-		return nil, errors.New("azure: session request without a key")
+	if err := upstream.CheckSession("azure", req); err != nil {
+		return nil, err
 	}
 	if !req.Endpoint.IsSession() {
 		return nil, unsupported(req.Endpoint)
-	}
-	if req.Endpoint.IsHangup() && req.SessionID == "" {
-		// Would post to the collection: a creation, not a hang-up.
-		return nil, errors.New("azure: hang-up without a session id")
 	}
 
 	x := p.poster.Begin(ctx, req.Endpoint)

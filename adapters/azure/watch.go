@@ -2,9 +2,9 @@ package azure
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
+	"github.com/realtimesecret/realtimesecret/internal/upstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -21,12 +21,9 @@ var _ realtimesecret.SessionWatcher = (*Provider)(nil)
 // 404 answer wraps realtimesecret.ErrSessionNotFound; other errors are
 // those of Mint.
 func (p *Provider) Watch(ctx context.Context, req *realtimesecret.SessionRequest) (realtimesecret.Sideband, error) {
-	if req == nil || req.Key == nil {
-		return nil, errors.New("azure: sideband request without a key")
-	}
-	path := req.Endpoint.SidebandPath(req.SessionID)
-	if path == "" || req.SessionID == "" {
-		return nil, errors.New("azure: sideband request without a call or Live session id")
+	path, err := upstream.SidebandPath("azure", req)
+	if err != nil {
+		return nil, err
 	}
 	x := p.poster.Begin(ctx, req.Endpoint)
 	defer x.Close()

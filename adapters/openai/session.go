@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"errors"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
@@ -17,15 +16,11 @@ import (
 // answered with application/sdp and a Location header). Its errors are
 // those of Mint.
 func (p *Provider) Session(ctx context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-	if req == nil || req.Key == nil {
-		return nil, errors.New("openai: session request without a key")
+	if err := upstream.CheckSession("openai", req); err != nil {
+		return nil, err
 	}
 	if !req.Endpoint.IsSession() {
 		return nil, unsupported()
-	}
-	if req.Endpoint.IsHangup() && req.SessionID == "" {
-		// Would post to the collection: a creation, not a hang-up.
-		return nil, errors.New("openai: hang-up without a session id")
 	}
 	key := req.Key.Value.Reveal()
 

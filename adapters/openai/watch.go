@@ -2,9 +2,9 @@ package openai
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
+	"github.com/realtimesecret/realtimesecret/internal/upstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
@@ -20,12 +20,9 @@ var _ realtimesecret.SessionWatcher = (*Provider)(nil)
 // answer wraps realtimesecret.ErrSessionNotFound; other errors are those of
 // Mint.
 func (p *Provider) Watch(ctx context.Context, req *realtimesecret.SessionRequest) (realtimesecret.Sideband, error) {
-	if req == nil || req.Key == nil {
-		return nil, errors.New("openai: sideband request without a key")
-	}
-	path := req.Endpoint.SidebandPath(req.SessionID)
-	if path == "" || req.SessionID == "" {
-		return nil, errors.New("openai: sideband request without a call or Live session id")
+	path, err := upstream.SidebandPath("openai", req)
+	if err != nil {
+		return nil, err
 	}
 	key := req.Key.Value.Reveal()
 	h := http.Header{"Authorization": {"Bearer " + key}}
