@@ -142,10 +142,11 @@ func requireMintsAndStores(t *testing.T, h *realtimesecret.Handler) {
 	}, 30*time.Second, 50*time.Millisecond)
 }
 
-// TestRedisStalled freezes Redis (SIGSTOP): connections hang instead of
-// being refused. The client's own socket timeouts are a minute, so only the
-// Store's per-call timeout can end the calls.
-func TestRedisStalled(t *testing.T) {
+// stallableStore returns a Store with the per-call timeout on a Redis
+// that the test can freeze (srv.Pause). The client's own socket timeouts are
+// a minute, so only the Store's timeout can end a call to a frozen Redis.
+func stallableStore(t *testing.T, timeout time.Duration) (*redistest.Server, *redisstore.Store) {
+	t.Helper()
 	srv := redistest.StartServer(t)
 	c := redis.NewClient(&redis.Options{
 		Addr:                  srv.Addr(),
@@ -155,8 +156,14 @@ func TestRedisStalled(t *testing.T) {
 		WriteTimeout:          time.Minute,
 	})
 	t.Cleanup(func() { _ = c.Close() })
+	return srv, redisstore.New(c, redisstore.Options{Timeout: timeout})
+}
+
+// TestRedisStalled freezes Redis (SIGSTOP): connections hang instead of
+// being refused, and only the Store's per-call timeout ends the calls.
+func TestRedisStalled(t *testing.T) {
 	const timeout = 500 * time.Millisecond
-	store := redisstore.New(c, redisstore.Options{Timeout: timeout})
+	srv, store := stallableStore(t, timeout)
 	up := newUpstream(t)
 	bestEffort := newNode(t, up.URL, store, nodeOptions{rate: realtimesecret.Rate{Requests: 1000, Per: time.Minute}})
 	strict := newNode(t, up.URL, store, nodeOptions{strict: true})

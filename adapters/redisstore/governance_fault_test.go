@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -72,17 +71,8 @@ func TestGovernanceRedisRestart(t *testing.T) {
 // thaws, what it held still counts.
 func TestGovernanceRedisStalled(t *testing.T) {
 	verifyNoLeaks(t)
-	srv := redistest.StartServer(t)
-	c := redis.NewClient(&redis.Options{
-		Addr:                  srv.Addr(),
-		ContextTimeoutEnabled: true,
-		DialTimeout:           time.Minute,
-		ReadTimeout:           time.Minute,
-		WriteTimeout:          time.Minute,
-	})
-	t.Cleanup(func() { _ = c.Close() })
 	const timeout = 500 * time.Millisecond
-	store := redisstore.New(c, redisstore.Options{Timeout: timeout})
+	srv, store := stallableStore(t, timeout)
 	up := newBrokerUpstream()
 	strict := governedNode(t, up, store, realtimesecret.VirtualKey{MaxSessions: 1}, true)
 	requireLive(t, strict, vkValue)

@@ -49,14 +49,7 @@ func FuzzMint(f *testing.F) {
 				t.Fatalf("no secret in %s", out)
 			}
 		case http.StatusBadRequest:
-			var e struct {
-				Error *struct {
-					Message string `json:"message"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal(out, &e); err != nil || e.Error == nil || e.Error.Message == "" {
-				t.Fatalf("bad error answer %s", out)
-			}
+			requireErrorAnswer(t, out)
 		default:
 			t.Fatalf("status %d: %s", rec.Code, out)
 		}
@@ -104,16 +97,23 @@ func FuzzSession(f *testing.F) {
 				t.Fatalf("malformed SDP answer %q", sdp)
 			}
 		case http.StatusBadRequest:
-			var e struct {
-				Error *struct {
-					Message string `json:"message"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal(out, &e); err != nil || e.Error == nil || e.Error.Message == "" {
-				t.Fatalf("bad error answer %s", out)
-			}
+			requireErrorAnswer(t, out)
 		default:
 			t.Fatalf("status %d: %s", rec.Code, out)
 		}
 	})
+}
+
+// requireErrorAnswer fails unless out is an OpenAI-shaped error with a
+// message.
+func requireErrorAnswer(t *testing.T, out []byte) {
+	t.Helper()
+	var e struct {
+		Error *struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(out, &e); err != nil || e.Error == nil || e.Error.Message == "" {
+		t.Fatalf("bad error answer %s", out)
+	}
 }
