@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Defaults applied by New to the zero fields of a Config.
@@ -21,7 +21,7 @@ const (
 	DefaultMaxResponseBytes = upstream.DefaultMaxResponseBytes
 )
 
-// Auth is how a Provider presents realtimesecret.Key.Value to Azure.
+// Auth is how a Provider presents contract.Key.Value to Azure.
 type Auth uint8
 
 const (
@@ -77,7 +77,7 @@ type Config struct {
 
 	// MaxResponseBytes caps the reply body, both as received and after
 	// gzip decoding; a longer reply fails with
-	// realtimesecret.ErrUpstreamBadResponse. Zero means
+	// contract.ErrUpstreamBadResponse. Zero means
 	// DefaultMaxResponseBytes; negative is an error.
 	MaxResponseBytes int64
 
@@ -85,7 +85,7 @@ type Config struct {
 	// whose transport is a clone of http.DefaultTransport that keeps up to
 	// 256 idle connections to the resource. A given client is
 	// shallow-copied, never modified. Either way redirects are never
-	// followed: a 3xx reply fails with realtimesecret.ErrUpstreamBadResponse,
+	// followed: a 3xx reply fails with contract.ErrUpstreamBadResponse,
 	// so the key is never sent to another location.
 	Client *http.Client
 }
@@ -95,14 +95,14 @@ type Config struct {
 type Provider struct {
 	poster      *upstream.Poster
 	sessionRoot string   // {Endpoint}/openai, which the v1 session paths follow
-	urls        []string // indexed by realtimesecret.Endpoint; "" = not served
+	urls        []string // indexed by contract.Endpoint; "" = not served
 	bearer      bool
 	tokenSource TokenSource
 }
 
 var (
-	_ realtimesecret.Provider      = (*Provider)(nil)
-	_ realtimesecret.SessionBroker = (*Provider)(nil)
+	_ contract.Provider      = (*Provider)(nil)
+	_ contract.SessionBroker = (*Provider)(nil)
 )
 
 // New validates cfg and returns a Provider.
@@ -144,16 +144,16 @@ func New(cfg Config) (*Provider, error) {
 
 // endpointURLs maps each endpoint Azure serves to its URL below root.
 func endpointURLs(root, apiVersion string) []string {
-	urls := make([]string, 0, len(realtimesecret.Endpoints())+1)
-	for _, e := range realtimesecret.Endpoints() {
+	urls := make([]string, 0, len(contract.Endpoints())+1)
+	for _, e := range contract.Endpoints() {
 		for int(e) >= len(urls) {
 			urls = append(urls, "")
 		}
 		switch e {
-		case realtimesecret.EndpointClientSecret, realtimesecret.EndpointTranslation:
+		case contract.EndpointClientSecret, contract.EndpointTranslation:
 			// The v1 API mirrors OpenAI's paths below /openai.
 			urls[e] = root + "/openai" + e.Path()
-		case realtimesecret.EndpointSession:
+		case contract.EndpointSession:
 			if apiVersion != "" {
 				urls[e] = root + "/openai/realtimeapi/sessions?api-version=" + url.QueryEscape(apiVersion)
 			}
@@ -178,8 +178,8 @@ func validAPIVersion(v string) bool {
 	return true
 }
 
-// Mint implements realtimesecret.Provider.
-func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+// Mint implements contract.Provider.
+func (p *Provider) Mint(ctx context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	if req == nil || req.Key == nil {
 		return nil, errors.New("azure: mint request without a key")
 	}
@@ -203,7 +203,7 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 
 // post sends the request and rewrites a non-2xx reply into the OpenAI error
 // shape (see the package documentation).
-func post(x *upstream.Exchange, target string, h http.Header, body []byte, secret string) (*realtimesecret.MintResponse, error) {
+func post(x *upstream.Exchange, target string, h http.Header, body []byte, secret string) (*contract.Reply, error) {
 	resp, err := x.Post(target, h, body, secret)
 	if err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ var errEmptyToken = errors.New("token source returned an empty token")
 
 // authorize sets the credential header on h and returns the credential, to
 // be kept out of errors and error bodies.
-func (p *Provider) authorize(x *upstream.Exchange, h http.Header, key *realtimesecret.Key) (string, error) {
+func (p *Provider) authorize(x *upstream.Exchange, h http.Header, key *contract.Key) (string, error) {
 	if p.tokenSource != nil {
 		token, err := p.tokenSource(x.Context())
 		switch {

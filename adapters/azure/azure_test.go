@@ -14,6 +14,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 const (
@@ -23,8 +24,8 @@ const (
 	testAPIVersion = "2025-04-01-preview"
 )
 
-func mintReq(e realtimesecret.Endpoint, body string) *realtimesecret.MintRequest {
-	return &realtimesecret.MintRequest{
+func mintReq(e realtimesecret.Endpoint, body string) *contract.MintRequest {
+	return &contract.MintRequest{
 		Endpoint: e,
 		Key:      &realtimesecret.Key{ID: "k1", Value: testKey},
 		Body:     []byte(body),
@@ -72,7 +73,7 @@ func TestGAClientSecretAPIKey(t *testing.T) {
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL, APIVersion: testAPIVersion})
 	body := `{"session":{"type":"realtime","model":"` + testDeployment + `"}}`
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, body))
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, body))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Regexp(t, `^ek_[0-9a-f]{32}$`, mintedValue(t, resp.Body))
@@ -91,7 +92,7 @@ func TestGATranslationClientSecret(t *testing.T) {
 	f := defaultFake()
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointTranslation,
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointTranslation,
 		`{"session":{"model":"`+testDeployment+`","audio":{"output":{"language":"es"}}}}`))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -106,7 +107,7 @@ func TestBetaSessionPreviewAPIVersion(t *testing.T) {
 	f := defaultFake()
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL, APIVersion: testAPIVersion})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointSession,
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointSession,
 		`{"model":"`+testDeployment+`","voice":"verse"}`))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -127,12 +128,12 @@ func TestUnsupportedEndpoints400(t *testing.T) {
 		endpoint   realtimesecret.Endpoint
 		mentions   []string
 	}{
-		{name: "beta session without api-version", endpoint: realtimesecret.EndpointSession,
+		{name: "beta session without api-version", endpoint: contract.EndpointSession,
 			mentions: []string{"/v1/realtime/client_secrets", "/v1/realtime/sessions", "api-version"}},
-		{name: "beta transcription session", endpoint: realtimesecret.EndpointTranscriptionSession,
+		{name: "beta transcription session", endpoint: contract.EndpointTranscriptionSession,
 			mentions: []string{"/v1/realtime/client_secrets", "/v1/realtime/transcription_sessions", `"transcription"`}},
 		{name: "beta transcription session with api-version", apiVersion: testAPIVersion,
-			endpoint: realtimesecret.EndpointTranscriptionSession,
+			endpoint: contract.EndpointTranscriptionSession,
 			mentions: []string{"/v1/realtime/client_secrets", "/v1/realtime/transcription_sessions"}},
 		{name: "unknown endpoint", endpoint: 0, mentions: []string{"/v1/realtime/client_secrets"}},
 		{name: "unknown endpoint past the table", endpoint: 200, mentions: []string{"/v1/realtime/client_secrets"}},
@@ -158,7 +159,7 @@ func TestAuthBearerStaticToken(t *testing.T) {
 	f := defaultFake()
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL, Auth: azure.AuthBearer})
-	req := mintReq(realtimesecret.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
+	req := mintReq(contract.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
 	req.Key.Value = testToken
 	resp, err := p.Mint(context.Background(), req)
 	require.NoError(t, err)
@@ -179,7 +180,7 @@ func TestTokenSourceBearer(t *testing.T) {
 			assert.True(t, hasDeadline, "the token is fetched within the mint's timeout")
 			return testToken, nil
 		}})
-	req := mintReq(realtimesecret.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
+	req := mintReq(contract.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
 	req.Key.Value = "entra-id" // a label: never sent
 	for range 2 {
 		resp, err := p.Mint(context.Background(), req)
@@ -214,10 +215,10 @@ func TestTokenSourceError502(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newProvider(t, azure.Config{Endpoint: srv.URL, TokenSource: tc.source})
-			resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+			resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 			assert.Nil(t, resp)
-			requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
-			assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamTimeout)
+			requireSentinel(t, err, contract.ErrUpstreamUnavailable)
+			assert.NotErrorIs(t, err, contract.ErrUpstreamTimeout)
 		})
 	}
 	assert.Empty(t, f.requests(), "nothing sent without a token")
@@ -231,8 +232,8 @@ func TestTokenSourceTimeout504(t *testing.T) {
 			<-ctx.Done()
 			return "", ctx.Err()
 		}})
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
-	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
+	requireSentinel(t, err, contract.ErrUpstreamTimeout)
 	assert.Empty(t, f.requests())
 }
 
@@ -240,7 +241,7 @@ func TestDeploymentNotFoundMapped(t *testing.T) {
 	f := defaultFake()
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret,
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret,
 		`{"session":{"type":"realtime","model":"gpt-realtime"}}`))
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
@@ -255,7 +256,7 @@ func TestWrongKeyMapped401(t *testing.T) {
 	f := defaultFake()
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	req := mintReq(realtimesecret.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
+	req := mintReq(contract.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
 	req.Key.Value = "wrong-key-0000"
 	resp, err := p.Mint(context.Background(), req)
 	require.NoError(t, err)
@@ -285,7 +286,7 @@ func TestEndpointForms(t *testing.T) {
 	} {
 		t.Run(tc.endpoint, func(t *testing.T) {
 			p := newProvider(t, azure.Config{Endpoint: tc.endpoint})
-			_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+			_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 			require.NoError(t, err)
 			assert.Equal(t, tc.path, f.last(t).Path)
 		})
@@ -321,7 +322,7 @@ func TestForwardedHeaders(t *testing.T) {
 	f := defaultFake()
 	srv := newFakeAzure(t, f)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	req := mintReq(realtimesecret.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
+	req := mintReq(contract.EndpointClientSecret, `{"session":{"type":"realtime","model":"`+testDeployment+`"}}`)
 	req.Header = http.Header{
 		"X-Request-Id":  {"abc"},
 		"api-key":       {"attacker-key"}, // not canonical on purpose

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // BenchmarkMint is one GA mint over loopback, comparable with
@@ -31,7 +31,7 @@ func BenchmarkMint(b *testing.B) {
 			}))
 			b.Cleanup(srv.Close)
 			p := newProvider(b, azure.Config{Endpoint: srv.URL})
-			req := mintReq(realtimesecret.EndpointClientSecret, `{"session":{"type":"realtime","model":"dep"}}`)
+			req := mintReq(contract.EndpointClientSecret, `{"session":{"type":"realtime","model":"dep"}}`)
 			req.Header = http.Header{"X-Request-Id": {"abc"}}
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -1,4 +1,4 @@
-// Package azure is the realtimesecret.Provider for Azure OpenAI (Microsoft
+// Package azure is the contract.Provider for Azure OpenAI (Microsoft
 // Foundry) resources.
 //
 // It mints GA client secrets at
@@ -16,7 +16,7 @@
 // without an APIVersion, are answered 400 with a message naming the GA
 // endpoint to use instead; nothing is sent to Azure.
 //
-// It is also a realtimesecret.SessionBroker: it brokers WebRTC calls and
+// It is also a contract.SessionBroker: it brokers WebRTC calls and
 // GPT-Live sessions, and their hang-ups, on the v1 API, with the same
 // authentication and never an api-version:
 //
@@ -31,7 +31,7 @@
 //
 // On Azure, session.model (model on the preview sessions endpoint) is the
 // name of a deployment, not of a model. The middleware resolves
-// realtimesecret.Key.Aliases before calling the Provider, so map the model
+// contract.Key.Aliases before calling the Provider, so map the model
 // names clients ask for to deployment names there:
 //
 //	Aliases: map[string]string{"gpt-realtime": "my-realtime-deployment"}

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 func TestErrorBodyMapping(t *testing.T) {
@@ -98,7 +98,7 @@ func TestErrorBodyMapping(t *testing.T) {
 				_, _ = io.WriteString(w, tc.body)
 			})
 			p := newProvider(t, azure.Config{Endpoint: srv.URL})
-			resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+			resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 			require.NoError(t, err)
 			assert.Equal(t, tc.status, resp.StatusCode, "status kept")
 			assert.JSONEq(t, tc.want, string(resp.Body))
@@ -117,7 +117,7 @@ func TestErrorBodyMappingClipsLongMessages(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":{"message":"`+string(long)+`é"}}`)
 	})
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 	require.NoError(t, err)
 	assert.Less(t, len(resp.Body), 2200)
 	assert.Contains(t, string(resp.Body), `"message":"aaaa`)
@@ -128,7 +128,7 @@ func TestSuccessBodyEchoingKeyRedacted(t *testing.T) {
 		_, _ = io.WriteString(w, `{"value":"ek_1","expires_at":1756310470,"debug":"`+testKey+`"}`)
 	})
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 	require.NoError(t, err)
 	assert.Equal(t, `{"value":"ek_1","expires_at":1756310470,"debug":"[REDACTED]"}`, string(resp.Body))
 }
@@ -137,7 +137,7 @@ func TestSuccessBodyNotRewritten(t *testing.T) {
 	const reply = "{ \"value\":\"ek_1\", \"expires_at\":1756310470,\"error\":{\"message\":\"not an error\"} }"
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, reply) })
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 	require.NoError(t, err)
 	assert.Equal(t, reply, string(resp.Body))
 }

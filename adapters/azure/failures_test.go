@@ -12,7 +12,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // The transport failure modes are tested in depth in internal/upstream;
@@ -33,7 +33,7 @@ func TestFaults(t *testing.T) {
 		for name, tokens := range map[string]func(context.Context) (string, error){"api-key": nil, "token": token} {
 			t.Run(f.Name+"/"+name, func(t *testing.T) {
 				p := newProvider(t, azure.Config{Endpoint: f.Start(t), Timeout: f.Timeout, TokenSource: tokens})
-				resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+				resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 				assert.Nil(t, resp)
 				f.Check(t, err, testKey, testToken)
 			})
@@ -45,16 +45,16 @@ func TestEchoedKeyIsRedacted(t *testing.T) {
 	// The upstream answers the api-key as a malformed status line, which the
 	// transport quotes in its error.
 	p := newProvider(t, azure.Config{Endpoint: faultupstream.EchoCredential(t)})
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
+	requireSentinel(t, err, contract.ErrUpstreamUnavailable)
 	assert.Contains(t, err.Error(), "[REDACTED]")
 }
 
 func TestResponseTooLargeIsBadResponse(t *testing.T) {
 	url := faultupstream.Answer(t, faultupstream.Reply{Body: []byte(strings.Repeat("x", 65))})
 	p := newProvider(t, azure.Config{Endpoint: url, MaxResponseBytes: 64})
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
-	requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
+	requireSentinel(t, err, contract.ErrUpstreamBadResponse)
 }
 
 func TestGzipReplyDecoded(t *testing.T) {
@@ -62,7 +62,7 @@ func TestGzipReplyDecoded(t *testing.T) {
 	url := faultupstream.Answer(t, faultupstream.Reply{Header: faultupstream.GzipHeader(), Body: faultupstream.Gzip(t, reply)})
 	// A transport that does not decode, as a custom one may.
 	p := newProvider(t, azure.Config{Endpoint: url, Client: &http.Client{Transport: &http.Transport{DisableCompression: true}}})
-	resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 	require.NoError(t, err)
 	assert.Equal(t, reply, string(resp.Body))
 }
@@ -70,7 +70,7 @@ func TestGzipReplyDecoded(t *testing.T) {
 func TestCallerCancelIsNotTimeout(t *testing.T) {
 	url, ctx := faultupstream.CancelOnArrival(t)
 	p := newProvider(t, azure.Config{Endpoint: url})
-	_, err := p.Mint(ctx, mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	_, err := p.Mint(ctx, mintReq(contract.EndpointClientSecret, `{}`))
 	requireSentinel(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamTimeout)
+	assert.NotErrorIs(t, err, contract.ErrUpstreamTimeout)
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-// Session implements realtimesecret.SessionBroker: it posts req.Body byte
+// Session implements contract.SessionBroker: it posts req.Body byte
 // for byte, with "Content-Type: req.ContentType" (none for a hang-up, which
 // is sent with Content-Length 0), to Azure's v1 API,
 // {Endpoint}/openai/v1/realtime/calls, {Endpoint}/openai/v1/live/sessions
@@ -16,7 +16,7 @@ import (
 // as it came, whatever its content type (a call is answered with
 // application/sdp and a Location header); a non-2xx one is rewritten into
 // the OpenAI error shape as for Mint. Its errors are those of Mint.
-func (p *Provider) Session(ctx context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+func (p *Provider) Session(ctx context.Context, req *contract.SessionRequest) (*contract.Reply, error) {
 	if err := upstream.CheckSession("azure", req); err != nil {
 		return nil, err
 	}

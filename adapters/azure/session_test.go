@@ -15,6 +15,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 const (
@@ -26,7 +27,7 @@ const (
 // sessionCase is one brokered request and the reply Azure gives.
 type sessionCase struct {
 	name      string
-	req       realtimesecret.SessionRequest
+	req       contract.SessionRequest
 	wantPath  string
 	status    int
 	replyType string
@@ -40,15 +41,15 @@ func sessionCases() []sessionCase {
 	callBody, callType := fakeupstream.CallBody(fakeupstream.SampleOffer, `{"type":"realtime","model":"`+testDeployment+`"}`)
 	return []sessionCase{
 		{name: "call", wantPath: "/openai/v1/realtime/calls", status: http.StatusCreated,
-			req:       realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCall, ContentType: callType, Body: callBody},
+			req:       contract.SessionRequest{Endpoint: contract.EndpointCall, ContentType: callType, Body: callBody},
 			replyType: "application/sdp", reply: sdpAnswer, location: "/v1/realtime/calls/rtc_1"},
 		{name: "live session", wantPath: "/openai/v1/live/sessions", status: http.StatusCreated,
-			req:       realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSession, ContentType: "application/json", Body: []byte(liveBody)},
+			req:       contract.SessionRequest{Endpoint: contract.EndpointLiveSession, ContentType: "application/json", Body: []byte(liveBody)},
 			replyType: "application/json", reply: liveReply},
 		{name: "call hang-up", wantPath: "/openai/v1/realtime/calls/rtc_1/hangup", status: http.StatusOK,
-			req: realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCallHangup, SessionID: "rtc_1"}},
+			req: contract.SessionRequest{Endpoint: contract.EndpointCallHangup, SessionID: "rtc_1"}},
 		{name: "live hang-up", wantPath: "/openai/v1/live/sessions/sess_1/hangup", status: http.StatusOK,
-			req: realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSessionHangup, SessionID: "sess_1"}},
+			req: contract.SessionRequest{Endpoint: contract.EndpointLiveSessionHangup, SessionID: "sess_1"}},
 	}
 }
 
@@ -81,7 +82,7 @@ func sessionRecorder(t *testing.T, tc sessionCase) (*httptest.Server, <-chan ses
 }
 
 func TestSessionEndpoints(t *testing.T) {
-	require.Len(t, sessionCases(), len(realtimesecret.SessionEndpoints()))
+	require.Len(t, sessionCases(), len(contract.SessionEndpoints()))
 	token := func(context.Context) (string, error) { return testToken, nil }
 	for _, auth := range []struct {
 		name       string
@@ -160,17 +161,17 @@ func TestSessionErrorMapped(t *testing.T) {
 func TestSessionRejects(t *testing.T) {
 	p := newProvider(t, azure.Config{Endpoint: "http://127.0.0.1:1"})
 	key := &realtimesecret.Key{ID: "k1", Value: testKey}
-	for _, req := range []*realtimesecret.SessionRequest{
+	for _, req := range []*contract.SessionRequest{
 		nil,
-		{Endpoint: realtimesecret.EndpointCall},
-		{Endpoint: realtimesecret.EndpointLiveSessionHangup, Key: key},
+		{Endpoint: contract.EndpointCall},
+		{Endpoint: contract.EndpointLiveSessionHangup, Key: key},
 	} {
 		resp, err := p.Session(context.Background(), req)
 		assert.Nil(t, resp)
 		require.Error(t, err)
-		assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable, "nothing was sent")
+		assert.NotErrorIs(t, err, contract.ErrUpstreamUnavailable, "nothing was sent")
 	}
-	_, err := p.Session(context.Background(), &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointSession, Key: key})
+	_, err := p.Session(context.Background(), &contract.SessionRequest{Endpoint: contract.EndpointSession, Key: key})
 	var apiErr *realtimesecret.Error
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, azure.CodeUnsupportedEndpoint, apiErr.Code)

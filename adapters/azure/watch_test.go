@@ -15,6 +15,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // TestMeterWatchAzureForm attaches sidebands to sessions of the fake
@@ -45,7 +46,7 @@ func TestMeterWatchAzureForm(t *testing.T) {
 			ctx := context.Background()
 
 			body := `{"session":{"model":"gpt-live-1"},"transport":{"type":"webrtc","sdp":` + jsonQuote(fakeupstream.SampleOffer) + `}}`
-			resp, err := p.Session(ctx, &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSession, Key: key,
+			resp, err := p.Session(ctx, &contract.SessionRequest{Endpoint: contract.EndpointLiveSession, Key: key,
 				ContentType: "application/json", Body: []byte(body)})
 			require.NoError(t, err)
 			require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", resp.Body)
@@ -55,7 +56,7 @@ func TestMeterWatchAzureForm(t *testing.T) {
 			require.NoError(t, json.Unmarshal(resp.Body, &created))
 			id := created.Session.ID
 
-			sb, err := p.Watch(ctx, &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSession, SessionID: id, Key: key})
+			sb, err := p.Watch(ctx, &contract.SessionRequest{Endpoint: contract.EndpointLiveSession, SessionID: id, Key: key})
 			require.NoError(t, err)
 			last, ok := up.LastRequest(fakeupstream.PathLiveAttach)
 			require.True(t, ok)
@@ -73,11 +74,11 @@ func TestMeterWatchAzureForm(t *testing.T) {
 			require.NoError(t, err)
 			assert.Contains(t, string(event), `"session.closed"`)
 			_, err = sb.Read(rctx)
-			require.ErrorIs(t, err, realtimesecret.ErrSidebandClosed)
+			require.ErrorIs(t, err, contract.ErrSidebandClosed)
 			require.NoError(t, sb.Close())
 
-			_, err = p.Watch(ctx, &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSession, SessionID: id, Key: key})
-			require.ErrorIs(t, err, realtimesecret.ErrSessionNotFound, "the session ended")
+			_, err = p.Watch(ctx, &contract.SessionRequest{Endpoint: contract.EndpointLiveSession, SessionID: id, Key: key})
+			require.ErrorIs(t, err, contract.ErrSessionNotFound, "the session ended")
 			assert.NotContains(t, err.Error(), tc.secret)
 		})
 	}
@@ -89,13 +90,13 @@ func TestMeterWatchRefusedWithoutTheKeyInTheError(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(up.Close)
 	p := newProvider(t, azure.Config{Endpoint: srv.URL})
-	_, err := p.Watch(context.Background(), &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCall, SessionID: "rtc_1",
+	_, err := p.Watch(context.Background(), &contract.SessionRequest{Endpoint: contract.EndpointCall, SessionID: "rtc_1",
 		Key: &realtimesecret.Key{ID: "k1", Value: realtimesecret.Secret(testKey)}})
-	require.ErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
+	require.ErrorIs(t, err, contract.ErrUpstreamUnavailable)
 	assert.NotContains(t, err.Error(), testKey)
 	assert.Contains(t, err.Error(), "401")
 
-	_, err = p.Watch(context.Background(), &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCallHangup, SessionID: "rtc_1",
+	_, err = p.Watch(context.Background(), &contract.SessionRequest{Endpoint: contract.EndpointCallHangup, SessionID: "rtc_1",
 		Key: &realtimesecret.Key{ID: "k1", Value: realtimesecret.Secret(testKey)}})
 	require.Error(t, err, "only calls and Live sessions have sidebands")
 }

@@ -1,4 +1,4 @@
-// Package openai is the realtimesecret.Provider for the OpenAI API and for
+// Package openai is the contract.Provider for the OpenAI API and for
 // OpenAI-compatible vendors that serve the same Realtime mint endpoints below
 // another base URL.
 //
@@ -9,7 +9,7 @@
 // no error it returns contains the key, and a reply body that echoes the key
 // (a vendor's 401 may) has it replaced.
 //
-// A Provider is also a realtimesecret.SessionBroker: for the brokered
+// A Provider is also a contract.SessionBroker: for the brokered
 // sessions of the middleware it posts the body the middleware built (a
 // multipart/form-data WebRTC offer, a GPT-Live JSON body, or nothing for a
 // hang-up) byte for byte, with its Content-Type and "Accept: */*", to

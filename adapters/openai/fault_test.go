@@ -20,6 +20,8 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // Each TestFault... injects one upstream failure under the whole stack and
@@ -34,7 +36,7 @@ func TestFaultUpstreamFails(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			verifyNoLeaks(t)
 			status, code := http.StatusBadGateway, "upstream_unavailable"
-			if errors.Is(f.Want, realtimesecret.ErrUpstreamTimeout) {
+			if errors.Is(f.Want, contract.ErrUpstreamTimeout) {
 				status, code = http.StatusGatewayTimeout, "upstream_timeout"
 			}
 			s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: f.Start(t), Timeout: f.Timeout}})
@@ -114,7 +116,7 @@ func TestFaultExpiredOnArrival(t *testing.T) {
 			verifyNoLeaks(t)
 			fake := fakeupstream.New(fakeupstream.Options{Keys: []string{stackKey}, TTL: -time.Minute})
 			up := newUpstream(t, fake.ServeHTTP)
-			store := realtimesecret.NewMemoryStore()
+			store := memory.NewStore()
 			s := newStack(t, stackConfig{
 				adapter: openai.Config{BaseURL: up.srv.URL},
 				tweak: func(cfg *realtimesecret.Config) {
@@ -211,7 +213,7 @@ func TestFaultOversizedReply(t *testing.T) {
 
 			requireError(t, resp, body, http.StatusBadGateway)
 			assert.NotContains(t, string(body), "ek_big")
-			assert.ErrorIs(t, s.event(t).Err, realtimesecret.ErrUpstreamBadResponse)
+			assert.ErrorIs(t, s.event(t).Err, contract.ErrUpstreamBadResponse)
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // TestMeterLoad500CappedSessions brokers 500 metered sessions at once (half
@@ -24,7 +25,7 @@ func TestMeterLoad500CappedSessions(t *testing.T) {
 	verifyNoLeaks(t)
 	const n = 500
 	script := fakeupstream.SidebandScript{Responses: testResponses[:2], LiveSeconds: []float64{1, 2.5}}
-	registry := realtimesecret.NewMemorySessionRegistry()
+	registry := memory.NewSessionRegistry()
 	ms := newMeterStack(t, script, func(cfg *realtimesecret.Config) {
 		cfg.SessionRegistry = registry
 		cfg.VirtualKeys[0].MaxSession = 1500 * time.Millisecond

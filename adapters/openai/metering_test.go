@@ -13,6 +13,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // The metering tests run the stack with UsageMetering on against the fake
@@ -57,9 +58,9 @@ type sessionKind struct {
 func sessionKinds() []sessionKind {
 	var out []sessionKind
 	for _, s := range stackSessions() {
-		ep := realtimesecret.EndpointCall
+		ep := contract.EndpointCall
 		if s.path == "/v1/live/sessions" {
-			ep = realtimesecret.EndpointLiveSession
+			ep = contract.EndpointLiveSession
 		}
 		out = append(out, sessionKind{name: s.name, path: s.path, contentType: s.contentType, body: s.body, endpoint: ep})
 	}
@@ -71,7 +72,7 @@ func (ms *meterStack) create(t *testing.T, k sessionKind) string {
 	t.Helper()
 	resp, body := ms.broker(t, k.path, k.contentType, k.body)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, "%s", body)
-	if k.endpoint == realtimesecret.EndpointCall {
+	if k.endpoint == contract.EndpointCall {
 		loc := resp.Header.Get("Location")
 		return loc[strings.LastIndexByte(loc, '/')+1:]
 	}
@@ -114,7 +115,7 @@ func (ms *meterStack) waitEvents(t *testing.T, n int) {
 // kind ep: a call's sideband emits the responses, a Live one the seconds.
 func scriptUsage(sc fakeupstream.SidebandScript, ep realtimesecret.Endpoint) realtimesecret.Usage {
 	var u realtimesecret.Usage
-	if ep == realtimesecret.EndpointLiveSession {
+	if ep == contract.EndpointLiveSession {
 		sc.Responses = nil
 	} else {
 		sc.LiveSeconds, sc.FinalSeconds = nil, 0
@@ -176,7 +177,7 @@ func TestMeterTotalsEqualTheScript(t *testing.T) {
 			assert.Equal(t, tc.kind.endpoint, ev.Record.Endpoint)
 			assert.Zero(t, ev.Reconnects)
 			require.NoError(t, ev.Err)
-			if tc.kind.endpoint == realtimesecret.EndpointLiveSession {
+			if tc.kind.endpoint == contract.EndpointLiveSession {
 				assert.Equal(t, "close_requested", ev.Reason)
 			}
 			assert.Positive(t, ev.Duration)
@@ -409,7 +410,7 @@ func TestMeterLogLineOncePerSession(t *testing.T) {
 	require.Len(t, lines, 2, "one line per session")
 	byID := map[string]usageLine{lines[0].SessionID: lines[0], lines[1].SessionID: lines[1]}
 	call, live := byID[ids[0]], byID[ids[1]]
-	want := scriptUsage(script, realtimesecret.EndpointCall)
+	want := scriptUsage(script, contract.EndpointCall)
 	assert.Equal(t, "INFO", call.Level)
 	assert.Equal(t, "calls", call.Endpoint)
 	assert.Equal(t, "openai", call.Provider)

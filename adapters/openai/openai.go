@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Defaults applied by New to the zero fields of a Config.
@@ -41,7 +41,7 @@ type Config struct {
 	Timeout time.Duration
 
 	// MaxResponseBytes caps the reply body, both as received and after gzip
-	// decoding; a longer reply fails with realtimesecret.ErrUpstreamBadResponse.
+	// decoding; a longer reply fails with contract.ErrUpstreamBadResponse.
 	// Zero means DefaultMaxResponseBytes; negative is an error.
 	MaxResponseBytes int64
 
@@ -51,7 +51,7 @@ type Config struct {
 	// same host. A given client is shallow-copied, never modified; its
 	// Transport, Jar and Timeout are used as they are. Either way redirects
 	// are never followed: a 3xx reply fails with
-	// realtimesecret.ErrUpstreamBadResponse, so the key is never sent to
+	// contract.ErrUpstreamBadResponse, so the key is never sent to
 	// another location.
 	Client *http.Client
 }
@@ -61,12 +61,12 @@ type Config struct {
 type Provider struct {
 	poster *upstream.Poster
 	root   string   // base URL without a final "/v1"; session paths follow it
-	urls   []string // indexed by realtimesecret.Endpoint; "" = not served
+	urls   []string // indexed by contract.Endpoint; "" = not served
 }
 
 var (
-	_ realtimesecret.Provider      = (*Provider)(nil)
-	_ realtimesecret.SessionBroker = (*Provider)(nil)
+	_ contract.Provider      = (*Provider)(nil)
+	_ contract.SessionBroker = (*Provider)(nil)
 )
 
 // New validates cfg and returns a Provider.
@@ -88,7 +88,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{poster: poster, root: root}
-	for _, e := range realtimesecret.Endpoints() {
+	for _, e := range contract.Endpoints() {
 		for int(e) >= len(p.urls) {
 			p.urls = append(p.urls, "")
 		}
@@ -107,8 +107,8 @@ func parseBase(base string) (string, error) {
 	return strings.TrimSuffix(root, "/v1"), nil
 }
 
-// Mint implements realtimesecret.Provider.
-func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+// Mint implements contract.Provider.
+func (p *Provider) Mint(ctx context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	if req == nil || req.Key == nil {
 		return nil, errors.New("openai: mint request without a key")
 	}
@@ -130,8 +130,8 @@ func (p *Provider) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*
 
 // unsupported is the answer for an endpoint this Provider has no URL for.
 // It is built per call: the middleware owns the *Error it is given.
-func unsupported() *realtimesecret.Error {
-	return &realtimesecret.Error{
+func unsupported() *contract.Error {
+	return &contract.Error{
 		Status:  http.StatusBadRequest,
 		Type:    "invalid_request_error",
 		Code:    "unsupported_endpoint",

@@ -15,14 +15,15 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 const testKey = "sk-test-0123456789abcdefSECRET"
 
 const mintReply = `{"value":"ek_abc","expires_at":1756310470,"session":{"type":"realtime","model":"gpt-realtime"}}`
 
-func mintReq(e realtimesecret.Endpoint, body string) *realtimesecret.MintRequest {
-	return &realtimesecret.MintRequest{
+func mintReq(e realtimesecret.Endpoint, body string) *contract.MintRequest {
+	return &contract.MintRequest{
 		Endpoint: e,
 		Key:      &realtimesecret.Key{ID: "k1", Value: testKey},
 		Body:     []byte(body),
@@ -71,13 +72,13 @@ func TestMintEndpointPaths(t *testing.T) {
 	srv, seen := recorder(t, http.StatusOK, mintReply)
 	p := newProvider(t, openai.Config{BaseURL: srv.URL})
 	want := map[realtimesecret.Endpoint]string{
-		realtimesecret.EndpointClientSecret:         "/v1/realtime/client_secrets",
-		realtimesecret.EndpointSession:              "/v1/realtime/sessions",
-		realtimesecret.EndpointTranscriptionSession: "/v1/realtime/transcription_sessions",
-		realtimesecret.EndpointTranslation:          "/v1/realtime/translations/client_secrets",
+		contract.EndpointClientSecret:         "/v1/realtime/client_secrets",
+		contract.EndpointSession:              "/v1/realtime/sessions",
+		contract.EndpointTranscriptionSession: "/v1/realtime/transcription_sessions",
+		contract.EndpointTranslation:          "/v1/realtime/translations/client_secrets",
 	}
-	require.Len(t, realtimesecret.Endpoints(), len(want))
-	for _, e := range realtimesecret.Endpoints() {
+	require.Len(t, contract.Endpoints(), len(want))
+	for _, e := range contract.Endpoints() {
 		resp, err := p.Mint(context.Background(), mintReq(e, `{}`))
 		require.NoError(t, err, e)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
@@ -102,7 +103,7 @@ func TestMintUnknownEndpoint(t *testing.T) {
 
 func TestMintNoKey(t *testing.T) {
 	p := newProvider(t, openai.Config{BaseURL: "http://127.0.0.1:1"})
-	_, err := p.Mint(context.Background(), &realtimesecret.MintRequest{Endpoint: realtimesecret.EndpointSession})
+	_, err := p.Mint(context.Background(), &contract.MintRequest{Endpoint: contract.EndpointSession})
 	require.Error(t, err)
 	_, err = p.Mint(context.Background(), nil)
 	require.Error(t, err)
@@ -111,7 +112,7 @@ func TestMintNoKey(t *testing.T) {
 func TestMintHeaders(t *testing.T) {
 	srv, seen := recorder(t, http.StatusOK, mintReply)
 	p := newProvider(t, openai.Config{BaseURL: srv.URL})
-	req := mintReq(realtimesecret.EndpointClientSecret, `{}`)
+	req := mintReq(contract.EndpointClientSecret, `{}`)
 	req.Header = http.Header{
 		"Openai-Safety-Identifier": {"user-42"},
 		"X-Request-Id":             {"abc"},
@@ -143,7 +144,7 @@ func TestMintBodyForwardedVerbatim(t *testing.T) {
 	srv, seen := recorder(t, http.StatusOK, mintReply)
 	p := newProvider(t, openai.Config{BaseURL: srv.URL})
 	body := "{ \"session\" :{\"type\":\"realtime\",\n\t\"model\":\"gpt-realtime\",\"z\":1,\"a\":\"\\u00e9\"}  }"
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, body))
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, body))
 	require.NoError(t, err)
 	got := <-seen
 	assert.Equal(t, body, string(got.body))
@@ -162,7 +163,7 @@ func TestBaseURL(t *testing.T) {
 		{srv.URL + "/api/v1beta", "/api/v1beta/v1/realtime/sessions"},
 	} {
 		p := newProvider(t, openai.Config{BaseURL: tc.base})
-		_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointSession, `{}`))
+		_, err := p.Mint(context.Background(), mintReq(contract.EndpointSession, `{}`))
 		require.NoError(t, err, tc.base)
 		assert.Equal(t, tc.path, (<-seen).path, tc.base)
 	}
@@ -180,7 +181,7 @@ func TestDefaultBaseURL(t *testing.T) {
 		return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(mintReply)), ContentLength: -1, Request: r}, nil
 	})}
 	p := newProvider(t, openai.Config{Client: client})
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointTranslation, `{}`))
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointTranslation, `{}`))
 	require.NoError(t, err)
 	assert.Equal(t, "https://api.openai.com/v1/realtime/translations/client_secrets", got)
 }
@@ -218,7 +219,7 @@ func TestFaults(t *testing.T) {
 		for name, c := range map[string]*http.Client{"own client": nil, "caller's client": user} {
 			t.Run(f.Name+"/"+name, func(t *testing.T) {
 				p := newProvider(t, openai.Config{BaseURL: f.Start(t), Timeout: f.Timeout, Client: c})
-				resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+				resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 				assert.Nil(t, resp)
 				f.Check(t, err, testKey)
 			})
@@ -229,25 +230,25 @@ func TestFaults(t *testing.T) {
 
 func TestClientTimeoutIsUpstreamTimeout(t *testing.T) {
 	p := newProvider(t, openai.Config{BaseURL: faultupstream.Hang(t), Client: &http.Client{Timeout: faultupstream.HangTimeout}})
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
-	requireErr(t, err, realtimesecret.ErrUpstreamTimeout)
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
+	requireErr(t, err, contract.ErrUpstreamTimeout)
 }
 
 func TestCallerCancelIsNotTimeout(t *testing.T) {
 	url, ctx := faultupstream.CancelOnArrival(t)
 	p := newProvider(t, openai.Config{BaseURL: url})
-	_, err := p.Mint(ctx, mintReq(realtimesecret.EndpointClientSecret, `{}`))
+	_, err := p.Mint(ctx, mintReq(contract.EndpointClientSecret, `{}`))
 	requireErr(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamTimeout)
-	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
+	assert.NotErrorIs(t, err, contract.ErrUpstreamTimeout)
+	assert.NotErrorIs(t, err, contract.ErrUpstreamUnavailable)
 }
 
 func TestCallerDeadlineIsTimeout(t *testing.T) {
 	p := newProvider(t, openai.Config{BaseURL: faultupstream.Hang(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), faultupstream.HangTimeout)
 	defer cancel()
-	_, err := p.Mint(ctx, mintReq(realtimesecret.EndpointClientSecret, `{}`))
-	requireErr(t, err, realtimesecret.ErrUpstreamTimeout)
+	_, err := p.Mint(ctx, mintReq(contract.EndpointClientSecret, `{}`))
+	requireErr(t, err, contract.ErrUpstreamTimeout)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
@@ -278,7 +279,7 @@ func TestGzip(t *testing.T) {
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, openai.Config{BaseURL: url, Client: c})
-			resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+			resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 			require.NoError(t, err)
 			assert.Equal(t, mintReply, string(resp.Body))
 			assert.Empty(t, resp.Header.Get("Content-Encoding"))
@@ -292,8 +293,8 @@ func TestGzipCorrupt(t *testing.T) {
 	for name, body := range faultupstream.CorruptGzip(t, mintReply) {
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, openai.Config{BaseURL: faultupstream.Answer(t, gzipReply(body)), Client: noDecompression()})
-			_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
-			requireErr(t, err, realtimesecret.ErrUpstreamBadResponse)
+			_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
+			requireErr(t, err, contract.ErrUpstreamBadResponse)
 		})
 	}
 }
@@ -316,9 +317,9 @@ func TestContentEncodings(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			url := faultupstream.Answer(t, faultupstream.Reply{Header: http.Header{"Content-Encoding": tc.enc}, Body: tc.body})
 			p := newProvider(t, openai.Config{BaseURL: url, Client: noDecompression()})
-			resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+			resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 			if !tc.ok {
-				requireErr(t, err, realtimesecret.ErrUpstreamBadResponse)
+				requireErr(t, err, contract.ErrUpstreamBadResponse)
 				return
 			}
 			require.NoError(t, err)
@@ -357,13 +358,13 @@ func TestMaxResponseBytes(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			p := newProvider(t, openai.Config{BaseURL: faultupstream.Answer(t, tc.reply), MaxResponseBytes: tc.limit, Client: noDecompression()})
-			resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
+			resp, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
 			if tc.want != "" {
 				require.NoError(t, err)
 				assert.Equal(t, tc.want, string(resp.Body))
 				return
 			}
-			requireErr(t, err, realtimesecret.ErrUpstreamBadResponse)
+			requireErr(t, err, contract.ErrUpstreamBadResponse)
 		})
 	}
 }
@@ -373,7 +374,7 @@ func TestNon2xxPassedThrough(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable} {
 		srv, _ := recorder(t, status, reply)
 		p := newProvider(t, openai.Config{BaseURL: srv.URL})
-		resp, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointSession, `{}`))
+		resp, err := p.Mint(context.Background(), mintReq(contract.EndpointSession, `{}`))
 		require.NoError(t, err)
 		assert.Equal(t, status, resp.StatusCode)
 		assert.Equal(t, reply, string(resp.Body))
@@ -385,12 +386,12 @@ func TestErrorsNeverContainKey(t *testing.T) {
 	// The upstream echoes the key as a malformed status line, which the
 	// transport quotes in its error.
 	p := newProvider(t, openai.Config{BaseURL: faultupstream.EchoCredential(t)})
-	_, err := p.Mint(context.Background(), mintReq(realtimesecret.EndpointClientSecret, `{}`))
-	requireErr(t, err, realtimesecret.ErrUpstreamUnavailable)
+	_, err := p.Mint(context.Background(), mintReq(contract.EndpointClientSecret, `{}`))
+	requireErr(t, err, contract.ErrUpstreamUnavailable)
 	assert.Contains(t, err.Error(), "[REDACTED]")
 
 	// A key that is not a valid header value.
-	bad := mintReq(realtimesecret.EndpointClientSecret, `{}`)
+	bad := mintReq(contract.EndpointClientSecret, `{}`)
 	bad.Key.Value = testKey + "\r\nX-Injected: 1"
 	_, err = p.Mint(context.Background(), bad)
 	require.Error(t, err)
@@ -405,7 +406,7 @@ func BenchmarkMint(b *testing.B) {
 	}))
 	b.Cleanup(srv.Close)
 	p := newProvider(b, openai.Config{BaseURL: srv.URL})
-	req := mintReq(realtimesecret.EndpointClientSecret, `{"session":{"type":"realtime","model":"gpt-realtime"}}`)
+	req := mintReq(contract.EndpointClientSecret, `{"session":{"type":"realtime","model":"gpt-realtime"}}`)
 	req.Header = http.Header{"X-Request-Id": {"abc"}}
 	ctx := context.Background()
 	b.ReportAllocs()

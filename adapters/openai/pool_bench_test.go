@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // BenchmarkMintPool reports the connections dialled per mint (dials/op) at
@@ -59,7 +59,7 @@ func BenchmarkMintPool(b *testing.B) {
 			start := dials.Load()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				req := mintReq(realtimesecret.EndpointClientSecret, body)
+				req := mintReq(contract.EndpointClientSecret, body)
 				for pb.Next() {
 					if resp, err := p.Mint(ctx, req); err != nil || resp.StatusCode != http.StatusOK {
 						b.Error(err)
@@ -80,7 +80,7 @@ func BenchmarkMintPool(b *testing.B) {
 				var wg sync.WaitGroup
 				for range burst {
 					wg.Go(func() {
-						req := mintReq(realtimesecret.EndpointClientSecret, body)
+						req := mintReq(contract.EndpointClientSecret, body)
 						if resp, err := p.Mint(ctx, req); err != nil || resp.StatusCode != http.StatusOK {
 							b.Error(err)
 						}

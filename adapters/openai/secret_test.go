@@ -18,6 +18,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // secretWitness collects everything a secret must never reach: every log
@@ -102,11 +103,11 @@ type failingStore struct{}
 
 var errStoreDown = errors.New("store down")
 
-func (failingStore) Put(context.Context, realtimesecret.TokenHash, realtimesecret.Record) error {
+func (failingStore) Put(context.Context, contract.TokenHash, realtimesecret.Record) error {
 	return errStoreDown
 }
 
-func (failingStore) Get(context.Context, realtimesecret.TokenHash) (realtimesecret.Record, bool, error) {
+func (failingStore) Get(context.Context, contract.TokenHash) (realtimesecret.Record, bool, error) {
 	return realtimesecret.Record{}, false, errStoreDown
 }
 
@@ -340,8 +341,8 @@ func TestSecretUpstreamEchoRedacted(t *testing.T) {
 				_, _ = io.WriteString(w, reply)
 			})
 			p := newProvider(t, openai.Config{BaseURL: up.srv.URL})
-			resp, err := p.Mint(context.Background(), &realtimesecret.MintRequest{
-				Endpoint: realtimesecret.EndpointClientSecret,
+			resp, err := p.Mint(context.Background(), &contract.MintRequest{
+				Endpoint: contract.EndpointClientSecret,
 				Key:      &realtimesecret.Key{ID: "k", Value: stackKey},
 				Body:     []byte(`{}`),
 			})

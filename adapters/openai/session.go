@@ -4,10 +4,10 @@ import (
 	"context"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-// Session implements realtimesecret.SessionBroker: it posts req.Body byte
+// Session implements contract.SessionBroker: it posts req.Body byte
 // for byte, with "Content-Type: req.ContentType" (none for a hang-up, which
 // is sent with Content-Length 0), to
 // {BaseURL}/v1/realtime/calls, {BaseURL}/v1/live/sessions or their
@@ -15,7 +15,7 @@ import (
 // returns the reply whatever its status and content type (a call is
 // answered with application/sdp and a Location header). Its errors are
 // those of Mint.
-func (p *Provider) Session(ctx context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+func (p *Provider) Session(ctx context.Context, req *contract.SessionRequest) (*contract.Reply, error) {
 	if err := upstream.CheckSession("openai", req); err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // broker posts a brokered session request to the stack with its virtual
@@ -87,7 +87,7 @@ func TestSessionFaultUpstreamFails(t *testing.T) {
 			t.Run(tc.name+"/"+f.Name, func(t *testing.T) {
 				verifyNoLeaks(t)
 				status := http.StatusBadGateway
-				if errors.Is(f.Want, realtimesecret.ErrUpstreamTimeout) {
+				if errors.Is(f.Want, contract.ErrUpstreamTimeout) {
 					status = http.StatusGatewayTimeout
 				}
 				s := newStack(t, stackConfig{adapter: openai.Config{BaseURL: f.Start(t), Timeout: f.Timeout}})

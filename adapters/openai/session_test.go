@@ -14,6 +14,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 const (
@@ -26,7 +27,7 @@ const (
 // sessionCase is one brokered request and the reply a real upstream gives.
 type sessionCase struct {
 	name        string
-	req         realtimesecret.SessionRequest
+	req         contract.SessionRequest
 	wantPath    string
 	status      int
 	replyType   string
@@ -40,16 +41,16 @@ func sessionCases() []sessionCase {
 	callBody, callType := fakeupstream.CallBody(fakeupstream.SampleOffer, callSession)
 	return []sessionCase{
 		{name: "call", wantPath: "/v1/realtime/calls", status: http.StatusCreated,
-			req:       realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCall, ContentType: callType, Body: callBody},
+			req:       contract.SessionRequest{Endpoint: contract.EndpointCall, ContentType: callType, Body: callBody},
 			replyType: "application/sdp", reply: sdpAnswer,
 			replyHeader: http.Header{"Location": {"/v1/realtime/calls/rtc_1"}}},
 		{name: "live session", wantPath: "/v1/live/sessions", status: http.StatusCreated,
-			req:       realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSession, ContentType: "application/json", Body: []byte(liveBody)},
+			req:       contract.SessionRequest{Endpoint: contract.EndpointLiveSession, ContentType: "application/json", Body: []byte(liveBody)},
 			replyType: "application/json", reply: liveReply},
 		{name: "call hang-up", wantPath: "/v1/realtime/calls/rtc_1/hangup", status: http.StatusOK,
-			req: realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCallHangup, SessionID: "rtc_1"}},
+			req: contract.SessionRequest{Endpoint: contract.EndpointCallHangup, SessionID: "rtc_1"}},
 		{name: "live hang-up, id escaped", wantPath: "/v1/live/sessions/sess%2F1/hangup", status: http.StatusOK,
-			req: realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointLiveSessionHangup, SessionID: "sess/1"}},
+			req: contract.SessionRequest{Endpoint: contract.EndpointLiveSessionHangup, SessionID: "sess/1"}},
 	}
 }
 
@@ -76,7 +77,7 @@ func sessionRecorder(t *testing.T, tc sessionCase) (*httptest.Server, <-chan cap
 }
 
 func TestSessionEndpoints(t *testing.T) {
-	require.Len(t, sessionCases(), len(realtimesecret.SessionEndpoints()))
+	require.Len(t, sessionCases(), len(contract.SessionEndpoints()))
 	for _, tc := range sessionCases() {
 		for _, base := range []string{"", "/v1"} { // a final /v1 in BaseURL is ignored
 			t.Run(tc.name+"/base"+base, func(t *testing.T) {
@@ -118,20 +119,20 @@ func TestSessionRejects(t *testing.T) {
 	key := &realtimesecret.Key{ID: "k1", Value: testKey}
 	for _, tc := range []struct {
 		name string
-		req  *realtimesecret.SessionRequest
+		req  *contract.SessionRequest
 	}{
 		{name: "nil request"},
-		{name: "no key", req: &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCall}},
-		{name: "hang-up without id", req: &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointCallHangup, Key: key}},
+		{name: "no key", req: &contract.SessionRequest{Endpoint: contract.EndpointCall}},
+		{name: "hang-up without id", req: &contract.SessionRequest{Endpoint: contract.EndpointCallHangup, Key: key}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, err := p.Session(context.Background(), tc.req)
 			assert.Nil(t, resp)
 			require.Error(t, err)
-			assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable, "nothing was sent")
+			assert.NotErrorIs(t, err, contract.ErrUpstreamUnavailable, "nothing was sent")
 		})
 	}
-	_, err := p.Session(context.Background(), &realtimesecret.SessionRequest{Endpoint: realtimesecret.EndpointClientSecret, Key: key})
+	_, err := p.Session(context.Background(), &contract.SessionRequest{Endpoint: contract.EndpointClientSecret, Key: key})
 	var apiErr *realtimesecret.Error
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, http.StatusBadRequest, apiErr.Status)
@@ -175,5 +176,5 @@ func TestSessionReplyTooLarge(t *testing.T) {
 	req := sessionCases()[0].req
 	req.Key = &realtimesecret.Key{ID: "k1", Value: testKey}
 	_, err := p.Session(context.Background(), &req)
-	requireErr(t, err, realtimesecret.ErrUpstreamBadResponse)
+	requireErr(t, err, contract.ErrUpstreamBadResponse)
 }

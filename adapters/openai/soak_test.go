@@ -20,6 +20,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // settableClock is a clock the test moves by hand; the middleware and the
@@ -207,7 +208,7 @@ func effectiveTTL(ttl int64) int64 {
 
 // soakMintOne mints secret i: endpoint, lifetime and model vary with i.
 func soakMintOne(s *stack, i int, vk realtimesecret.VirtualKey, t0 time.Time) (soakMint, error) {
-	ep := realtimesecret.Endpoints()[i%4]
+	ep := contract.Endpoints()[i%4]
 	ttl := soakTTLs[(i/4)%len(soakTTLs)]
 	expiry := func(path string) string { // a JSON member, or nothing for the default
 		if ttl == 0 {
@@ -227,11 +228,11 @@ func soakMintOne(s *stack, i int, vk realtimesecret.VirtualKey, t0 time.Time) (s
 	}
 	var body string
 	switch ep {
-	case realtimesecret.EndpointClientSecret:
+	case contract.EndpointClientSecret:
 		body = `{` + expiry("expires_after") + `"session":{"type":"realtime","model":"` + model + `"}}`
-	case realtimesecret.EndpointTranslation:
+	case contract.EndpointTranslation:
 		body = `{` + expiry("expires_after") + `"session":{"model":"` + model + `"}}`
-	case realtimesecret.EndpointSession:
+	case contract.EndpointSession:
 		body = `{` + expiry("client_secret.expires_after") + `"model":"` + model + `"}`
 	default:
 		body = `{` + expiry("client_secret.expires_at") + `"input_audio_transcription":{"model":"` + model + `"}}`

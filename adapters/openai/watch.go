@@ -5,21 +5,21 @@ import (
 	"net/http"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-var _ realtimesecret.SessionWatcher = (*Provider)(nil)
+var _ contract.SessionWatcher = (*Provider)(nil)
 
-// Watch implements realtimesecret.SessionWatcher: it opens a sideband
+// Watch implements contract.SessionWatcher: it opens a sideband
 // WebSocket to a brokered session, authenticated with
 // "Authorization: Bearer <key>": {BaseURL}/v1/realtime?call_id={id} for a
 // Realtime call, {BaseURL}/v1/live/sessions/{id}/attach?graceful_close=false
 // for a GPT-Live session (an observer: closing it leaves the session
 // running). The handshake is bounded by Config.Timeout and never follows a
 // redirect; each message is read up to Config.MaxResponseBytes. A 404
-// answer wraps realtimesecret.ErrSessionNotFound; other errors are those of
+// answer wraps contract.ErrSessionNotFound; other errors are those of
 // Mint.
-func (p *Provider) Watch(ctx context.Context, req *realtimesecret.SessionRequest) (realtimesecret.Sideband, error) {
+func (p *Provider) Watch(ctx context.Context, req *contract.SessionRequest) (contract.Sideband, error) {
 	path, err := upstream.SidebandPath("openai", req)
 	if err != nil {
 		return nil, err

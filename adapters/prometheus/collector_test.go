@@ -18,19 +18,22 @@ import (
 
 	rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/realtimesecrettest"
 )
 
 // The names, help texts, labels and buckets are the sidecar's: dashboards
 // and alerts written for realtimesecretd work for library users unchanged.
 func TestCollectorExposition(t *testing.T) {
 	c := rsprom.New()
-	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: realtimesecret.EndpointClientSecret, Status: 200,
+	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: contract.EndpointClientSecret, Status: 200,
 		VirtualKeyID: "web", KeyID: "primary", UpstreamDuration: 70 * time.Millisecond})
-	c.OnMint(realtimesecret.MintEvent{Provider: "azure", Endpoint: realtimesecret.EndpointSession, Status: 504,
+	c.OnMint(realtimesecret.MintEvent{Provider: "azure", Endpoint: contract.EndpointSession, Status: 504,
 		UpstreamDuration: 31 * time.Second})
-	c.OnMint(realtimesecret.MintEvent{Endpoint: realtimesecret.EndpointClientSecret, Status: 401, Code: "invalid_api_key"})
-	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: realtimesecret.EndpointLiveSession, Status: 429, Code: "too_many_sessions"})
-	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: realtimesecret.EndpointLiveSession, Status: 429, Code: "rate_limit_exceeded"})
+	c.OnMint(realtimesecret.MintEvent{Endpoint: contract.EndpointClientSecret, Status: 401, Code: "invalid_api_key"})
+	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: contract.EndpointLiveSession, Status: 429, Code: "too_many_sessions"})
+	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: contract.EndpointLiveSession, Status: 429, Code: "rate_limit_exceeded"})
 	c.OnRedeem(realtimesecret.RedeemEvent{Found: true})
 	c.OnRedeem(realtimesecret.RedeemEvent{})
 
@@ -96,7 +99,7 @@ func TestCollectorRegisters(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	c := rsprom.New()
 	require.NoError(t, reg.Register(c))
-	c.Store(realtimesecret.NewMemoryStore()) // after registration: the gauge was described up front
+	c.Store(memory.NewStore()) // after registration: the gauge was described up front
 	_, err := reg.Gather()
 	require.NoError(t, err, "a pedantic registry accepts what the collector describes and collects")
 	require.Error(t, reg.Register(rsprom.New()), "a second collector with the same names is refused, not merged")
@@ -123,11 +126,11 @@ func TestRedeemResult(t *testing.T) {
 // failingStore fails every call with err (nil: succeeds, finding nothing).
 type failingStore struct{ err error }
 
-func (s failingStore) Put(context.Context, realtimesecret.TokenHash, realtimesecret.Record) error {
+func (s failingStore) Put(context.Context, contract.TokenHash, realtimesecret.Record) error {
 	return s.err
 }
 
-func (s failingStore) Get(context.Context, realtimesecret.TokenHash) (realtimesecret.Record, bool, error) {
+func (s failingStore) Get(context.Context, contract.TokenHash) (realtimesecret.Record, bool, error) {
 	return realtimesecret.Record{}, false, s.err
 }
 
@@ -148,12 +151,12 @@ func TestStoreAndLimiterErrorsCounted(t *testing.T) {
 	store := c.Store(failingStore{err: down})
 	ctx := context.Background()
 
-	err := store.Put(ctx, realtimesecret.HashToken("ek_x"), realtimesecret.Record{ExpiresAt: time.Now().Add(time.Minute)})
+	err := store.Put(ctx, contract.HashToken("ek_x"), realtimesecret.Record{ExpiresAt: time.Now().Add(time.Minute)})
 	require.ErrorIs(t, err, down)
 	assert.Equal(t, "store down", err.Error(), "the store's error is returned unchanged")
-	_, _, err = store.Get(ctx, realtimesecret.HashToken("ek_x"))
+	_, _, err = store.Get(ctx, contract.HashToken("ek_x"))
 	require.ErrorIs(t, err, down)
-	_, _, err = store.Get(ctx, realtimesecret.HashToken("ek_y"))
+	_, _, err = store.Get(ctx, contract.HashToken("ek_y"))
 	require.ErrorIs(t, err, down)
 
 	limiter := c.RateLimiter(failingLimiter{err: errors.New("limiter down")})
@@ -171,7 +174,7 @@ realtimesecret_store_errors_total{op="rate_limit"} 1
 
 	// Calls that succeed count nothing.
 	ok := c.Store(failingStore{})
-	require.NoError(t, ok.Put(ctx, realtimesecret.HashToken("ek_z"), realtimesecret.Record{}))
+	require.NoError(t, ok.Put(ctx, contract.HashToken("ek_z"), realtimesecret.Record{}))
 	_, _, err = c.RateLimiter(failingLimiter{}).Allow(ctx, "web", realtimesecret.Rate{Requests: 1, Per: time.Second})
 	require.NoError(t, err)
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want), "realtimesecret_store_errors_total"))
@@ -179,15 +182,15 @@ realtimesecret_store_errors_total{op="rate_limit"} 1
 
 func TestStoreKeepsSessionRegistry(t *testing.T) {
 	c := rsprom.New()
-	_, ok := c.Store(realtimesecret.NewMemoryStore()).(realtimesecret.SessionRegistry)
+	_, ok := c.Store(memory.NewStore()).(contract.SessionRegistry)
 	assert.False(t, ok)
 	type registryStore struct {
-		*realtimesecret.MemoryStore
-		*realtimesecret.MemorySessionRegistry
+		*memory.Store
+		*memory.SessionRegistry
 	}
-	inner := registryStore{realtimesecret.NewMemoryStore(), realtimesecret.NewMemorySessionRegistry()}
+	inner := registryStore{memory.NewStore(), memory.NewSessionRegistry()}
 	wrapped := c.Store(inner)
-	r, ok := wrapped.(realtimesecret.SessionRegistry)
+	r, ok := wrapped.(contract.SessionRegistry)
 	require.True(t, ok, "the middleware must still find the store's registry")
 	acquired, err := r.Acquire(context.Background(), "web", "lease", 1, time.Now().Add(time.Minute))
 	require.NoError(t, err)
@@ -195,7 +198,7 @@ func TestStoreKeepsSessionRegistry(t *testing.T) {
 	held, err := inner.Acquire(context.Background(), "web", "other", 1, time.Now().Add(time.Minute))
 	require.NoError(t, err)
 	assert.False(t, held, "the wrapper's registry is the store's own")
-	_, ok = wrapped.(realtimesecret.Pinger)
+	_, ok = wrapped.(contract.Pinger)
 	assert.False(t, ok)
 }
 
@@ -203,10 +206,10 @@ func TestStoreKeepsPinger(t *testing.T) {
 	down := errors.New("redis down")
 	c := rsprom.New()
 
-	_, ok := c.Store(failingStore{}).(realtimesecret.Pinger)
+	_, ok := c.Store(failingStore{}).(contract.Pinger)
 	assert.False(t, ok, "a store that cannot be pinged does not become one")
 
-	p, ok := c.Store(pingingStore{failingStore{err: down}}).(realtimesecret.Pinger)
+	p, ok := c.Store(pingingStore{failingStore{err: down}}).(contract.Pinger)
 	require.True(t, ok, "a Pinger stays a Pinger")
 	require.ErrorIs(t, p.Ping(context.Background()), down)
 }
@@ -218,10 +221,10 @@ func TestStoredRecords(t *testing.T) {
 	c.Store(failingStore{})
 	assert.Equal(t, 0, testutil.CollectAndCount(c, "realtimesecret_stored_records"), "a store without Len, no gauge")
 
-	mem := realtimesecret.NewMemoryStore()
+	mem := memory.NewStore()
 	store := c.Store(mem)
 	for i := range 3 {
-		require.NoError(t, store.Put(context.Background(), realtimesecret.HashToken("ek_"+strconv.Itoa(i)),
+		require.NoError(t, store.Put(context.Background(), contract.HashToken("ek_"+strconv.Itoa(i)),
 			realtimesecret.Record{ExpiresAt: time.Now().Add(time.Minute)}))
 	}
 	const want = `
@@ -238,8 +241,8 @@ realtimesecret_stored_records 3
 func TestCollectorThroughMiddleware(t *testing.T) {
 	c := rsprom.New()
 	expires := strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10)
-	provider := realtimesecret.ProviderFunc(func(context.Context, *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-		return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Header: http.Header{},
+	provider := realtimesecrettest.ProviderFunc(func(context.Context, *contract.MintRequest) (*contract.Reply, error) {
+		return &contract.Reply{StatusCode: http.StatusOK, Header: http.Header{},
 			Body: []byte(`{"value":"ek_minted_token_value","expires_at":` + expires + `}`)}, nil
 	})
 	h, err := realtimesecret.New(realtimesecret.Config{
@@ -299,7 +302,7 @@ func TestSealedRejected(t *testing.T) {
 	c := rsprom.New()
 	h, err := realtimesecret.New(realtimesecret.Config{
 		Providers: []realtimesecret.ProviderConfig{{
-			Name: "openai", Provider: realtimesecret.ProviderFunc(func(context.Context, *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+			Name: "openai", Provider: realtimesecrettest.ProviderFunc(func(context.Context, *contract.MintRequest) (*contract.Reply, error) {
 				return nil, errors.New("not called")
 			}),
 			Keys: []realtimesecret.Key{{ID: "primary", Value: "sk-x"}},

@@ -8,7 +8,7 @@
 //	registry.MustRegister(metrics) // client_golang's *prometheus.Registry
 //	cfg.OnMint = metrics.OnMint
 //	cfg.OnRedeem = metrics.OnRedeem
-//	cfg.Store = metrics.Store(realtimesecret.NewMemoryStore()) // optional: store errors, stored records
+//	cfg.Store = metrics.Store(memory.NewStore()) // optional: store errors, stored records
 //
 // It exports:
 //

@@ -13,6 +13,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai/openaitest"
 	rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // Export the sidecar's metrics from an app that uses the middleware: the
@@ -38,7 +39,7 @@ func ExampleNew() {
 			Keys: []realtimesecret.Key{{ID: "primary", Value: "sk-test"}},
 		}},
 		VirtualKeys: []realtimesecret.VirtualKey{{ID: "web", Value: "vk-web"}},
-		Store:       metrics.Store(realtimesecret.NewMemoryStore()),
+		Store:       metrics.Store(memory.NewStore()),
 		OnMint:      metrics.OnMint,
 		OnRedeem:    metrics.OnRedeem,
 	})(mux)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Token directions and kinds, the values of realtimesecret_usage_tokens_total's
@@ -57,7 +58,7 @@ type sessionMetrics struct {
 }
 
 type inFlightSource struct {
-	tracker    realtimesecret.SessionTracker
+	tracker    contract.SessionTracker
 	principals []string
 }
 
@@ -155,7 +156,7 @@ func endReason(end realtimesecret.UsageEnd) string {
 // virtual key ids; "" for callers without one). Pass the SessionRegistry
 // the Handler uses (Config.SessionRegistry); a principal whose sessions
 // cannot be listed is left out of that scrape.
-func (c *Collector) SessionsInFlight(tracker realtimesecret.SessionTracker, principals ...string) {
+func (c *Collector) SessionsInFlight(tracker contract.SessionTracker, principals ...string) {
 	c.inFlight.Store(&inFlightSource{tracker: tracker, principals: append([]string(nil), principals...)})
 }
 

@@ -11,6 +11,8 @@ import (
 
 	rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // TestMeterCollectorUsage: OnUsage counts tokens by direction and kind
@@ -20,13 +22,13 @@ import (
 func TestMeterCollectorUsage(t *testing.T) {
 	c := rsprom.New()
 	c.LabelVirtualKeys("web")
-	call := realtimesecret.Record{Provider: "openai", Endpoint: realtimesecret.EndpointCall, VirtualKeyID: "web"}
+	call := realtimesecret.Record{Provider: "openai", Endpoint: contract.EndpointCall, VirtualKeyID: "web"}
 	c.OnUsage(realtimesecret.UsageEvent{Record: call, End: realtimesecret.UsageCap, Usage: realtimesecret.Usage{
 		InputTokens: 100, OutputTokens: 50,
 		InputTokenDetails:  realtimesecret.InputTokenDetails{AudioTokens: 60, TextTokens: 30, CachedTokens: 20},
 		OutputTokenDetails: realtimesecret.OutputTokenDetails{AudioTokens: 50},
 	}})
-	principal := realtimesecret.Record{Provider: "openai", Endpoint: realtimesecret.EndpointLiveSession, VirtualKeyID: "user-8812"}
+	principal := realtimesecret.Record{Provider: "openai", Endpoint: contract.EndpointLiveSession, VirtualKeyID: "user-8812"}
 	c.OnUsage(realtimesecret.UsageEvent{Record: principal, End: realtimesecret.UsageEnded, Usage: realtimesecret.Usage{Seconds: 12.5}})
 	c.OnUsage(realtimesecret.UsageEvent{Record: principal, End: realtimesecret.UsageRevoked, Usage: realtimesecret.Usage{Seconds: 0.5}})
 
@@ -56,12 +58,12 @@ realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="audi
 func TestGovernanceSessionsInFlight(t *testing.T) {
 	c := rsprom.New()
 	require.Zero(t, testutil.CollectAndCount(c, "realtimesecret_sessions_in_flight"), "nothing before SessionsInFlight")
-	reg := realtimesecret.NewMemorySessionRegistry()
+	reg := memory.NewSessionRegistry()
 	c.SessionsInFlight(reg, "web", "mobile")
 	ctx := context.Background()
 	expires := time.Now().Add(time.Hour)
 	for _, id := range []string{"rtc_1", "rtc_2"} {
-		require.NoError(t, reg.Track(ctx, realtimesecret.TrackedSession{ID: id, Principal: "web", Expires: expires}))
+		require.NoError(t, reg.Track(ctx, contract.TrackedSession{ID: id, Principal: "web", Expires: expires}))
 	}
 	const head = `
 # HELP realtimesecret_sessions_in_flight Brokered sessions live now, by virtual key, as the session registry knows them: with a shared registry (Redis) every node reports all nodes' sessions, so aggregate with max, not sum.

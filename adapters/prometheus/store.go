@@ -4,16 +4,16 @@ import (
 	"context"
 	"time"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Store returns s wrapped so that its failures count in
 // realtimesecret_store_errors_total (op "put" and "get"); its errors are
-// returned unchanged. The wrapper is a realtimesecret.Pinger when s is one.
-// When s has a Len() int method (realtimesecret.NewMemoryStore's store
+// returned unchanged. The wrapper is a contract.Pinger when s is one.
+// When s has a Len() int method (memory.NewStore's store
 // does), realtimesecret_stored_records reports it; the gauge follows the
 // last store wrapped.
-func (c *Collector) Store(s realtimesecret.Store) realtimesecret.Store {
+func (c *Collector) Store(s contract.Store) contract.Store {
 	if n, ok := s.(interface{ Len() int }); ok {
 		f := n.Len
 		c.storedLen.Store(&f)
@@ -22,21 +22,21 @@ func (c *Collector) Store(s realtimesecret.Store) realtimesecret.Store {
 	// The wrapper keeps what else the store is, so that readiness checks
 	// still ping it and the middleware still finds its SessionRegistry
 	// (adapters/redisstore is both).
-	p, pinger := s.(realtimesecret.Pinger)
-	r, registry := s.(realtimesecret.SessionRegistry)
+	p, pinger := s.(contract.Pinger)
+	r, registry := s.(contract.SessionRegistry)
 	switch {
 	case pinger && registry:
 		return &struct {
 			*meteredStore
-			realtimesecret.Pinger
-			realtimesecret.SessionRegistry
+			contract.Pinger
+			contract.SessionRegistry
 		}{m, p, r}
 	case pinger:
 		return &meteredPinger{meteredStore: m, pinger: p}
 	case registry:
 		return &struct {
 			*meteredStore
-			realtimesecret.SessionRegistry
+			contract.SessionRegistry
 		}{m, r}
 	}
 	return m
@@ -46,12 +46,12 @@ func (c *Collector) Store(s realtimesecret.Store) realtimesecret.Store {
 // realtimesecret_store_errors_total (op "rate_limit"); its errors are
 // returned unchanged. Wrap only a limiter you set in Config.RateLimiter
 // (the in-process default does not fail).
-func (c *Collector) RateLimiter(l realtimesecret.RateLimiter) realtimesecret.RateLimiter {
+func (c *Collector) RateLimiter(l contract.RateLimiter) contract.RateLimiter {
 	return &meteredLimiter{inner: l, c: c}
 }
 
 type meteredStore struct {
-	inner realtimesecret.Store
+	inner contract.Store
 	c     *Collector
 }
 
@@ -62,13 +62,13 @@ func (s *meteredStore) count(op string, err error) error {
 	return err
 }
 
-// Put implements realtimesecret.Store.
-func (s *meteredStore) Put(ctx context.Context, h realtimesecret.TokenHash, rec realtimesecret.Record) error {
+// Put implements contract.Store.
+func (s *meteredStore) Put(ctx context.Context, h contract.TokenHash, rec contract.Record) error {
 	return s.count(OpPut, s.inner.Put(ctx, h, rec))
 }
 
-// Get implements realtimesecret.Store.
-func (s *meteredStore) Get(ctx context.Context, h realtimesecret.TokenHash) (realtimesecret.Record, bool, error) {
+// Get implements contract.Store.
+func (s *meteredStore) Get(ctx context.Context, h contract.TokenHash) (contract.Record, bool, error) {
 	rec, ok, err := s.inner.Get(ctx, h)
 	return rec, ok, s.count(OpGet, err)
 }
@@ -76,19 +76,19 @@ func (s *meteredStore) Get(ctx context.Context, h realtimesecret.TokenHash) (rea
 // meteredPinger is a meteredStore whose store can be pinged.
 type meteredPinger struct {
 	*meteredStore
-	pinger realtimesecret.Pinger
+	pinger contract.Pinger
 }
 
-// Ping implements realtimesecret.Pinger.
+// Ping implements contract.Pinger.
 func (s *meteredPinger) Ping(ctx context.Context) error { return s.pinger.Ping(ctx) }
 
 type meteredLimiter struct {
-	inner realtimesecret.RateLimiter
+	inner contract.RateLimiter
 	c     *Collector
 }
 
-// Allow implements realtimesecret.RateLimiter.
-func (l *meteredLimiter) Allow(ctx context.Context, key string, limit realtimesecret.Rate) (bool, time.Duration, error) {
+// Allow implements contract.RateLimiter.
+func (l *meteredLimiter) Allow(ctx context.Context, key string, limit contract.Rate) (bool, time.Duration, error) {
 	ok, retry, err := l.inner.Allow(ctx, key, limit)
 	if err != nil {
 		l.c.storeErrors.WithLabelValues(OpRateLimit).Inc()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // The benchmarks run against REDIS_URL, so they measure a network round trip
@@ -49,7 +50,7 @@ func BenchmarkGet(b *testing.B) {
 func BenchmarkGetMissing(b *testing.B) {
 	store, _, _ := newTestStore(b, redisstore.Options{})
 	ctx := context.Background()
-	h := realtimesecret.HashToken("ek_missing")
+	h := contract.HashToken("ek_missing")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok, err := store.Get(ctx, h); err != nil || ok {
@@ -61,7 +62,7 @@ func BenchmarkGetMissing(b *testing.B) {
 func BenchmarkGetParallel(b *testing.B) {
 	store, _, _ := newTestStore(b, redisstore.Options{})
 	ctx := context.Background()
-	h := realtimesecret.HashToken("ek_parallel")
+	h := contract.HashToken("ek_parallel")
 	if err := store.Put(ctx, h, record(time.Minute)); err != nil {
 		b.Fatal(err)
 	}
@@ -89,10 +90,10 @@ func BenchmarkAllow(b *testing.B) {
 	}
 }
 
-func benchHashes(n int) []realtimesecret.TokenHash {
-	hs := make([]realtimesecret.TokenHash, n)
+func benchHashes(n int) []contract.TokenHash {
+	hs := make([]contract.TokenHash, n)
 	for i := range hs {
-		hs[i] = realtimesecret.HashToken("ek_bench_" + strconv.Itoa(i))
+		hs[i] = contract.HashToken("ek_bench_" + strconv.Itoa(i))
 	}
 	return hs
 }

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // ErrCorruptValue is returned (wrapped) by Get when the value stored under a
@@ -33,7 +33,7 @@ const (
 //
 // The fields are short and the upstream's expiry has whole seconds, so a
 // typical record takes about 40 bytes, a third of its JSON.
-func appendRecord(dst []byte, rec *realtimesecret.Record) []byte {
+func appendRecord(dst []byte, rec *contract.Record) []byte {
 	version := valueVersion
 	if !rec.CreatedAt.IsZero() {
 		version = valueVersionSession
@@ -56,14 +56,14 @@ func appendRecord(dst []byte, rec *realtimesecret.Record) []byte {
 // go-redis returns, and the record's strings are substrings of it, so a
 // decode allocates nothing. Anything else, truncated or with bytes left
 // over, is ErrCorruptValue.
-func decodeRecord(v string) (realtimesecret.Record, error) {
+func decodeRecord(v string) (contract.Record, error) {
 	d := decoder{s: v}
 	version := d.byte()
 	if version != valueVersion && version != valueVersionSession {
-		return realtimesecret.Record{}, ErrCorruptValue
+		return contract.Record{}, ErrCorruptValue
 	}
-	var rec realtimesecret.Record
-	rec.Endpoint = realtimesecret.Endpoint(d.byte())
+	var rec contract.Record
+	rec.Endpoint = contract.Endpoint(d.byte())
 	sec := d.varint()
 	nsec := d.uvarint()
 	rec.KeyID = d.string()
@@ -76,7 +76,7 @@ func decodeRecord(v string) (realtimesecret.Record, error) {
 		createdSec, createdNsec = d.varint(), d.uvarint()
 	}
 	if d.bad || d.s != "" || nsec >= uint64(time.Second) || createdNsec >= uint64(time.Second) || rec.Endpoint.Path() == "" {
-		return realtimesecret.Record{}, ErrCorruptValue
+		return contract.Record{}, ErrCorruptValue
 	}
 	rec.ExpiresAt = time.Unix(sec, int64(nsec))
 	if version == valueVersionSession {

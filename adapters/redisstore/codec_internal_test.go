@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 var typicalRecord = realtimesecret.Record{
@@ -15,7 +16,7 @@ var typicalRecord = realtimesecret.Record{
 	VirtualKeyID: "web",
 	Provider:     "openai",
 	Model:        "gpt-realtime",
-	Endpoint:     realtimesecret.EndpointClientSecret,
+	Endpoint:     contract.EndpointClientSecret,
 	ExpiresAt:    time.Unix(1756310470, 0),
 }
 
@@ -34,12 +35,12 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 		rec  realtimesecret.Record
 	}{
 		{name: "typical", rec: typicalRecord},
-		{name: "empty strings", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(1, 0)}},
-		{name: "nanoseconds", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointTranslation, ExpiresAt: time.Unix(1756310470, 999_999_999)}},
-		{name: "before 1970", rec: realtimesecret.Record{Endpoint: realtimesecret.EndpointTranscriptionSession, ExpiresAt: time.Unix(-5, 7)}},
+		{name: "empty strings", rec: realtimesecret.Record{Endpoint: contract.EndpointSession, ExpiresAt: time.Unix(1, 0)}},
+		{name: "nanoseconds", rec: realtimesecret.Record{Endpoint: contract.EndpointTranslation, ExpiresAt: time.Unix(1756310470, 999_999_999)}},
+		{name: "before 1970", rec: realtimesecret.Record{Endpoint: contract.EndpointTranscriptionSession, ExpiresAt: time.Unix(-5, 7)}},
 		{name: "brokered session", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "web", Provider: "openai", Model: "gpt-live-1",
-			Endpoint: realtimesecret.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123)}},
-		{name: "long field", rec: realtimesecret.Record{Model: string(make([]byte, 70000)), Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(2, 0)}},
+			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123)}},
+		{name: "long field", rec: realtimesecret.Record{Model: string(make([]byte, 70000)), Endpoint: contract.EndpointSession, ExpiresAt: time.Unix(2, 0)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -96,8 +97,8 @@ func TestDecodeRecordAllocatesNothing(t *testing.T) {
 // must survive another encode and decode unchanged.
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, &typicalRecord))
-	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: realtimesecret.EndpointSession, ExpiresAt: time.Unix(-1, 5)}))
-	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: realtimesecret.EndpointCall, ExpiresAt: time.Unix(9, 0), CreatedAt: time.Unix(2, 3)}))
+	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: contract.EndpointSession, ExpiresAt: time.Unix(-1, 5)}))
+	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(9, 0), CreatedAt: time.Unix(2, 3)}))
 	f.Add([]byte{})
 	f.Add([]byte("\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x00"))
 	f.Add([]byte(`{"key_id":"primary","expires_at":1756310470}`))

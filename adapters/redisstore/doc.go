@@ -4,9 +4,9 @@
 // is one budget across all of them, and so are its concurrent sessions, its
 // session caps and their revocation.
 //
-// A *Store implements realtimesecret.Store, realtimesecret.Pinger (for
-// readiness checks), realtimesecret.RateLimiter and
-// realtimesecret.SessionRegistry (the Handler uses a Store that is one
+// A *Store implements contract.Store, contract.Pinger (for
+// readiness checks), contract.RateLimiter and
+// contract.SessionRegistry (the Handler uses a Store that is one
 // without further configuration):
 //
 //	store, err := redisstore.NewFromURL("redis://127.0.0.1:6379/0", redisstore.Options{})
@@ -20,7 +20,7 @@
 // # Keys and values
 //
 // A token record lives at Prefix + "tok:" + the lowercase hex SHA-256 of the
-// token (realtimesecret.TokenHash), so a dump of Redis yields no usable token,
+// token (contract.TokenHash), so a dump of Redis yields no usable token,
 // and expires on the Redis side at the record's ExpiresAt (SET ... EXAT). Hex
 // costs 32 bytes per key over raw bytes and buys keys that redis-cli, SCAN
 // patterns and logs show as they are. The value is a small versioned binary

@@ -14,6 +14,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // mintEvents keeps the MintEvents of a Handler.
@@ -39,7 +40,7 @@ func (m *mintEvents) last(t *testing.T) realtimesecret.MintEvent {
 // storeCalls are the four calls a Store makes to Redis, for asserting all
 // of them fail, or work, alike.
 func storeCalls(s *redisstore.Store) map[string]func(context.Context) error {
-	h := realtimesecret.HashToken("ek_fault")
+	h := contract.HashToken("ek_fault")
 	return map[string]func(context.Context) error{
 		"Put":  func(ctx context.Context) error { return s.Put(ctx, h, record(time.Minute)) },
 		"Get":  func(ctx context.Context) error { _, _, err := s.Get(ctx, h); return err },

@@ -12,6 +12,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // governanceCalls are the SessionRegistry calls a Store makes to Redis.
@@ -24,7 +25,7 @@ func governanceCalls(s *redisstore.Store) map[string]func(context.Context) error
 		},
 		"Release": func(ctx context.Context) error { return s.Release(ctx, "fault", "lease_fault") },
 		"Track": func(ctx context.Context) error {
-			return s.Track(ctx, realtimesecret.TrackedSession{ID: "sess_fault", Principal: "fault", Expires: later(), Deadline: later()})
+			return s.Track(ctx, contract.TrackedSession{ID: "sess_fault", Principal: "fault", Expires: later(), Deadline: later()})
 		},
 		"End":      func(ctx context.Context) error { _, err := s.End(ctx, "fault", "sess_fault"); return err },
 		"Sessions": func(ctx context.Context) error { _, err := s.Sessions(ctx, "fault"); return err },

@@ -17,6 +17,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // otherVK is a second virtual key, with no limits, for the governance
@@ -40,8 +41,8 @@ type brokerUpstream struct {
 }
 
 var (
-	_ realtimesecret.Provider      = (*brokerUpstream)(nil)
-	_ realtimesecret.SessionBroker = (*brokerUpstream)(nil)
+	_ contract.Provider      = (*brokerUpstream)(nil)
+	_ contract.SessionBroker = (*brokerUpstream)(nil)
 )
 
 func newBrokerUpstream() *brokerUpstream {
@@ -49,9 +50,9 @@ func newBrokerUpstream() *brokerUpstream {
 }
 
 // Mint answers a GA client secret mint.
-func (b *brokerUpstream) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-	if req.Endpoint != realtimesecret.EndpointClientSecret {
-		return nil, realtimesecret.ErrUpstreamBadResponse
+func (b *brokerUpstream) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
+	if req.Endpoint != contract.EndpointClientSecret {
+		return nil, contract.ErrUpstreamBadResponse
 	}
 	b.mu.Lock()
 	b.n++
@@ -59,32 +60,32 @@ func (b *brokerUpstream) Mint(_ context.Context, req *realtimesecret.MintRequest
 	b.mu.Unlock()
 	body := `{"value":"` + token + `","expires_at":` + strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10) +
 		`,"session":{"type":"realtime"}}`
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK,
+	return &contract.Reply{StatusCode: http.StatusOK,
 		Header: http.Header{"Content-Type": []string{"application/json"}}, Body: []byte(body)}, nil
 }
 
-func (b *brokerUpstream) Session(_ context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+func (b *brokerUpstream) Session(_ context.Context, req *contract.SessionRequest) (*contract.Reply, error) {
 	if req.Key == nil || req.Key.Value != upstreamKey {
-		return &realtimesecret.MintResponse{StatusCode: http.StatusUnauthorized, Body: []byte(`{}`)}, nil
+		return &contract.Reply{StatusCode: http.StatusUnauthorized, Body: []byte(`{}`)}, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	h := http.Header{"Content-Type": []string{"application/json"}}
 	switch req.Endpoint {
-	case realtimesecret.EndpointLiveSession:
+	case contract.EndpointLiveSession:
 		b.n++
 		id := "sess_" + strconv.Itoa(b.n)
 		b.created[id] = time.Now()
 		body := `{"session":{"id":"` + id + `","model":"gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\r\n"}}`
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: h, Body: []byte(body)}, nil
-	case realtimesecret.EndpointLiveSessionHangup:
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: h, Body: []byte(body)}, nil
+	case contract.EndpointLiveSessionHangup:
 		if _, ok := b.created[req.SessionID]; !ok {
-			return &realtimesecret.MintResponse{StatusCode: http.StatusNotFound, Header: h, Body: []byte(`{}`)}, nil
+			return &contract.Reply{StatusCode: http.StatusNotFound, Header: h, Body: []byte(`{}`)}, nil
 		}
 		b.hangups[req.SessionID] = append(b.hangups[req.SessionID], time.Now())
-		return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Header: h, Body: []byte(`{}`)}, nil
+		return &contract.Reply{StatusCode: http.StatusOK, Header: h, Body: []byte(`{}`)}, nil
 	default:
-		return &realtimesecret.MintResponse{StatusCode: http.StatusNotFound, Header: h, Body: []byte(`{}`)}, nil
+		return &contract.Reply{StatusCode: http.StatusNotFound, Header: h, Body: []byte(`{}`)}, nil
 	}
 }
 

@@ -16,7 +16,7 @@ var leaseAcquireSource string
 // leaseAcquire takes a lease in one atomic step (see the script).
 var leaseAcquire = redis.NewScript(leaseAcquireSource)
 
-// Acquire implements realtimesecret.Leases: it takes lease for principal
+// Acquire implements contract.Leases: it takes lease for principal
 // when fewer than limit of its leases are held, in one Lua script (one
 // round trip), so that nodes sharing the Redis share the limit and no two
 // of them can both take the last slot. Acquiring a lease already held
@@ -34,7 +34,7 @@ func (s *Store) Acquire(ctx context.Context, principal, lease string, limit int,
 	return n == 1, nil
 }
 
-// Release implements realtimesecret.Leases: one ZREM. A lease not held is
+// Release implements contract.Leases: one ZREM. A lease not held is
 // no error.
 func (s *Store) Release(ctx context.Context, principal, lease string) error {
 	ctx, cancel := s.bound(ctx)

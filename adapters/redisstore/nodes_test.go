@@ -14,6 +14,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // twoNodes returns two Handlers that share one Redis through separate
@@ -58,7 +59,7 @@ func TestMintOnOneNodeRedeemOnAnother(t *testing.T) {
 	assert.Equal(t, vkID, rec.VirtualKeyID)
 	assert.Equal(t, "openai", rec.Provider)
 	assert.Equal(t, "gpt-realtime", rec.Model)
-	assert.Equal(t, realtimesecret.EndpointClientSecret, rec.Endpoint)
+	assert.Equal(t, contract.EndpointClientSecret, rec.Endpoint)
 	assert.True(t, rec.ExpiresAt.After(time.Now()))
 
 	tests := []struct {

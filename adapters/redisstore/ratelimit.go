@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 //go:embed gcra.lua
@@ -24,7 +24,7 @@ var gcra = redis.NewScript(gcraSource)
 // the Redis shares the budget and no two checks can both take the last slot.
 // The limit behaves like the in-process one: a burst of limit.Requests, then
 // one per limit.Per/limit.Requests. A zero limit allows without a call.
-func (s *Store) Allow(ctx context.Context, id string, limit realtimesecret.Rate) (bool, time.Duration, error) {
+func (s *Store) Allow(ctx context.Context, id string, limit contract.Rate) (bool, time.Duration, error) {
 	if limit.IsZero() {
 		return true, 0, nil
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 var (
@@ -33,7 +33,7 @@ var (
 	sessionClaim = redis.NewScript(sessionClaimSource)
 )
 
-var _ realtimesecret.SessionRegistry = (*Store)(nil)
+var _ contract.SessionRegistry = (*Store)(nil)
 
 // The kinds of governance key, each followed by the principal (see
 // govKey), and the one global key.
@@ -44,11 +44,11 @@ const (
 	govDeadlines     = "due"     // sorted set: deadlineMember -> cap deadline
 )
 
-// Track implements realtimesecret.SessionTracker: one script records the
+// Track implements contract.SessionTracker: one script records the
 // session until s.Expires, with its lease, and its cap deadline in the
 // deadlines every node claims from. Sessions of the principal that
 // expired on their own are forgotten, with their leases, on the way.
-func (s *Store) Track(ctx context.Context, ts realtimesecret.TrackedSession) error {
+func (s *Store) Track(ctx context.Context, ts contract.TrackedSession) error {
 	now := time.Now()
 	deadline := ""
 	if !ts.Deadline.IsZero() {
@@ -64,7 +64,7 @@ func (s *Store) Track(ctx context.Context, ts realtimesecret.TrackedSession) err
 	return nil
 }
 
-// End implements realtimesecret.SessionTracker: one script forgets the
+// End implements contract.SessionTracker: one script forgets the
 // session, its deadline and its lease, and reports whether it was tracked,
 // so that exactly one caller across all nodes sees true.
 func (s *Store) End(ctx context.Context, principal, id string) (bool, error) {
@@ -77,7 +77,7 @@ func (s *Store) End(ctx context.Context, principal, id string) (bool, error) {
 	return n == 1, nil
 }
 
-// Sessions implements realtimesecret.SessionTracker: the ids of principal's
+// Sessions implements contract.SessionTracker: the ids of principal's
 // sessions that have not expired, in order of expiry.
 func (s *Store) Sessions(ctx context.Context, principal string) ([]string, error) {
 	ctx, cancel := s.bound(ctx)
@@ -89,12 +89,12 @@ func (s *Store) Sessions(ctx context.Context, principal string) ([]string, error
 	return ids, nil
 }
 
-// ClaimDue implements realtimesecret.SessionTracker: one script takes up to
+// ClaimDue implements contract.SessionTracker: one script takes up to
 // limit deadlines at or before now from the deadlines of every principal
 // and returns their sessions, so that each deadline is claimed by exactly
 // one node, whichever asks first. A returned session is still tracked,
 // with its lease, and has a zero Deadline; End it once it is hung up.
-func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]realtimesecret.TrackedSession, error) {
+func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]contract.TrackedSession, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -109,7 +109,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]realt
 	if len(reply)%4 != 0 {
 		return nil, fmt.Errorf("redisstore: claim due sessions: unexpected reply of %d values", len(reply))
 	}
-	var due []realtimesecret.TrackedSession
+	var due []contract.TrackedSession
 	for i := 0; i < len(reply); i += 4 {
 		principal, ok1 := reply[i].(string)
 		id, ok2 := reply[i+1].(string)
@@ -118,7 +118,7 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]realt
 		if !ok1 || !ok2 || !ok3 || !ok4 {
 			return due, fmt.Errorf("redisstore: claim due sessions: %w", ErrCorruptValue)
 		}
-		due = append(due, realtimesecret.TrackedSession{
+		due = append(due, contract.TrackedSession{
 			ID: id, Principal: principal, Lease: lease,
 			Expires: now.Add(time.Duration(expires) * time.Millisecond),
 		})

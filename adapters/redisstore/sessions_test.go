@@ -15,13 +15,13 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/internal/registrytest"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // TestGovernanceRedisRegistry runs the SessionRegistry conformance cases
 // of the in-process registry against Redis.
 func TestGovernanceRedisRegistry(t *testing.T) {
-	registrytest.Run(t, func(t *testing.T) realtimesecret.SessionRegistry {
+	registrytest.Run(t, func(t *testing.T) contract.SessionRegistry {
 		store, _, _ := newTestStore(t, redisstore.Options{})
 		return store
 	})
@@ -63,7 +63,7 @@ func TestLeaseLimitAcrossTwoClients(t *testing.T) {
 
 func TestCapClaimedOnceAcrossTwoClients(t *testing.T) {
 	a, b := twoClients(t)
-	registrytest.ClaimEachOnce(t, []realtimesecret.SessionRegistry{a, b})
+	registrytest.ClaimEachOnce(t, []contract.SessionRegistry{a, b})
 }
 
 // TestGovernanceKeyLayout pins the keys the registry writes, which
@@ -76,7 +76,7 @@ func TestGovernanceKeyLayout(t *testing.T) {
 	ok, err := store.Acquire(ctx, "web", "lease_1", 1, expires)
 	require.NoError(t, err)
 	require.True(t, ok)
-	require.NoError(t, store.Track(ctx, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "lease_1",
+	require.NoError(t, store.Track(ctx, contract.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "lease_1",
 		Expires: expires, Deadline: expires.Add(-30 * time.Second)}))
 
 	keys, err := c.Keys(ctx, prefix+"*").Result()
@@ -139,7 +139,7 @@ func TestGovernanceOneRoundTripEach(t *testing.T) {
 	}{
 		{name: "Acquire", call: func() error { _, err := store.Acquire(ctx, "web", "lease_1", 2, later); return err }},
 		{name: "Track", call: func() error {
-			return store.Track(ctx, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "lease_1", Expires: later, Deadline: later})
+			return store.Track(ctx, contract.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "lease_1", Expires: later, Deadline: later})
 		}},
 		{name: "Sessions", call: func() error { _, err := store.Sessions(ctx, "web"); return err }},
 		{name: "ClaimDue", call: func() error { _, err := store.ClaimDue(ctx, later, 64); return err }},

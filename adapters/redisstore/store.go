@@ -10,7 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Defaults applied by New to the zero fields of Options.
@@ -37,8 +37,8 @@ type Options struct {
 }
 
 // Store keeps token records, rate limits and session governance in Redis.
-// It implements realtimesecret.Store, realtimesecret.Pinger,
-// realtimesecret.RateLimiter and realtimesecret.SessionRegistry, and is safe
+// It implements contract.Store, contract.Pinger,
+// contract.RateLimiter and contract.SessionRegistry, and is safe
 // for concurrent use.
 type Store struct {
 	client    redis.UniversalClient
@@ -50,9 +50,9 @@ type Store struct {
 }
 
 var (
-	_ realtimesecret.Store       = (*Store)(nil)
-	_ realtimesecret.Pinger      = (*Store)(nil)
-	_ realtimesecret.RateLimiter = (*Store)(nil)
+	_ contract.Store       = (*Store)(nil)
+	_ contract.Pinger      = (*Store)(nil)
+	_ contract.RateLimiter = (*Store)(nil)
 )
 
 // New returns a Store on client, which must not be nil and stays the
@@ -90,7 +90,7 @@ func (s *Store) Close() error {
 
 // Put stores rec under h until rec.ExpiresAt, when Redis deletes it. A record
 // that has already expired is not stored.
-func (s *Store) Put(ctx context.Context, h realtimesecret.TokenHash, rec realtimesecret.Record) error {
+func (s *Store) Put(ctx context.Context, h contract.TokenHash, rec contract.Record) error {
 	if !rec.ExpiresAt.After(time.Now()) {
 		return nil
 	}
@@ -107,24 +107,24 @@ func (s *Store) Put(ctx context.Context, h realtimesecret.TokenHash, rec realtim
 // Get returns the record stored under h. A missing or expired record is
 // (Record{}, false, nil); an unreachable Redis, a timeout or a value this
 // package did not write (ErrCorruptValue) is an error.
-func (s *Store) Get(ctx context.Context, h realtimesecret.TokenHash) (realtimesecret.Record, bool, error) {
+func (s *Store) Get(ctx context.Context, h contract.TokenHash) (contract.Record, bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	v, err := s.client.Get(ctx, s.tokenKey(h)).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return realtimesecret.Record{}, false, nil
+		return contract.Record{}, false, nil
 	case err != nil:
-		return realtimesecret.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
+		return contract.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
 	}
 	rec, err := decodeRecord(v)
 	if err != nil {
-		return realtimesecret.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
+		return contract.Record{}, false, fmt.Errorf("redisstore: get: %w", err)
 	}
 	// Redis expires the key itself; this covers the clock skew between
 	// Redis and this node.
 	if !rec.ExpiresAt.After(time.Now()) {
-		return realtimesecret.Record{}, false, nil
+		return contract.Record{}, false, nil
 	}
 	return rec, true, nil
 }
@@ -149,8 +149,8 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 
 // tokenKey returns the key of a token record: the prefix, "tok:" and the
 // hash in hex.
-func (s *Store) tokenKey(h realtimesecret.TokenHash) string {
-	var hx [2 * len(realtimesecret.TokenHash{})]byte
+func (s *Store) tokenKey(h contract.TokenHash) string {
+	var hx [2 * len(contract.TokenHash{})]byte
 	hex.Encode(hx[:], h[:])
 	var b strings.Builder
 	b.Grow(len(s.tokPrefix) + len(hx))

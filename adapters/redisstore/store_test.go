@@ -14,6 +14,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // record returns a typical record expiring in ttl, on a whole second as
@@ -24,7 +25,7 @@ func record(ttl time.Duration) realtimesecret.Record {
 		VirtualKeyID: "web",
 		Provider:     "openai",
 		Model:        "gpt-realtime",
-		Endpoint:     realtimesecret.EndpointClientSecret,
+		Endpoint:     contract.EndpointClientSecret,
 		ExpiresAt:    time.Now().Add(ttl).Truncate(time.Second),
 	}
 }
@@ -39,16 +40,16 @@ func TestPutGetRoundTrip(t *testing.T) {
 	}{
 		{name: "typical", rec: record(5 * time.Minute)},
 		{name: "open minting, provider default model", rec: realtimesecret.Record{
-			KeyID: "k", Provider: "azure", Endpoint: realtimesecret.EndpointTranscriptionSession, ExpiresAt: exp.Truncate(time.Second)}},
+			KeyID: "k", Provider: "azure", Endpoint: contract.EndpointTranscriptionSession, ExpiresAt: exp.Truncate(time.Second)}},
 		{name: "sub-second expiry", rec: realtimesecret.Record{
-			KeyID: "k", Provider: "p", Endpoint: realtimesecret.EndpointSession, ExpiresAt: exp}},
+			KeyID: "k", Provider: "p", Endpoint: contract.EndpointSession, ExpiresAt: exp}},
 		{name: "non-ASCII and long fields", rec: realtimesecret.Record{
 			KeyID: "clé-ü", VirtualKeyID: string(make([]byte, 300)), Provider: "p.x_y-z",
-			Model: "ft:gpt-4o:org/ünïcode", Endpoint: realtimesecret.EndpointTranslation, ExpiresAt: exp}},
+			Model: "ft:gpt-4o:org/ünïcode", Endpoint: contract.EndpointTranslation, ExpiresAt: exp}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := realtimesecret.HashToken("ek_" + tc.name)
+			h := contract.HashToken("ek_" + tc.name)
 			require.NoError(t, store.Put(ctx, h, tc.rec))
 			got, ok, err := store.Get(ctx, h)
 			require.NoError(t, err)
@@ -62,7 +63,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 
 func TestGetMissing(t *testing.T) {
 	store, _, _ := newTestStore(t, redisstore.Options{})
-	rec, ok, err := store.Get(context.Background(), realtimesecret.HashToken("ek_never_minted"))
+	rec, ok, err := store.Get(context.Background(), contract.HashToken("ek_never_minted"))
 	require.NoError(t, err)
 	assert.False(t, ok)
 	assert.Zero(t, rec)
@@ -70,7 +71,7 @@ func TestGetMissing(t *testing.T) {
 
 func TestPutExpiresOnRedisAtExpiresAt(t *testing.T) {
 	store, c, prefix := newTestStore(t, redisstore.Options{})
-	h := realtimesecret.HashToken("ek_ttl")
+	h := contract.HashToken("ek_ttl")
 	rec := record(90 * time.Second)
 	require.NoError(t, store.Put(context.Background(), h, rec))
 
@@ -93,7 +94,7 @@ func TestPutSkipsExpiredRecords(t *testing.T) {
 			store, c, prefix := newTestStore(t, redisstore.Options{})
 			rec := record(time.Minute)
 			rec.ExpiresAt = tc.expiresAt
-			require.NoError(t, store.Put(context.Background(), realtimesecret.HashToken("ek_old"), rec))
+			require.NoError(t, store.Put(context.Background(), contract.HashToken("ek_old"), rec))
 			keys, err := c.Keys(context.Background(), prefix+"*").Result()
 			require.NoError(t, err)
 			assert.Empty(t, keys, "an expired record was written")
@@ -103,7 +104,7 @@ func TestPutSkipsExpiredRecords(t *testing.T) {
 
 func TestRecordGoneAfterExpiry(t *testing.T) {
 	store, _, _ := newTestStore(t, redisstore.Options{})
-	h := realtimesecret.HashToken("ek_short")
+	h := contract.HashToken("ek_short")
 	rec := record(time.Minute)
 	rec.ExpiresAt = time.Now().Add(300 * time.Millisecond)
 	require.NoError(t, store.Put(context.Background(), h, rec))
@@ -119,7 +120,7 @@ func TestRecordGoneAfterExpiry(t *testing.T) {
 
 func TestKeyLayoutAndPrefix(t *testing.T) {
 	c := redistest.Client(t)
-	h := realtimesecret.HashToken("ek_layout")
+	h := contract.HashToken("ek_layout")
 	hexHash := hex.EncodeToString(h[:])
 	custom := redistest.Prefix(t, c)
 	tests := []struct {
@@ -150,7 +151,7 @@ func TestPrefixesKeepStoresApart(t *testing.T) {
 	prefix := redistest.Prefix(t, c)
 	a := redisstore.New(c, redisstore.Options{Prefix: prefix + "a:", Timeout: testTimeout})
 	b := redisstore.New(c, redisstore.Options{Prefix: prefix + "b:", Timeout: testTimeout})
-	h := realtimesecret.HashToken("ek_apart")
+	h := contract.HashToken("ek_apart")
 	require.NoError(t, a.Put(context.Background(), h, record(time.Minute)))
 
 	_, ok, err := b.Get(context.Background(), h)
@@ -163,7 +164,7 @@ func TestPrefixesKeepStoresApart(t *testing.T) {
 
 func TestStoredValueIsCompact(t *testing.T) {
 	store, c, prefix := newTestStore(t, redisstore.Options{})
-	h := realtimesecret.HashToken("ek_size")
+	h := contract.HashToken("ek_size")
 	require.NoError(t, store.Put(context.Background(), h, record(time.Minute)))
 
 	n, err := c.StrLen(context.Background(), prefix+"tok:"+hex.EncodeToString(h[:])).Result()
@@ -176,7 +177,7 @@ func TestStoredValueIsCompact(t *testing.T) {
 
 func TestGetCorruptValue(t *testing.T) {
 	store, c, prefix := newTestStore(t, redisstore.Options{})
-	h := realtimesecret.HashToken("ek_corrupt")
+	h := contract.HashToken("ek_corrupt")
 	key := prefix + "tok:" + hex.EncodeToString(h[:])
 	for _, v := range []string{"", "not a record", `{"key_id":"primary"}`, "\x01\x01"} {
 		require.NoError(t, c.Set(context.Background(), key, v, time.Minute).Err())
@@ -190,14 +191,14 @@ func TestConcurrentWriters(t *testing.T) {
 	store, _, _ := newTestStore(t, redisstore.Options{})
 	const writers, each = 8, 50
 	ctx := context.Background()
-	shared := realtimesecret.HashToken("ek_shared")
+	shared := contract.HashToken("ek_shared")
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
 				rec := record(time.Minute)
 				rec.VirtualKeyID = fmt.Sprintf("w%d", w)
-				assert.NoError(t, store.Put(ctx, realtimesecret.HashToken(fmt.Sprintf("ek_%d_%d", w, i)), rec))
+				assert.NoError(t, store.Put(ctx, contract.HashToken(fmt.Sprintf("ek_%d_%d", w, i)), rec))
 				assert.NoError(t, store.Put(ctx, shared, rec))
 			}
 		})
@@ -206,7 +207,7 @@ func TestConcurrentWriters(t *testing.T) {
 
 	for w := range writers {
 		for i := range each {
-			got, ok, err := store.Get(ctx, realtimesecret.HashToken(fmt.Sprintf("ek_%d_%d", w, i)))
+			got, ok, err := store.Get(ctx, contract.HashToken(fmt.Sprintf("ek_%d_%d", w, i)))
 			require.NoError(t, err)
 			require.True(t, ok, "record %d of writer %d is missing", i, w)
 			assert.Equal(t, fmt.Sprintf("w%d", w), got.VirtualKeyID)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/internal/redistest"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 func TestNewFromURLRejects(t *testing.T) {
@@ -49,7 +49,7 @@ func TestNewFromURL(t *testing.T) {
 	s, err := redisstore.NewFromURL(os.Getenv("REDIS_URL"), redisstore.Options{Prefix: prefix, Timeout: testTimeout})
 	require.NoError(t, err)
 	ctx := context.Background()
-	h := realtimesecret.HashToken("ek_url")
+	h := contract.HashToken("ek_url")
 	require.NoError(t, s.Put(ctx, h, record(time.Minute)))
 	_, ok, err := redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}).Get(ctx, h)
 	require.NoError(t, err)

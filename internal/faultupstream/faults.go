@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // HangTimeout is the exchange timeout Faults gives the faults that hang:
@@ -33,21 +33,21 @@ type Fault struct {
 // mint through it fails with Want and an error that does not show the
 // credential.
 var Faults = []Fault{
-	{Name: "hang", Start: Hang, Want: realtimesecret.ErrUpstreamTimeout, Timeout: HangTimeout},
-	{Name: "hang mid-body", Start: HangMidBody, Want: realtimesecret.ErrUpstreamTimeout, Timeout: HangTimeout},
-	{Name: "connection refused", Start: Refused, Want: realtimesecret.ErrUpstreamUnavailable},
-	{Name: "closed before headers", Start: CloseBeforeHeaders, Want: realtimesecret.ErrUpstreamUnavailable},
-	{Name: "reset mid-body", Start: ResetMidBody, Want: realtimesecret.ErrUpstreamUnavailable},
-	{Name: "untrusted TLS", Start: UntrustedTLS, Want: realtimesecret.ErrUpstreamUnavailable},
-	{Name: "credential echoed in status line", Start: EchoCredential, Want: realtimesecret.ErrUpstreamUnavailable},
-	{Name: "redirect", Start: func(t testing.TB) string { return Redirect(t, http.StatusTemporaryRedirect) }, Want: realtimesecret.ErrUpstreamBadResponse},
+	{Name: "hang", Start: Hang, Want: contract.ErrUpstreamTimeout, Timeout: HangTimeout},
+	{Name: "hang mid-body", Start: HangMidBody, Want: contract.ErrUpstreamTimeout, Timeout: HangTimeout},
+	{Name: "connection refused", Start: Refused, Want: contract.ErrUpstreamUnavailable},
+	{Name: "closed before headers", Start: CloseBeforeHeaders, Want: contract.ErrUpstreamUnavailable},
+	{Name: "reset mid-body", Start: ResetMidBody, Want: contract.ErrUpstreamUnavailable},
+	{Name: "untrusted TLS", Start: UntrustedTLS, Want: contract.ErrUpstreamUnavailable},
+	{Name: "credential echoed in status line", Start: EchoCredential, Want: contract.ErrUpstreamUnavailable},
+	{Name: "redirect", Start: func(t testing.TB) string { return Redirect(t, http.StatusTemporaryRedirect) }, Want: contract.ErrUpstreamBadResponse},
 }
 
 // sentinels are the upstream sentinels: a mint error matches exactly one.
 var sentinels = []error{
-	realtimesecret.ErrUpstreamTimeout,
-	realtimesecret.ErrUpstreamUnavailable,
-	realtimesecret.ErrUpstreamBadResponse,
+	contract.ErrUpstreamTimeout,
+	contract.ErrUpstreamUnavailable,
+	contract.ErrUpstreamBadResponse,
 }
 
 // Check fails t unless err matches f.Want and no other upstream sentinel,

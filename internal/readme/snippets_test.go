@@ -15,6 +15,7 @@ import (
 	rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // The Examples hold the README's snippets. They have no Output: they are
@@ -94,6 +95,6 @@ func Example_metrics() {
 	prometheus.MustRegister(metrics)
 	cfg.OnMint = metrics.OnMint
 	cfg.OnRedeem = metrics.OnRedeem
-	cfg.Store = metrics.Store(realtimesecret.NewMemoryStore()) // store errors and realtimesecret_stored_records
+	cfg.Store = metrics.Store(memory.NewStore()) // store errors and realtimesecret_stored_records
 	// cfg.RateLimiter = metrics.RateLimiter(redisStore)       // rate limiter errors
 }

@@ -1,5 +1,5 @@
 // Package registrytest is a conformance suite for
-// realtimesecret.SessionRegistry implementations: the in-process one of the
+// contract.SessionRegistry implementations: the in-process one of the
 // core and the Redis one of adapters/redisstore run the same cases, so that
 // a deployment behaves alike on one node and on many.
 //
@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // expiryTolerance is how far an Expires a registry returns may be from the
@@ -39,7 +39,7 @@ const waitFor = 10 * time.Second
 
 // Run runs the conformance cases, each as a subtest on a registry of its
 // own from newRegistry.
-func Run(t *testing.T, newRegistry func(t *testing.T) realtimesecret.SessionRegistry) {
+func Run(t *testing.T, newRegistry func(t *testing.T) contract.SessionRegistry) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -50,7 +50,7 @@ func Run(t *testing.T, newRegistry func(t *testing.T) realtimesecret.SessionRegi
 
 var cases = []struct {
 	name string
-	run  func(t *testing.T, r realtimesecret.SessionRegistry)
+	run  func(t *testing.T, r contract.SessionRegistry)
 }{
 	{name: "Acquire up to the limit", run: acquireUpToLimit},
 	{name: "Acquire again refreshes a held lease", run: acquireAgain},
@@ -74,39 +74,39 @@ var ctx = context.Background()
 
 func hour() time.Time { return time.Now().Add(time.Hour) }
 
-func acquire(t *testing.T, r realtimesecret.Leases, principal, lease string, limit int, expires time.Time) bool {
+func acquire(t *testing.T, r contract.Leases, principal, lease string, limit int, expires time.Time) bool {
 	t.Helper()
 	ok, err := r.Acquire(ctx, principal, lease, limit, expires)
 	require.NoError(t, err)
 	return ok
 }
 
-func track(t *testing.T, r realtimesecret.SessionTracker, s realtimesecret.TrackedSession) {
+func track(t *testing.T, r contract.SessionTracker, s contract.TrackedSession) {
 	t.Helper()
 	require.NoError(t, r.Track(ctx, s))
 }
 
-func end(t *testing.T, r realtimesecret.SessionTracker, principal, id string) bool {
+func end(t *testing.T, r contract.SessionTracker, principal, id string) bool {
 	t.Helper()
 	ended, err := r.End(ctx, principal, id)
 	require.NoError(t, err)
 	return ended
 }
 
-func sessions(t require.TestingT, r realtimesecret.SessionTracker, principal string) []string {
+func sessions(t require.TestingT, r contract.SessionTracker, principal string) []string {
 	ids, err := r.Sessions(ctx, principal)
 	require.NoError(t, err)
 	return ids
 }
 
-func claim(t *testing.T, r realtimesecret.SessionTracker, now time.Time, limit int) []realtimesecret.TrackedSession {
+func claim(t *testing.T, r contract.SessionTracker, now time.Time, limit int) []contract.TrackedSession {
 	t.Helper()
 	due, err := r.ClaimDue(ctx, now, limit)
 	require.NoError(t, err)
 	return due
 }
 
-func ids(due []realtimesecret.TrackedSession) []string {
+func ids(due []contract.TrackedSession) []string {
 	out := make([]string, 0, len(due))
 	for _, s := range due {
 		out = append(out, s.ID)
@@ -114,7 +114,7 @@ func ids(due []realtimesecret.TrackedSession) []string {
 	return out
 }
 
-func acquireUpToLimit(t *testing.T, r realtimesecret.SessionRegistry) {
+func acquireUpToLimit(t *testing.T, r contract.SessionRegistry) {
 	assert.True(t, acquire(t, r, "web", "l1", 2, hour()))
 	assert.True(t, acquire(t, r, "web", "l2", 2, hour()))
 	assert.False(t, acquire(t, r, "web", "l3", 2, hour()), "a third lease with a limit of 2")
@@ -122,7 +122,7 @@ func acquireUpToLimit(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.False(t, acquire(t, r, "none", "l1", 0, hour()), "a limit of 0 admits nothing")
 }
 
-func acquireAgain(t *testing.T, r realtimesecret.SessionRegistry) {
+func acquireAgain(t *testing.T, r contract.SessionRegistry) {
 	require.True(t, acquire(t, r, "web", "l1", 1, hour()))
 	assert.True(t, acquire(t, r, "web", "l1", 1, hour()), "the held lease, at the limit")
 	assert.False(t, acquire(t, r, "web", "l2", 1, hour()))
@@ -132,7 +132,7 @@ func acquireAgain(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.True(t, acquire(t, r, "web", "l2", 1, hour()), "the lease kept its first expiry")
 }
 
-func releaseFreesASlot(t *testing.T, r realtimesecret.SessionRegistry) {
+func releaseFreesASlot(t *testing.T, r contract.SessionRegistry) {
 	require.True(t, acquire(t, r, "web", "l1", 1, hour()))
 	require.False(t, acquire(t, r, "web", "l2", 1, hour()))
 	require.NoError(t, r.Release(ctx, "web", "l1"))
@@ -142,47 +142,47 @@ func releaseFreesASlot(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.False(t, acquire(t, r, "web", "l3", 1, hour()), "releasing another lease freed nothing")
 }
 
-func leasesLapse(t *testing.T, r realtimesecret.SessionRegistry) {
+func leasesLapse(t *testing.T, r contract.SessionRegistry) {
 	require.True(t, acquire(t, r, "web", "l1", 1, time.Now().Add(lapse)))
 	require.False(t, acquire(t, r, "web", "l2", 1, hour()))
 	require.Eventually(t, func() bool { return acquire(t, r, "web", "l2", 1, hour()) },
 		waitFor, 10*time.Millisecond, "a lease never lapsed")
 }
 
-func trackAndSessions(t *testing.T, r realtimesecret.SessionRegistry) {
-	track(t, r, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
-	track(t, r, realtimesecret.TrackedSession{ID: "sess_2", Principal: "web", Lease: "l2", Expires: hour(), Deadline: hour()})
-	track(t, r, realtimesecret.TrackedSession{ID: "rtc_3", Principal: "other", Expires: hour()})
+func trackAndSessions(t *testing.T, r contract.SessionRegistry) {
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
+	track(t, r, contract.TrackedSession{ID: "sess_2", Principal: "web", Lease: "l2", Expires: hour(), Deadline: hour()})
+	track(t, r, contract.TrackedSession{ID: "rtc_3", Principal: "other", Expires: hour()})
 	assert.ElementsMatch(t, []string{"rtc_1", "sess_2"}, sessions(t, r, "web"))
 	assert.Equal(t, []string{"rtc_3"}, sessions(t, r, "other"))
 	assert.Empty(t, sessions(t, r, "nobody"))
-	track(t, r, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
 	assert.Len(t, sessions(t, r, "web"), 2, "tracking a session again keeps one")
 }
 
-func sessionsSkipExpired(t *testing.T, r realtimesecret.SessionRegistry) {
-	track(t, r, realtimesecret.TrackedSession{ID: "short", Principal: "web", Expires: time.Now().Add(lapse)})
-	track(t, r, realtimesecret.TrackedSession{ID: "long", Principal: "web", Expires: hour()})
+func sessionsSkipExpired(t *testing.T, r contract.SessionRegistry) {
+	track(t, r, contract.TrackedSession{ID: "short", Principal: "web", Expires: time.Now().Add(lapse)})
+	track(t, r, contract.TrackedSession{ID: "long", Principal: "web", Expires: hour()})
 	require.Eventually(t, func() bool {
 		ids := sessions(t, r, "web")
 		return len(ids) == 1 && ids[0] == "long"
 	}, waitFor, 10*time.Millisecond, "an expired session is still listed")
 }
 
-func trackForgetsExpired(t *testing.T, r realtimesecret.SessionRegistry) {
+func trackForgetsExpired(t *testing.T, r contract.SessionRegistry) {
 	require.True(t, acquire(t, r, "web", "l1", 1, hour()))
-	track(t, r, realtimesecret.TrackedSession{ID: "short", Principal: "web", Lease: "l1", Expires: time.Now().Add(lapse)})
+	track(t, r, contract.TrackedSession{ID: "short", Principal: "web", Lease: "l1", Expires: time.Now().Add(lapse)})
 	require.Eventually(t, func() bool { return len(sessions(t, r, "web")) == 0 }, waitFor, 10*time.Millisecond)
 	require.False(t, acquire(t, r, "web", "l2", 1, hour()), "the expired session's lease is held until the next Track")
-	track(t, r, realtimesecret.TrackedSession{ID: "next", Principal: "web", Expires: hour()})
+	track(t, r, contract.TrackedSession{ID: "next", Principal: "web", Expires: hour()})
 	assert.True(t, acquire(t, r, "web", "l2", 1, hour()), "Track released the expired session's lease")
 	assert.False(t, end(t, r, "web", "short"), "an expired session was ended")
 }
 
-func endOnce(t *testing.T, r realtimesecret.SessionRegistry) {
+func endOnce(t *testing.T, r contract.SessionRegistry) {
 	require.True(t, acquire(t, r, "web", "l1", 1, hour()))
-	track(t, r, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "l1", Expires: hour(), Deadline: hour()})
-	track(t, r, realtimesecret.TrackedSession{ID: "rtc_2", Principal: "web", Expires: hour()})
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "l1", Expires: hour(), Deadline: hour()})
+	track(t, r, contract.TrackedSession{ID: "rtc_2", Principal: "web", Expires: hour()})
 	assert.False(t, end(t, r, "other", "rtc_1"), "another principal's session")
 	assert.True(t, end(t, r, "web", "rtc_1"))
 	assert.False(t, end(t, r, "web", "rtc_1"), "ended twice")
@@ -192,14 +192,14 @@ func endOnce(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.Empty(t, claim(t, r, time.Now().Add(2*time.Hour), 10), "End dropped the deadline")
 }
 
-func claimDue(t *testing.T, r realtimesecret.SessionRegistry) {
+func claimDue(t *testing.T, r contract.SessionRegistry) {
 	now := time.Now()
 	expires := now.Add(time.Hour)
-	track(t, r, realtimesecret.TrackedSession{ID: "due", Principal: "web", Lease: "l1", Expires: expires, Deadline: now.Add(-time.Second)})
-	track(t, r, realtimesecret.TrackedSession{ID: "just", Principal: "web", Expires: expires, Deadline: now.Add(-clockSlack)})
-	track(t, r, realtimesecret.TrackedSession{ID: "soon", Principal: "other", Expires: expires, Deadline: now.Add(clockSlack)})
-	track(t, r, realtimesecret.TrackedSession{ID: "later", Principal: "other", Expires: expires, Deadline: now.Add(time.Hour)})
-	track(t, r, realtimesecret.TrackedSession{ID: "uncapped", Principal: "web", Expires: expires})
+	track(t, r, contract.TrackedSession{ID: "due", Principal: "web", Lease: "l1", Expires: expires, Deadline: now.Add(-time.Second)})
+	track(t, r, contract.TrackedSession{ID: "just", Principal: "web", Expires: expires, Deadline: now.Add(-clockSlack)})
+	track(t, r, contract.TrackedSession{ID: "soon", Principal: "other", Expires: expires, Deadline: now.Add(clockSlack)})
+	track(t, r, contract.TrackedSession{ID: "later", Principal: "other", Expires: expires, Deadline: now.Add(time.Hour)})
+	track(t, r, contract.TrackedSession{ID: "uncapped", Principal: "web", Expires: expires})
 
 	due := claim(t, r, now, 10)
 	require.ElementsMatch(t, []string{"due", "just"}, ids(due), "deadlines before now are due, and only they")
@@ -225,10 +225,10 @@ func claimDue(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.Empty(t, claim(t, r, now.Add(2*time.Hour), 10))
 }
 
-func claimDueLimit(t *testing.T, r realtimesecret.SessionRegistry) {
+func claimDueLimit(t *testing.T, r contract.SessionRegistry) {
 	now := time.Now()
 	for i := range 5 {
-		track(t, r, realtimesecret.TrackedSession{ID: "s" + strconv.Itoa(i), Principal: "web", Expires: hour(),
+		track(t, r, contract.TrackedSession{ID: "s" + strconv.Itoa(i), Principal: "web", Expires: hour(),
 			Deadline: now.Add(-clockSlack - time.Duration(i)*time.Second)})
 	}
 	var got []string
@@ -240,26 +240,26 @@ func claimDueLimit(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.ElementsMatch(t, []string{"s0", "s1", "s2", "s3", "s4"}, got)
 }
 
-func claimDueSkipsEnded(t *testing.T, r realtimesecret.SessionRegistry) {
+func claimDueSkipsEnded(t *testing.T, r contract.SessionRegistry) {
 	now := time.Now()
-	track(t, r, realtimesecret.TrackedSession{ID: "ended", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
-	track(t, r, realtimesecret.TrackedSession{ID: "live", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
+	track(t, r, contract.TrackedSession{ID: "ended", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
+	track(t, r, contract.TrackedSession{ID: "live", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
 	require.True(t, end(t, r, "web", "ended"))
 	assert.Equal(t, []string{"live"}, ids(claim(t, r, now, 1)), "an ended session took the only place")
 }
 
-func trackAgainReplacesDeadline(t *testing.T, r realtimesecret.SessionRegistry) {
+func trackAgainReplacesDeadline(t *testing.T, r contract.SessionRegistry) {
 	now := time.Now()
-	track(t, r, realtimesecret.TrackedSession{ID: "moved", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
-	track(t, r, realtimesecret.TrackedSession{ID: "moved", Principal: "web", Expires: hour(), Deadline: now.Add(time.Hour)})
-	track(t, r, realtimesecret.TrackedSession{ID: "cleared", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
-	track(t, r, realtimesecret.TrackedSession{ID: "cleared", Principal: "web", Expires: hour()})
+	track(t, r, contract.TrackedSession{ID: "moved", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
+	track(t, r, contract.TrackedSession{ID: "moved", Principal: "web", Expires: hour(), Deadline: now.Add(time.Hour)})
+	track(t, r, contract.TrackedSession{ID: "cleared", Principal: "web", Expires: hour(), Deadline: now.Add(-time.Second)})
+	track(t, r, contract.TrackedSession{ID: "cleared", Principal: "web", Expires: hour()})
 	assert.Empty(t, claim(t, r, now, 10), "an earlier deadline was claimed")
 	assert.Equal(t, []string{"moved"}, ids(claim(t, r, now.Add(2*time.Hour), 10)))
 }
 
-func anyBytes(t *testing.T, r realtimesecret.SessionRegistry) {
-	tracked := []realtimesecret.TrackedSession{
+func anyBytes(t *testing.T, r contract.SessionRegistry) {
+	tracked := []contract.TrackedSession{
 		{Principal: "ab", ID: "c", Lease: "l:1"},
 		{Principal: "a", ID: "bc", Lease: "l\x00{2}"},
 		{Principal: "3:a", ID: "b"},
@@ -293,7 +293,7 @@ func anyBytes(t *testing.T, r realtimesecret.SessionRegistry) {
 	}
 }
 
-func concurrentAcquire(t *testing.T, r realtimesecret.SessionRegistry) {
+func concurrentAcquire(t *testing.T, r contract.SessionRegistry) {
 	const n, limit = 20, 2
 	var won atomic.Int32
 	var wg sync.WaitGroup
@@ -310,8 +310,8 @@ func concurrentAcquire(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.Equal(t, int32(limit), won.Load())
 }
 
-func concurrentEnd(t *testing.T, r realtimesecret.SessionRegistry) {
-	track(t, r, realtimesecret.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
+func concurrentEnd(t *testing.T, r contract.SessionRegistry) {
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
 	var ended atomic.Int32
 	var wg sync.WaitGroup
 	for range 10 {
@@ -327,20 +327,20 @@ func concurrentEnd(t *testing.T, r realtimesecret.SessionRegistry) {
 	assert.Equal(t, int32(1), ended.Load())
 }
 
-func concurrentClaimDue(t *testing.T, r realtimesecret.SessionRegistry) {
-	ClaimEachOnce(t, []realtimesecret.SessionRegistry{r})
+func concurrentClaimDue(t *testing.T, r contract.SessionRegistry) {
+	ClaimEachOnce(t, []contract.SessionRegistry{r})
 }
 
 // ClaimEachOnce tracks 50 due sessions through the first registry, then
 // has 8 goroutines claim them through all registries in turn (several
 // clients of one shared registry, for instance) until none is left, and
 // asserts each was claimed exactly once.
-func ClaimEachOnce(t *testing.T, registries []realtimesecret.SessionRegistry) {
+func ClaimEachOnce(t *testing.T, registries []contract.SessionRegistry) {
 	t.Helper()
 	const sessions, claimers = 50, 8
 	now := time.Now()
 	for i := range sessions {
-		track(t, registries[0], realtimesecret.TrackedSession{ID: "s" + strconv.Itoa(i), Principal: "web",
+		track(t, registries[0], contract.TrackedSession{ID: "s" + strconv.Itoa(i), Principal: "web",
 			Expires: hour(), Deadline: now.Add(-clockSlack - time.Duration(i)*time.Millisecond)})
 	}
 	var mu sync.Mutex

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Redacted replaces a credential in error texts.
@@ -23,19 +24,19 @@ func classify(parent, bounded context.Context, err error) error {
 	case cerr != nil:
 		return cerr
 	case bounded.Err() != nil:
-		return realtimesecret.ErrUpstreamTimeout
+		return contract.ErrUpstreamTimeout
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() { // Client.Timeout, dial timeout
-		return realtimesecret.ErrUpstreamTimeout
+		return contract.ErrUpstreamTimeout
 	}
-	return realtimesecret.ErrUpstreamUnavailable
+	return contract.ErrUpstreamUnavailable
 }
 
 // errCallerDeadline matches both ErrUpstreamTimeout and
 // context.DeadlineExceeded: the upstream did not answer within the time the
 // caller had, and a client still waiting is best told so with a 504.
-var errCallerDeadline = fmt.Errorf("%w: %w", realtimesecret.ErrUpstreamTimeout, context.DeadlineExceeded)
+var errCallerDeadline = fmt.Errorf("%w: %w", contract.ErrUpstreamTimeout, context.DeadlineExceeded)
 
 // mintError is a failed exchange. Its text is built once, with the
 // credential removed, so that no transport or upstream text can carry the

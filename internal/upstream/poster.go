@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Defaults applied by New to the zero fields of Options.
@@ -95,7 +96,7 @@ func (x *Exchange) Close() { x.cancel() }
 
 // Fail turns the failure of a step of the exchange other than Post (for
 // example fetching a token) into the error Mint returns: it wraps
-// realtimesecret.ErrUpstreamTimeout when the timeout fired, the caller's
+// contract.ErrUpstreamTimeout when the timeout fired, the caller's
 // context error when the caller gave up, and ErrUpstreamUnavailable
 // otherwise. Its text never contains secret.
 func (x *Exchange) Fail(cause error, secret string) error {
@@ -104,15 +105,15 @@ func (x *Exchange) Fail(cause error, secret string) error {
 
 // Post sends body to url with header h and returns the reply, whatever its
 // status, with a gzip body decoded. secret is the credential in h: no error
-// text contains it, and the reply body has it replaced by Redacted. The errors wrap realtimesecret.ErrUpstreamTimeout (the
+// text contains it, and the reply body has it replaced by Redacted. The errors wrap contract.ErrUpstreamTimeout (the
 // timeout fired), ErrUpstreamUnavailable (no reply: connection, TLS or
 // transport failure) or ErrUpstreamBadResponse (a redirect, a body over the
 // cap, an unknown or corrupt encoding), or the caller's context error when
 // the caller gave up first.
-func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (*realtimesecret.MintResponse, error) {
+func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (*contract.Reply, error) {
 	req, err := http.NewRequestWithContext(x.ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil { // the adapter built url from a checked base
-		return nil, fail(realtimesecret.ErrUpstreamUnavailable, x.p.name, x.ep, err, secret)
+		return nil, fail(contract.ErrUpstreamUnavailable, x.p.name, x.ep, err, secret)
 	}
 	req.ContentLength = int64(len(body))
 	req.Header = h
@@ -125,20 +126,20 @@ func (x *Exchange) Post(url string, h http.Header, body []byte, secret string) (
 
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		err := errors.New("redirect (status " + strconv.Itoa(resp.StatusCode) + ") not followed")
-		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
+		return nil, fail(contract.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
 	}
 	raw, err := readLimited(resp.Body, x.p.maxBytes, resp.ContentLength)
 	if errors.Is(err, errTooLarge) {
-		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, tooLarge(x.p.maxBytes), secret)
+		return nil, fail(contract.ErrUpstreamBadResponse, x.p.name, x.ep, tooLarge(x.p.maxBytes), secret)
 	}
 	if err != nil {
 		return nil, x.Fail(err, secret)
 	}
 	out, err := decode(resp.Header, raw, x.p.maxBytes)
 	if err != nil {
-		return nil, fail(realtimesecret.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
+		return nil, fail(contract.ErrUpstreamBadResponse, x.p.name, x.ep, err, secret)
 	}
-	return &realtimesecret.MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: redactBytes(out, secret)}, nil
+	return &contract.Reply{StatusCode: resp.StatusCode, Header: resp.Header, Body: redactBytes(out, secret)}, nil
 }
 
 // do sends req through the client, or straight to its transport when the

@@ -16,7 +16,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/internal/faultupstream"
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 const secret = "sk-test-0123456789SECRET"
@@ -31,8 +31,8 @@ func newPoster(t testing.TB, o upstream.Options) *upstream.Poster {
 }
 
 // post runs one exchange with secret as a bearer credential.
-func post(ctx context.Context, p *upstream.Poster, url string) (*realtimesecret.MintResponse, error) {
-	x := p.Begin(ctx, realtimesecret.EndpointClientSecret)
+func post(ctx context.Context, p *upstream.Poster, url string) (*contract.Reply, error) {
+	x := p.Begin(ctx, contract.EndpointClientSecret)
 	defer x.Close()
 	h := upstream.Header(nil)
 	h["Authorization"] = []string{"Bearer " + secret}
@@ -109,7 +109,7 @@ func TestFaults(t *testing.T) {
 func TestClientTimeoutIsUpstreamTimeout(t *testing.T) {
 	p := newPoster(t, upstream.Options{Client: &http.Client{Timeout: faultupstream.HangTimeout}})
 	_, err := post(context.Background(), p, faultupstream.Hang(t))
-	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
+	requireSentinel(t, err, contract.ErrUpstreamTimeout)
 }
 
 // A client whose jar must see every exchange is used whole, not bypassed
@@ -135,15 +135,15 @@ func TestCallerCancelIsNotTimeout(t *testing.T) {
 	url, ctx := faultupstream.CancelOnArrival(t)
 	_, err := post(ctx, newPoster(t, upstream.Options{}), url)
 	requireSentinel(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamTimeout)
-	assert.NotErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
+	assert.NotErrorIs(t, err, contract.ErrUpstreamTimeout)
+	assert.NotErrorIs(t, err, contract.ErrUpstreamUnavailable)
 }
 
 func TestCallerDeadlineIsTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), faultupstream.HangTimeout)
 	defer cancel()
 	_, err := post(ctx, newPoster(t, upstream.Options{}), faultupstream.Hang(t))
-	requireSentinel(t, err, realtimesecret.ErrUpstreamTimeout)
+	requireSentinel(t, err, contract.ErrUpstreamTimeout)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
@@ -151,7 +151,7 @@ func TestSecretRedactedFromTransportErrors(t *testing.T) {
 	// The transport quotes the malformed status line, the credential, in its
 	// error.
 	_, err := post(context.Background(), newPoster(t, upstream.Options{}), faultupstream.EchoCredential(t))
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
+	requireSentinel(t, err, contract.ErrUpstreamUnavailable)
 	assert.Contains(t, err.Error(), upstream.Redacted)
 	assert.Contains(t, err.Error(), "test client_secrets: ", "names the adapter and endpoint")
 }
@@ -179,7 +179,7 @@ func TestGzipCorrupt(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			url := faultupstream.Answer(t, faultupstream.Reply{Header: faultupstream.GzipHeader(), Body: body})
 			_, err := post(context.Background(), newPoster(t, upstream.Options{Client: noDecompression()}), url)
-			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
+			requireSentinel(t, err, contract.ErrUpstreamBadResponse)
 		})
 	}
 }
@@ -189,7 +189,7 @@ func TestUnsupportedEncoding(t *testing.T) {
 		t.Run(ce, func(t *testing.T) {
 			url := faultupstream.Answer(t, faultupstream.Reply{Header: http.Header{"Content-Encoding": {ce}}, Body: []byte("\x1b\x00")})
 			_, err := post(context.Background(), newPoster(t, upstream.Options{}), url)
-			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
+			requireSentinel(t, err, contract.ErrUpstreamBadResponse)
 		})
 	}
 }
@@ -216,7 +216,7 @@ func TestMaxResponseBytes(t *testing.T) {
 				assert.Equal(t, exact, string(resp.Body))
 				return
 			}
-			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
+			requireSentinel(t, err, contract.ErrUpstreamBadResponse)
 		})
 	}
 }
@@ -233,7 +233,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 		for _, c := range []*http.Client{nil, user, {Jar: jar}} {
 			resp, err := post(context.Background(), newPoster(t, upstream.Options{Client: c}), url)
 			assert.Nil(t, resp)
-			requireSentinel(t, err, realtimesecret.ErrUpstreamBadResponse)
+			requireSentinel(t, err, contract.ErrUpstreamBadResponse)
 		}
 		assert.Nil(t, user.CheckRedirect, "caller's client not modified")
 	}
@@ -243,24 +243,24 @@ func TestExchangeFail(t *testing.T) {
 	p := newPoster(t, upstream.Options{Timeout: time.Hour})
 	cause := errors.New("token source: refreshing " + secret + " failed")
 
-	x := p.Begin(context.Background(), realtimesecret.EndpointSession)
+	x := p.Begin(context.Background(), contract.EndpointSession)
 	err := x.Fail(cause, secret)
 	x.Close()
-	requireSentinel(t, err, realtimesecret.ErrUpstreamUnavailable)
+	requireSentinel(t, err, contract.ErrUpstreamUnavailable)
 	assert.ErrorIs(t, err, cause)
 	assert.Equal(t, "realtimesecret: upstream unavailable: test sessions: token source: refreshing [REDACTED] failed", err.Error())
 
-	x = p.Begin(context.Background(), realtimesecret.EndpointSession)
+	x = p.Begin(context.Background(), contract.EndpointSession)
 	x.Close() // stands for the timeout firing
-	requireSentinel(t, x.Fail(cause, secret), realtimesecret.ErrUpstreamTimeout)
+	requireSentinel(t, x.Fail(cause, secret), contract.ErrUpstreamTimeout)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	x = p.Begin(ctx, realtimesecret.EndpointSession)
+	x = p.Begin(ctx, contract.EndpointSession)
 	cancel()
 	requireSentinel(t, x.Fail(cause, secret), context.Canceled)
 	x.Close()
 
-	x = p.Begin(context.Background(), realtimesecret.EndpointSession)
+	x = p.Begin(context.Background(), contract.EndpointSession)
 	defer x.Close()
 	dl, ok := x.Context().Deadline()
 	require.True(t, ok)

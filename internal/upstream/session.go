@@ -3,7 +3,7 @@ package upstream
 import (
 	"errors"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // CheckSession returns the error, its text starting with name, of a
@@ -11,7 +11,7 @@ import (
 // or a hang-up without a session id, which would post to the collection
 // and create a session instead. Whether the endpoint is a session endpoint
 // at all the adapter answers, with its own unsupported-endpoint error.
-func CheckSession(name string, req *realtimesecret.SessionRequest) error {
+func CheckSession(name string, req *contract.SessionRequest) error {
 	switch {
 	case req == nil || req.Key == nil:
 		return errors.New(name + ": session request without a key")
@@ -25,7 +25,7 @@ func CheckSession(name string, req *realtimesecret.SessionRequest) error {
 // of a SessionWatcher.Watch request, or the error, its text starting with
 // name, of a request that has no key, no session id or an endpoint without
 // a sideband.
-func SidebandPath(name string, req *realtimesecret.SessionRequest) (string, error) {
+func SidebandPath(name string, req *contract.SessionRequest) (string, error) {
 	if req == nil || req.Key == nil {
 		return "", errors.New(name + ": sideband request without a key")
 	}

@@ -12,20 +12,21 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Sideband opens a sideband WebSocket to url (http or https; the
 // WebSocket handshake is sent there) with header h, whose credential is
-// secret, and returns it as a realtimesecret.Sideband. The handshake is
+// secret, and returns it as a contract.Sideband. The handshake is
 // bounded by the Poster's timeout and goes through its client, so it never
 // follows a redirect. Messages are read up to the Poster's
 // MaxResponseBytes each; compression is off, so a connection holds no
 // flate state, only the library's two 4 KiB buffers.
 //
-// A 404 answer fails with an error wrapping realtimesecret.ErrSessionNotFound;
+// A 404 answer fails with an error wrapping contract.ErrSessionNotFound;
 // other failures wrap ErrUpstreamTimeout or ErrUpstreamUnavailable, as
 // Post's do. No error text contains secret.
-func (p *Poster) Sideband(ctx context.Context, ep realtimesecret.Endpoint, url string, h http.Header, secret string) (realtimesecret.Sideband, error) {
+func (p *Poster) Sideband(ctx context.Context, ep realtimesecret.Endpoint, url string, h http.Header, secret string) (contract.Sideband, error) {
 	x := p.Begin(ctx, ep)
 	defer x.Close()
 	c, resp, err := websocket.Dial(x.ctx, url, &websocket.DialOptions{ //nolint:bodyclose // coder/websocket owns the handshake body
@@ -36,10 +37,10 @@ func (p *Poster) Sideband(ctx context.Context, ep realtimesecret.Endpoint, url s
 	if err != nil {
 		switch {
 		case resp != nil && resp.StatusCode == http.StatusNotFound:
-			return nil, fail(realtimesecret.ErrSessionNotFound, p.name, ep, errors.New("status 404"), secret)
+			return nil, fail(contract.ErrSessionNotFound, p.name, ep, errors.New("status 404"), secret)
 		case resp != nil:
 			cause := errors.New("handshake answered with status " + strconv.Itoa(resp.StatusCode))
-			return nil, fail(realtimesecret.ErrUpstreamUnavailable, p.name, ep, cause, secret)
+			return nil, fail(contract.ErrUpstreamUnavailable, p.name, ep, cause, secret)
 		}
 		return nil, x.Fail(err, secret)
 	}
@@ -60,7 +61,7 @@ const (
 	sidebandPong = 10 * time.Second
 )
 
-// sideband is a realtimesecret.Sideband on a coder/websocket connection.
+// sideband is a contract.Sideband on a coder/websocket connection.
 type sideband struct {
 	c    *websocket.Conn
 	name string
@@ -92,27 +93,27 @@ func (s *sideband) ping() {
 
 var errSidebandClosed = errors.New("closed normally")
 
-// Read implements realtimesecret.Sideband.
+// Read implements contract.Sideband.
 func (s *sideband) Read(ctx context.Context) ([]byte, error) {
 	_, b, err := s.c.Read(ctx)
 	switch {
 	case err == nil:
 		return b, nil
 	case websocket.CloseStatus(err) == websocket.StatusNormalClosure:
-		return nil, fail(realtimesecret.ErrSidebandClosed, s.name, s.ep, errSidebandClosed, "")
+		return nil, fail(contract.ErrSidebandClosed, s.name, s.ep, errSidebandClosed, "")
 	}
-	return nil, fail(realtimesecret.ErrUpstreamUnavailable, s.name, s.ep, err, "")
+	return nil, fail(contract.ErrUpstreamUnavailable, s.name, s.ep, err, "")
 }
 
-// Write implements realtimesecret.Sideband.
+// Write implements contract.Sideband.
 func (s *sideband) Write(ctx context.Context, event []byte) error {
 	if err := s.c.Write(ctx, websocket.MessageText, event); err != nil {
-		return fail(realtimesecret.ErrUpstreamUnavailable, s.name, s.ep, err, "")
+		return fail(contract.ErrUpstreamUnavailable, s.name, s.ep, err, "")
 	}
 	return nil
 }
 
-// Close implements realtimesecret.Sideband: a closing handshake, which the
+// Close implements contract.Sideband: a closing handshake, which the
 // library bounds to a few seconds. A sideband the upstream closed already
 // closes without an error.
 func (s *sideband) Close() error {

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/internal/upstream"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // sidebandServer accepts a sideband and reads it until the client goes.
@@ -58,7 +58,7 @@ func sidebandServer(t *testing.T, answer bool, after int32) *httptest.Server {
 func TestSidebandDropsAConnectionThatStopsAnswering(t *testing.T) {
 	p := newPoster(t, upstream.Options{})
 	upstream.SetSidebandKeepalive(p, 20*time.Millisecond, 50*time.Millisecond)
-	sb, err := p.Sideband(t.Context(), realtimesecret.EndpointCall, sidebandServer(t, false, 0).URL, http.Header{}, "")
+	sb, err := p.Sideband(t.Context(), contract.EndpointCall, sidebandServer(t, false, 0).URL, http.Header{}, "")
 	require.NoError(t, err)
 	defer func() { _ = sb.Close() }()
 
@@ -66,7 +66,7 @@ func TestSidebandDropsAConnectionThatStopsAnswering(t *testing.T) {
 	defer cancel()
 	_, err = sb.Read(guard)
 	require.NoError(t, guard.Err(), "Read waited for the guard: the silent connection was not dropped")
-	assert.ErrorIs(t, err, realtimesecret.ErrUpstreamUnavailable)
+	assert.ErrorIs(t, err, contract.ErrUpstreamUnavailable)
 }
 
 // TestSidebandKeepaliveKeepsAnAnsweringConnection: pings that are answered
@@ -74,7 +74,7 @@ func TestSidebandDropsAConnectionThatStopsAnswering(t *testing.T) {
 func TestSidebandKeepaliveKeepsAnAnsweringConnection(t *testing.T) {
 	p := newPoster(t, upstream.Options{})
 	upstream.SetSidebandKeepalive(p, 10*time.Millisecond, 5*time.Second)
-	sb, err := p.Sideband(t.Context(), realtimesecret.EndpointCall, sidebandServer(t, true, 5).URL, http.Header{}, "")
+	sb, err := p.Sideband(t.Context(), contract.EndpointCall, sidebandServer(t, true, 5).URL, http.Header{}, "")
 	require.NoError(t, err)
 	defer func() { _ = sb.Close() }()
 

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/internal/recordctx"
 )
 
 // realtimePath is the Realtime WebSocket path; a sideband connects to it
@@ -20,7 +23,7 @@ const sessionDomain = "realtimesecret session\x00"
 // HashSessionID returns the TokenHash a brokered session's Record is stored
 // under: a SHA-256 of the call or session id in a namespace of its own, so
 // that it never collides with a token's HashToken.
-func HashSessionID(id string) TokenHash {
+func HashSessionID(id string) contract.TokenHash {
 	var buf [len(sessionDomain) + 128]byte // ids are at most 128 bytes (validSessionID)
 	if len(id) > 128 {
 		return sha256.Sum256([]byte(sessionDomain + id))
@@ -58,8 +61,8 @@ func (h *Handler) sessionRef(r *http.Request) (string, Endpoint, *provider) {
 	// and are told apart without a compare.
 	switch path[len(path)-1] {
 	case 'h': // .../attach
-		if rt, id, ok := h.sessionPath(path, attachSuffix); ok && rt.endpoint == EndpointLiveSession {
-			return id, EndpointLiveSession, rt.provider
+		if rt, id, ok := h.sessionPath(path, attachSuffix); ok && rt.endpoint == contract.EndpointLiveSession {
+			return id, contract.EndpointLiveSession, rt.provider
 		}
 	case 'e': // .../v1/realtime
 		if r.URL.RawQuery == "" || !strings.HasSuffix(path, realtimePath) {
@@ -70,7 +73,7 @@ func (h *Handler) sessionRef(r *http.Request) (string, Endpoint, *provider) {
 			return "", 0, nil
 		}
 		if id := queryValue(r.URL.RawQuery, "call_id"); validSessionID(id) {
-			return id, EndpointCall, scope
+			return id, contract.EndpointCall, scope
 		}
 	}
 	return "", 0, nil
@@ -112,7 +115,7 @@ func (h *Handler) attributeSession(r *http.Request, id string, created Endpoint,
 		rec, found = Record{}, false
 	}
 	if found {
-		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &rec))
+		r = r.WithContext(recordctx.With(r.Context(), &rec))
 	}
 	if h.onRedeem != nil {
 		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})

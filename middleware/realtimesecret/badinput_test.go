@@ -18,6 +18,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/internal/badrequests"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // badRequestsDir holds the bad request corpus shared by the middleware and
@@ -54,29 +55,29 @@ func buildBadRequest(t *testing.T, c *badrequests.Corpus, tc *badrequests.Case, 
 // counts the calls: a bad request must never cost an upstream call.
 type countingProvider struct{ calls atomic.Int64 }
 
-var _ realtimesecret.SessionBroker = (*countingProvider)(nil)
+var _ contract.SessionBroker = (*countingProvider)(nil)
 
-func (p *countingProvider) Mint(context.Context, *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+func (p *countingProvider) Mint(context.Context, *contract.MintRequest) (*contract.Reply, error) {
 	n := p.calls.Add(1)
 	body := fmt.Sprintf(`{"value":"ek_counting%d","expires_at":4102444800,"session":{"type":"realtime"}}`, n)
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Body: []byte(body)}, nil
+	return &contract.Reply{StatusCode: http.StatusOK, Body: []byte(body)}, nil
 }
 
 // Session creates a call (an SDP answer and its Location) or a Live
 // session (its id), or hangs one up.
-func (p *countingProvider) Session(_ context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+func (p *countingProvider) Session(_ context.Context, req *contract.SessionRequest) (*contract.Reply, error) {
 	n := p.calls.Add(1)
 	switch req.Endpoint {
-	case realtimesecret.EndpointCall:
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: http.Header{
+	case contract.EndpointCall:
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: http.Header{
 			"Content-Type": {"application/sdp"},
 			"Location":     {fmt.Sprintf("/v1/realtime/calls/rtc_counting%d", n)},
 		}, Body: []byte("v=0\r\n")}, nil
-	case realtimesecret.EndpointLiveSession:
+	case contract.EndpointLiveSession:
 		body := fmt.Sprintf(`{"session":{"id":"sess_counting%d"},"transport":{"type":"webrtc","sdp":"v=0\r\n"}}`, n)
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, nil
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}, nil
 	default:
-		return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Body: []byte("{}")}, nil
+		return &contract.Reply{StatusCode: http.StatusOK, Body: []byte("{}")}, nil
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // The members the middleware reads or rewrites. A visited object that
@@ -92,7 +93,7 @@ func (t *ttlLocation) requested() bool { return t.seconds.Found() }
 func parseBody(doc []byte, ep Endpoint, b *mintBody) *Error {
 	*b = mintBody{doc: doc, endpoint: ep}
 	rootParam, what := "", "the request body"
-	if ep == EndpointCall {
+	if ep == contract.EndpointCall {
 		rootParam, what = "session", "the session part"
 	}
 	if !jsonscan.Valid(doc) {
@@ -107,24 +108,24 @@ func parseBody(doc []byte, ep Endpoint, b *mintBody) *Error {
 	}
 	var e *Error
 	switch ep {
-	case EndpointCall:
+	case contract.EndpointCall:
 		if _, e = b.readModel(&b.root); e != nil {
 			return e
 		}
 		b.modelParam = "session.model"
 		return nil
-	case EndpointLiveSession:
+	case contract.EndpointLiveSession:
 		if e = b.parseTranslation(); e != nil { // session.model, required, as a translation's
 			return e
 		}
 		return b.parseLiveTransport()
-	case EndpointClientSecret:
+	case contract.EndpointClientSecret:
 		e = b.parseGA()
-	case EndpointTranslation:
+	case contract.EndpointTranslation:
 		e = b.parseTranslation()
-	case EndpointSession:
+	case contract.EndpointSession:
 		e = b.parseBetaSession()
-	case EndpointTranscriptionSession:
+	case contract.EndpointTranscriptionSession:
 		e = b.parseBetaTranscription()
 	}
 	if e != nil {
@@ -282,10 +283,10 @@ func (b *mintBody) parseBetaTranscription() *Error {
 
 // ttlPaths is where each endpoint reads the requested lifetime.
 var ttlPaths = [...][]int{
-	EndpointClientSecret:         {kExpiresAfter, kSeconds},
-	EndpointTranslation:          {kExpiresAfter, kSeconds},
-	EndpointSession:              {kClientSecret, kExpiresAfter, kSeconds},
-	EndpointTranscriptionSession: {kClientSecret, kExpiresAt, kSeconds},
+	contract.EndpointClientSecret:         {kExpiresAfter, kSeconds},
+	contract.EndpointTranslation:          {kExpiresAfter, kSeconds},
+	contract.EndpointSession:              {kClientSecret, kExpiresAfter, kSeconds},
+	contract.EndpointTranscriptionSession: {kClientSecret, kExpiresAt, kSeconds},
 }
 
 func (b *mintBody) parseTTL() *Error {
@@ -346,7 +347,7 @@ func (b *mintBody) normalize(model string, maxTTL int) []byte {
 	default:
 		edits = append(edits, jsonscan.Edit{Span: b.modelAt.Value, Text: quoted})
 	}
-	if b.endpoint == EndpointClientSecret && b.hasSession && !b.session.has(kType) && !b.topModel {
+	if b.endpoint == contract.EndpointClientSecret && b.hasSession && !b.session.has(kType) && !b.topModel {
 		edits = append(edits, b.insertSession(nil))
 	}
 	if e, ok := b.ttlEdit(maxTTL); ok {

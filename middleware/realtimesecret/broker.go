@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // capGrace keeps a capped session's record past its deadline, so that the
@@ -26,7 +27,7 @@ const orphanHangupTimeout = 10 * time.Second
 // A principal with MaxSessions takes a lease first (429 when they are all
 // held), given back if no session comes of it; a created session is
 // tracked, with its cap deadline when the principal has MaxSession.
-func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route, p *provider, req *SessionRequest,
+func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route, p *provider, req *contract.SessionRequest,
 	rec Record, principal Principal, m *mint) *Error {
 	lifetime := h.sessionTTL
 	if principal.MaxSession > 0 {
@@ -78,7 +79,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route
 		}
 	}
 	created = true
-	tracked := TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
+	tracked := contract.TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
 	if principal.MaxSession > 0 {
 		tracked.Deadline = deadline
 	}
@@ -87,7 +88,7 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route
 		h.startMeter(p, req.Key, id, principal.ID, rec)
 	}
 	dst := w.Header()
-	if rt.endpoint == EndpointCall || headerValue(resp.Header, "Location") != "" {
+	if rt.endpoint == contract.EndpointCall || headerValue(resp.Header, "Location") != "" {
 		dst["Location"] = []string{rt.scope + rt.endpoint.Path() + "/" + id}
 	}
 	m.ev.Status = resp.StatusCode
@@ -109,7 +110,7 @@ func (h *Handler) hangUpOrphan(ctx context.Context, rec *Record, id string, m *m
 
 // answerUpstreamError answers an upstream non-2xx reply: an OpenAI-shaped
 // error body is passed on with its status, anything else is wrapped.
-func (h *Handler) answerUpstreamError(w http.ResponseWriter, resp *MintResponse, m *mint) *Error {
+func (h *Handler) answerUpstreamError(w http.ResponseWriter, resp *contract.Reply, m *mint) *Error {
 	if !isOpenAIError(resp.Body) {
 		return upstreamStatusError(resp.StatusCode)
 	}
@@ -126,9 +127,9 @@ func noRetry(w http.ResponseWriter) {
 
 // createdID returns the id of the session an upstream 2xx created: the last
 // segment of a call's Location, or a Live reply's session.id.
-func createdID(ep Endpoint, resp *MintResponse) (string, bool) {
+func createdID(ep Endpoint, resp *contract.Reply) (string, bool) {
 	var id string
-	if ep == EndpointCall {
+	if ep == contract.EndpointCall {
 		loc := headerValue(resp.Header, "Location")
 		if i := strings.IndexAny(loc, "?#"); i >= 0 {
 			loc = loc[:i]
@@ -165,11 +166,11 @@ func liveSessionID(body []byte) string {
 
 // replyContentType is the Content-Type of a brokered session's reply: the
 // upstream's (a call's SDP answer is application/sdp), else the endpoint's.
-func replyContentType(resp *MintResponse, ep Endpoint) []string {
+func replyContentType(resp *contract.Reply, ep Endpoint) []string {
 	if ct := resp.Header.Values("Content-Type"); len(ct) > 0 {
 		return ct[:1]
 	}
-	if ep == EndpointCall {
+	if ep == contract.EndpointCall {
 		return sdpContentType
 	}
 	return jsonContentType
@@ -181,7 +182,7 @@ var (
 )
 
 func sessionNoun(ep Endpoint) string {
-	if ep.created() == EndpointCall {
+	if ep.Creation() == contract.EndpointCall {
 		return "call"
 	}
 	return "session"

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // chromeOffer is the shape of the offer a browser makes for a voice call:
@@ -89,15 +90,15 @@ var (
 	liveReplyHeader = http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"req_0123456789abcdef"}}
 )
 
-func (p *sessionFixtureProvider) Session(_ context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+func (p *sessionFixtureProvider) Session(_ context.Context, req *contract.SessionRequest) (*contract.Reply, error) {
 	id := strconv.FormatUint(p.n.Add(1), 10)
-	if req.Endpoint == realtimesecret.EndpointLiveSession {
+	if req.Endpoint == contract.EndpointLiveSession {
 		body := append([]byte(`{"session":{"id":"sess_`+id+`"},"transport":{"type":"webrtc","sdp":`), quotedChromeOffer...)
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: liveReplyHeader, Body: append(body, "}}"...)}, nil
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: liveReplyHeader, Body: append(body, "}}"...)}, nil
 	}
 	h := http.Header{"Content-Type": callReplyHeader["Content-Type"], "X-Request-Id": callReplyHeader["X-Request-Id"],
 		"Location": {"/v1/realtime/calls/rtc_" + id}}
-	return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: h, Body: []byte(chromeOffer)}, nil
+	return &contract.Reply{StatusCode: http.StatusCreated, Header: h, Body: []byte(chromeOffer)}, nil
 }
 
 // BenchmarkCall brokers a WebRTC call in process: a browser-sized offer
@@ -109,14 +110,14 @@ func BenchmarkCall(b *testing.B) {
 	_ = mw.WriteField("sdp", chromeOffer)
 	_ = mw.WriteField("session", benchCallSession)
 	_ = mw.Close()
-	benchSession(b, realtimesecret.EndpointCall, mw.FormDataContentType(), body.String())
+	benchSession(b, contract.EndpointCall, mw.FormDataContentType(), body.String())
 }
 
 // BenchmarkLive creates a GPT-Live session in process.
 func BenchmarkLive(b *testing.B) {
 	body := `{"session":{"model":"openai/gpt-live-1","instructions":"You are a friendly assistant."},` +
 		`"transport":{"type":"webrtc","sdp":` + strconv.Quote(chromeOffer) + `}}`
-	benchSession(b, realtimesecret.EndpointLiveSession, "application/json", body)
+	benchSession(b, contract.EndpointLiveSession, "application/json", body)
 }
 
 func benchSession(b *testing.B, ep realtimesecret.Endpoint, contentType, body string) {

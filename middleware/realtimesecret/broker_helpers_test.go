@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // brokerProvider is a fakeProvider that also brokers sessions the way
@@ -23,13 +23,13 @@ import (
 type brokerProvider struct {
 	*fakeProvider
 	mu       sync.Mutex
-	sessions []realtimesecret.SessionRequest
+	sessions []contract.SessionRequest
 	n        int
 	// sessionReply, when set, answers instead of the default.
-	sessionReply func(req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error)
+	sessionReply func(req *contract.SessionRequest) (*contract.Reply, error)
 }
 
-var _ realtimesecret.SessionBroker = (*brokerProvider)(nil)
+var _ contract.SessionBroker = (*brokerProvider)(nil)
 
 func newBrokerProvider() *brokerProvider { return &brokerProvider{fakeProvider: newFakeProvider()} }
 
@@ -39,7 +39,7 @@ const testAnswer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 // testOffer is a minimal offer the middleware accepts.
 const testOffer = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n"
 
-func (b *brokerProvider) Session(_ context.Context, req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+func (b *brokerProvider) Session(_ context.Context, req *contract.SessionRequest) (*contract.Reply, error) {
 	b.mu.Lock()
 	cp := *req
 	cp.Body = bytes.Clone(req.Body)
@@ -55,16 +55,16 @@ func (b *brokerProvider) Session(_ context.Context, req *realtimesecret.SessionR
 	h.Set("X-Request-Id", "req_session")
 	h.Set("Set-Cookie", "upstream=1")
 	switch req.Endpoint {
-	case realtimesecret.EndpointCall:
+	case contract.EndpointCall:
 		h.Set("Content-Type", "application/sdp")
 		h.Set("Location", "/v1/realtime/calls/rtc_"+strconv.Itoa(n))
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: h, Body: []byte(testAnswer)}, nil
-	case realtimesecret.EndpointLiveSession:
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: h, Body: []byte(testAnswer)}, nil
+	case contract.EndpointLiveSession:
 		h.Set("Content-Type", "application/json")
 		body := `{"session":{"id":"sess_` + strconv.Itoa(n) + `","model":"gpt-live-1"},"transport":{"type":"webrtc","sdp":"` + "v=0\\r\\n" + `"}}`
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: h, Body: []byte(body)}, nil
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: h, Body: []byte(body)}, nil
 	default:
-		return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Header: h, Body: []byte(`{}`)}, nil
+		return &contract.Reply{StatusCode: http.StatusOK, Header: h, Body: []byte(`{}`)}, nil
 	}
 }
 
@@ -74,7 +74,7 @@ func (b *brokerProvider) sessionCount() int {
 	return len(b.sessions)
 }
 
-func (b *brokerProvider) lastSession(t *testing.T) realtimesecret.SessionRequest {
+func (b *brokerProvider) lastSession(t *testing.T) contract.SessionRequest {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()

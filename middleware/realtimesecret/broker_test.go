@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 func TestCallBrokeredWithTheMintsPolicyAndKey(t *testing.T) {
@@ -36,7 +37,7 @@ func TestCallBrokeredWithTheMintsPolicyAndKey(t *testing.T) {
 	assert.Empty(t, next.reqs, "a brokered call never reaches next")
 
 	got := up.lastSession(t)
-	assert.Equal(t, realtimesecret.EndpointCall, got.Endpoint)
+	assert.Equal(t, contract.EndpointCall, got.Endpoint)
 	assert.Equal(t, "primary", got.Key.ID)
 	assert.Equal(t, "client-req", got.Header.Get("X-Request-Id"))
 	assert.Empty(t, got.Header.Get("Authorization"))
@@ -50,7 +51,7 @@ func TestCallBrokeredWithTheMintsPolicyAndKey(t *testing.T) {
 
 	require.Len(t, events, 1)
 	ev := events[0]
-	assert.Equal(t, realtimesecret.EndpointCall, ev.Endpoint)
+	assert.Equal(t, contract.EndpointCall, ev.Endpoint)
 	assert.Equal(t, http.StatusCreated, ev.Status)
 	assert.Equal(t, "rtc_1", ev.SessionID)
 	assert.Equal(t, "realtime", ev.Model, "events carry the requested model, as for mints")
@@ -64,7 +65,7 @@ func TestCallBrokeredWithTheMintsPolicyAndKey(t *testing.T) {
 	assert.Equal(t, "web", rec.VirtualKeyID)
 	assert.Equal(t, "openai", rec.Provider)
 	assert.Equal(t, "gpt-realtime-2025", rec.Model)
-	assert.Equal(t, realtimesecret.EndpointCall, rec.Endpoint)
+	assert.Equal(t, contract.EndpointCall, rec.Endpoint)
 	assert.WithinDuration(t, time.Now(), rec.CreatedAt, time.Minute)
 	assert.Equal(t, realtimesecret.DefaultSessionLifetime, rec.ExpiresAt.Sub(rec.CreatedAt))
 
@@ -75,9 +76,9 @@ func TestCallBrokeredWithTheMintsPolicyAndKey(t *testing.T) {
 
 func TestCallLocationIsThisServersPath(t *testing.T) {
 	up := newBrokerProvider()
-	up.sessionReply = func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+	up.sessionReply = func(*contract.SessionRequest) (*contract.Reply, error) {
 		h := http.Header{"Location": {"https://api.openai.com/v1/realtime/calls/rtc_abc?x=1"}, "Content-Type": {"application/sdp"}}
-		return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: h, Body: []byte(testAnswer)}, nil
+		return &contract.Reply{StatusCode: http.StatusCreated, Header: h, Body: []byte(testAnswer)}, nil
 	}
 	cfg := baseConfig(up)
 	cfg.PathPrefix = "/api"
@@ -131,13 +132,13 @@ func TestLiveSessionBrokered(t *testing.T) {
 	assert.Empty(t, w.Header().Get("Location"), "no Location is invented when the upstream gave none")
 
 	got := up.lastSession(t)
-	assert.Equal(t, realtimesecret.EndpointLiveSession, got.Endpoint)
+	assert.Equal(t, contract.EndpointLiveSession, got.Endpoint)
 	assert.Equal(t, "application/json", got.ContentType)
 	assert.Equal(t, strings.Replace(body, "openai/gpt-live", "gpt-live-1", 1), string(got.Body), "GPT-Live refuses unknown fields: nothing is added")
 	rec, ok, err := h.LookupSession(context.Background(), "sess_1")
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, realtimesecret.EndpointLiveSession, rec.Endpoint)
+	assert.Equal(t, contract.EndpointLiveSession, rec.Endpoint)
 	assert.Equal(t, "gpt-live-1", rec.Model)
 }
 
@@ -178,31 +179,31 @@ func TestBrokerPolicyRefusesBeforeTheUpstream(t *testing.T) {
 func TestBrokerFailuresAfterSendingAreNotRetried(t *testing.T) {
 	tests := []struct {
 		name   string
-		reply  func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error)
+		reply  func(*contract.SessionRequest) (*contract.Reply, error)
 		status int
 		code   string
 		retry  string
 	}{
 		{name: "timeout", status: http.StatusGatewayTimeout, code: "upstream_timeout", retry: "false",
-			reply: func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-				return nil, fmt.Errorf("openai: %w", realtimesecret.ErrUpstreamTimeout)
+			reply: func(*contract.SessionRequest) (*contract.Reply, error) {
+				return nil, fmt.Errorf("openai: %w", contract.ErrUpstreamTimeout)
 			}},
 		{name: "reset", status: http.StatusBadGateway, code: "upstream_unavailable", retry: "false",
-			reply: func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-				return nil, fmt.Errorf("openai: %w", realtimesecret.ErrUpstreamUnavailable)
+			reply: func(*contract.SessionRequest) (*contract.Reply, error) {
+				return nil, fmt.Errorf("openai: %w", contract.ErrUpstreamUnavailable)
 			}},
 		{name: "2xx without a call id", status: http.StatusBadGateway, code: "invalid_upstream_response", retry: "false",
-			reply: func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-				return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: http.Header{}, Body: []byte(testAnswer)}, nil
+			reply: func(*contract.SessionRequest) (*contract.Reply, error) {
+				return &contract.Reply{StatusCode: http.StatusCreated, Header: http.Header{}, Body: []byte(testAnswer)}, nil
 			}},
 		{name: "2xx with an unusable call id", status: http.StatusBadGateway, code: "invalid_upstream_response", retry: "false",
-			reply: func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+			reply: func(*contract.SessionRequest) (*contract.Reply, error) {
 				h := http.Header{"Location": {"/v1/realtime/calls/<script>"}}
-				return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: h, Body: []byte(testAnswer)}, nil
+				return &contract.Reply{StatusCode: http.StatusCreated, Header: h, Body: []byte(testAnswer)}, nil
 			}},
 		{name: "upstream error passes through", status: http.StatusBadRequest, code: "invalid_offer",
-			reply: func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-				return &realtimesecret.MintResponse{StatusCode: http.StatusBadRequest, Header: http.Header{},
+			reply: func(*contract.SessionRequest) (*contract.Reply, error) {
+				return &contract.Reply{StatusCode: http.StatusBadRequest, Header: http.Header{},
 					Body: []byte(`{"error":{"message":"bad offer","type":"invalid_request_error","param":null,"code":"invalid_offer"}}`)}, nil
 			}},
 	}
@@ -227,8 +228,8 @@ func TestBrokerFailuresAfterSendingAreNotRetried(t *testing.T) {
 func TestLiveReplyWithoutSessionIDIs502(t *testing.T) {
 	for _, body := range []string{`{"transport":{}}`, `{"session":{}}`, `{"session":{"id":""}}`, `{"session":{"id":"a","id":"b"}}`, `[]`} {
 		up := newBrokerProvider()
-		up.sessionReply = func(*realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
-			return &realtimesecret.MintResponse{StatusCode: http.StatusCreated, Header: http.Header{}, Body: []byte(body)}, nil
+		up.sessionReply = func(*contract.SessionRequest) (*contract.Reply, error) {
+			return &contract.Reply{StatusCode: http.StatusCreated, Header: http.Header{}, Body: []byte(body)}, nil
 		}
 		h := realtimesecret.Middleware(baseConfig(up))(&nextRecorder{})
 		w := do(t, h, http.MethodPost, "/v1/live/sessions", `{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\n"}}`,
@@ -248,7 +249,7 @@ func TestBrokerNeedsASessionBroker(t *testing.T) {
 
 // twoCallers is a config with two virtual keys and two upstream keys, each
 // key serving one model, so a test knows which key created a session.
-func twoCallers(up realtimesecret.Provider) realtimesecret.Config {
+func twoCallers(up contract.Provider) realtimesecret.Config {
 	cfg := baseConfig(up)
 	cfg.Providers[0].Keys = []realtimesecret.Key{
 		{ID: "realtime-key", Value: upstreamKey, Models: []string{"gpt-realtime"}},
@@ -341,7 +342,7 @@ func TestStrictStoreFailureHangsUpTheCreatedSession(t *testing.T) {
 	assert.Equal(t, "false", w.Header().Get("X-Should-Retry"))
 	require.Equal(t, 2, up.sessionCount())
 	got := up.lastSession(t)
-	assert.Equal(t, realtimesecret.EndpointCallHangup, got.Endpoint)
+	assert.Equal(t, contract.EndpointCallHangup, got.Endpoint)
 	assert.Equal(t, "rtc_1", got.SessionID, "the session the client will never hear of is ended")
 }
 
@@ -363,10 +364,10 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		path     string
 		endpoint realtimesecret.Endpoint
 	}{
-		{"/v1/realtime?call_id=rtc_1", realtimesecret.EndpointCall},
-		{"/openai/v1/realtime?model=x&call_id=rtc_1", realtimesecret.EndpointCall},
-		{"/v1/realtime?call_id=rtc%5F1", realtimesecret.EndpointCall},
-		{"/v1/live/sessions/sess_2/attach", realtimesecret.EndpointLiveSession},
+		{"/v1/realtime?call_id=rtc_1", contract.EndpointCall},
+		{"/openai/v1/realtime?model=x&call_id=rtc_1", contract.EndpointCall},
+		{"/v1/realtime?call_id=rtc%5F1", contract.EndpointCall},
+		{"/v1/live/sessions/sess_2/attach", contract.EndpointLiveSession},
 		{"/v1/realtime?call_id=rtc_404", 0},
 		{"/v1/realtime?callid=rtc_1", 0},
 		{"/v1/other?call_id=rtc_1", 0},
@@ -378,7 +379,7 @@ func TestRequestsNamingASessionAreAttributed(t *testing.T) {
 		{"/v1/live/sessions/rtc_1/attach", 0},
 		// The provider scope must be the provider that created the session,
 		// as on a hang-up.
-		{"/openai/v1/live/sessions/sess_2/attach", realtimesecret.EndpointLiveSession},
+		{"/openai/v1/live/sessions/sess_2/attach", contract.EndpointLiveSession},
 		{"/azure/v1/realtime?call_id=rtc_1", 0},
 		{"/azure/v1/live/sessions/sess_2/attach", 0},
 	}

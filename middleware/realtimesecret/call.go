@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // maxOfferBytes caps an SDP offer. A browser's offer with audio and a data
@@ -72,10 +74,10 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 		return e
 	}
 	if o.session == nil {
-		*b = mintBody{endpoint: EndpointCall, modelParam: "session.model"}
+		*b = mintBody{endpoint: contract.EndpointCall, modelParam: "session.model"}
 		return nil
 	}
-	return parseBody(o.session, EndpointCall, b)
+	return parseBody(o.session, contract.EndpointCall, b)
 }
 
 // parseRawOffer reads an application/sdp call body: the offer alone, with
@@ -86,7 +88,7 @@ func parseRawOffer(body []byte, o *callOffer, b *mintBody) *Error {
 			Message: "the SDP offer is larger than " + strconv.Itoa(maxOfferBytes) + " bytes"}
 	}
 	*o = callOffer{sdp: body}
-	*b = mintBody{endpoint: EndpointCall, modelParam: "session.model"}
+	*b = mintBody{endpoint: contract.EndpointCall, modelParam: "session.model"}
 	return checkOffer(body, "sdp")
 }
 
@@ -116,9 +118,9 @@ func notAnOffer(param string) *Error {
 // offer and the session with the bare, alias-resolved model, every other
 // byte as the client sent it. A raw offer goes as multipart too: upstream,
 // a raw application/sdp body is for ephemeral keys only.
-func sessionRequest(ep Endpoint, key *Key, b *mintBody, o *callOffer, model string) *SessionRequest {
-	req := &SessionRequest{Endpoint: ep, Key: key}
-	if ep == EndpointLiveSession {
+func sessionRequest(ep Endpoint, key *Key, b *mintBody, o *callOffer, model string) *contract.SessionRequest {
+	req := &contract.SessionRequest{Endpoint: ep, Key: key}
+	if ep == contract.EndpointLiveSession {
 		req.ContentType, req.Body = "application/json", b.normalize(model, 0)
 		return req
 	}

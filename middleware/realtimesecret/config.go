@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Config configures a Handler. The zero value is not usable: at least one
@@ -62,7 +64,7 @@ type Config struct {
 	// MaxSession, MaxSessions and EndSessions. Nil means the Store when it
 	// implements SessionRegistry (adapters/redisstore does, so limits and
 	// caps hold across nodes), else an in-process registry.
-	SessionRegistry SessionRegistry
+	SessionRegistry contract.SessionRegistry
 
 	// ForwardHeaders lists the client headers sent upstream with a mint.
 	// Nil means "OpenAI-Safety-Identifier" and "X-Request-Id". Authorization,
@@ -71,11 +73,11 @@ type Config struct {
 
 	// Store keeps a record of every minted token until it expires, for
 	// attribution. Nil means an in-process store (NewMemoryStore).
-	Store Store
+	Store contract.Store
 
 	// RateLimiter enforces VirtualKey.RateLimit and Principal.RateLimit. Nil
 	// means an in-process limiter; use a shared one when several nodes mint.
-	RateLimiter RateLimiter
+	RateLimiter contract.RateLimiter
 
 	// StrictStore makes a failing Store or RateLimiter fail the mint with
 	// 503. False means the mint goes on (the failure is logged and reported
@@ -134,7 +136,7 @@ type ProviderConfig struct {
 	// records. Required, unique; letters, digits, '-', '_' and '.' only.
 	Name string
 	// Provider is the adapter that calls the upstream. Required.
-	Provider Provider
+	Provider contract.Provider
 	// Keys are the upstream keys to mint with. At least one is required.
 	Keys []Key
 	// Aliases maps a requested model to the model (on Azure, the
@@ -194,10 +196,10 @@ func (cfg *Config) validate() error {
 			return err
 		}
 		if p.metered(cfg) {
-			_, broker := p.Provider.(SessionBroker)
-			_, watcher := p.Provider.(SessionWatcher)
+			_, broker := p.Provider.(contract.SessionBroker)
+			_, watcher := p.Provider.(contract.SessionWatcher)
 			if (broker && !watcher) || (p.UsageMetering != nil && !watcher) {
-				return configError("provider %q: UsageMetering needs an adapter that implements SessionWatcher", p.Name)
+				return configError("provider %q: UsageMetering needs an adapter that implements contract.SessionWatcher", p.Name)
 			}
 		}
 	}

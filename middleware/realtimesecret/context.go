@@ -1,25 +1,16 @@
 package realtimesecret
 
-import "context"
+import (
+	"context"
 
-type contextKey struct{}
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/internal/recordctx"
+)
 
-// FromContext returns the record of the ephemeral token that the request
-// carrying ctx redeems, as set by the middleware on pass-through requests.
-// It returns false when there is none, and is safe with a nil ctx.
+// FromContext returns the record of the ephemeral token (or brokered
+// session) that the request carrying ctx redeems, as set by the middleware
+// on pass-through requests. It returns false when there is none, and is
+// safe with a nil ctx. Tests of handlers that read it can set one with
+// realtimesecrettest.NewContext.
 func FromContext(ctx context.Context) (Record, bool) {
-	if ctx == nil {
-		return Record{}, false
-	}
-	rec, ok := ctx.Value(contextKey{}).(*Record)
-	if !ok || rec == nil {
-		return Record{}, false
-	}
-	return *rec, true
-}
-
-// NewContext returns a copy of ctx carrying rec, as FromContext reads it.
-// It is for tests of handlers that consume attribution.
-func NewContext(ctx context.Context, rec Record) context.Context {
-	return context.WithValue(ctx, contextKey{}, &rec)
+	return recordctx.From(ctx)
 }

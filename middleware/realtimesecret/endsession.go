@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // liveCloseWait bounds ending a GPT-Live session over a sideband: the
@@ -27,7 +29,7 @@ var (
 // one; if that fails, and for a call, the hang-up endpoint is used. A
 // session the provider no longer knows counts as ended.
 func (h *Handler) endUpstream(ctx context.Context, rec *Record, id string) error {
-	if rec.Endpoint == EndpointLiveSession {
+	if rec.Endpoint == contract.EndpointLiveSession {
 		err := h.closeLive(ctx, rec, id)
 		if err == nil {
 			return nil
@@ -57,8 +59,8 @@ func (h *Handler) closeLive(ctx context.Context, rec *Record, id string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, liveCloseWait)
 	defer cancel()
-	sb, err := p.watcher.Watch(ctx, &SessionRequest{Endpoint: EndpointLiveSession, SessionID: id, Key: key})
-	if errors.Is(err, ErrSessionNotFound) {
+	sb, err := p.watcher.Watch(ctx, &contract.SessionRequest{Endpoint: contract.EndpointLiveSession, SessionID: id, Key: key})
+	if errors.Is(err, contract.ErrSessionNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -71,7 +73,7 @@ func (h *Handler) closeLive(ctx context.Context, rec *Record, id string) error {
 	for {
 		event, err := sb.Read(ctx)
 		switch {
-		case errors.Is(err, ErrSidebandClosed):
+		case errors.Is(err, contract.ErrSidebandClosed):
 			return errLiveCloseUnconfirmed
 		case err != nil:
 			return err

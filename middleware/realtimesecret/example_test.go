@@ -10,13 +10,15 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/realtimesecrettest"
 )
 
 // exampleProvider stands in for adapters/openai so the examples run
 // without a network.
-var exampleProvider = realtimesecret.ProviderFunc(func(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+var exampleProvider = realtimesecrettest.ProviderFunc(func(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	fmt.Printf("upstream got %s with key %s: %s\n", req.Endpoint.Path(), req.Key.ID, req.Body)
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK,
+	return &contract.Reply{StatusCode: http.StatusOK,
 		Body: []byte(`{"value":"ek_example","expires_at":4102444800,"session":{"type":"realtime","model":"gpt-realtime"}}`)}, nil
 })
 

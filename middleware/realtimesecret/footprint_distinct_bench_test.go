@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // BenchmarkMemoryStoreFootprintDistinct is the worst case of
@@ -18,7 +19,7 @@ import (
 // skew a footprint measured next in the same process.
 func BenchmarkMemoryStoreFootprintDistinct(b *testing.B) {
 	const n = 1_000_000
-	hashes := make([]realtimesecret.TokenHash, n)
+	hashes := make([]contract.TokenHash, n)
 	recs := make([]realtimesecret.Record, n)
 	base := benchRecord()
 	for i := range hashes {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // fuzzModel is the model the broker fuzz targets rewrite to.
@@ -89,7 +91,7 @@ func FuzzCallMultipart(f *testing.F) {
 			t.Fatalf("accepted an offer of %d bytes, UTF-8 %v", len(o.sdp), utf8.Valid(o.sdp))
 		}
 
-		req := sessionRequest(EndpointCall, &Key{}, &b, &o, fuzzModel)
+		req := sessionRequest(contract.EndpointCall, &Key{}, &b, &o, fuzzModel)
 		names, parts := readBack(t, req)
 		wantNames := []string{"sdp"}
 		if o.session != nil {
@@ -113,7 +115,7 @@ func FuzzCallMultipart(f *testing.F) {
 			t.Fatalf("bytes other than the model changed in the session:\n in %q\nout %q", o.session, parts["session"])
 		}
 		var again mintBody
-		if e := parseBody(parts["session"], EndpointCall, &again); e != nil {
+		if e := parseBody(parts["session"], contract.EndpointCall, &again); e != nil {
 			t.Fatalf("the session sent upstream does not parse: %q: %v", parts["session"], e)
 		}
 		if b.modelAt.Found() != again.modelAt.Found() || (b.modelAt.Found() && again.model != fuzzModel) {
@@ -124,7 +126,7 @@ func FuzzCallMultipart(f *testing.F) {
 
 // readBack parses the multipart body of req with mime/multipart, as the
 // upstream does, and returns its part names in order and their contents.
-func readBack(t *testing.T, req *SessionRequest) ([]string, map[string][]byte) {
+func readBack(t *testing.T, req *contract.SessionRequest) ([]string, map[string][]byte) {
 	t.Helper()
 	mt, params, err := mime.ParseMediaType(req.ContentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
@@ -173,7 +175,7 @@ func FuzzLiveBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var b mintBody
-		if e := parseBody(doc, EndpointLiveSession, &b); e != nil {
+		if e := parseBody(doc, contract.EndpointLiveSession, &b); e != nil {
 			if e.Status != http.StatusBadRequest {
 				t.Fatalf("status %d: %s", e.Status, e.Message)
 			}

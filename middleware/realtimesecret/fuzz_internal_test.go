@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // FuzzParseBody checks that parsing and normalizing any body never panics,
@@ -23,7 +25,7 @@ func FuzzParseBody(f *testing.F) {
 		`{"session":{"model":"a","mod\u0065l":"b"}}`,
 		`[]`, `{`, `{"session":"x"}`,
 	} {
-		for ep := EndpointClientSecret; ep <= EndpointTranslation; ep++ {
+		for ep := contract.EndpointClientSecret; ep <= contract.EndpointTranslation; ep++ {
 			f.Add([]byte(s), uint8(ep), uint16(0))
 			f.Add([]byte(s), uint8(ep), uint16(60))
 		}
@@ -49,7 +51,7 @@ func FuzzParseBody(f *testing.F) {
 		if b.modelAt.Found() && again.model != model {
 			t.Fatalf("model %q after normalize, want %q (out %q)", again.model, model, out)
 		}
-		if maxTTL == 0 && !b.topModel && b.modelAt.Found() && ep != EndpointClientSecret {
+		if maxTTL == 0 && !b.topModel && b.modelAt.Found() && ep != contract.EndpointClientSecret {
 			// Only the model bytes differ.
 			v := b.modelAt.Value
 			want := string(doc[:v.Start]) + `"` + model + `"` + string(doc[v.End:])
@@ -101,7 +103,7 @@ func FuzzOpenSealed(f *testing.F) {
 		f.Fatal(err)
 	}
 	now := time.Unix(1_700_000_000, 0)
-	rec := Record{KeyID: "k", VirtualKeyID: "vk", Provider: "openai", Model: "m", Endpoint: EndpointSession, ExpiresAt: now.Add(time.Minute)}
+	rec := Record{KeyID: "k", VirtualKeyID: "vk", Provider: "openai", Model: "m", Endpoint: contract.EndpointSession, ExpiresAt: now.Add(time.Minute)}
 	good, err := s.seal("ek_upstream", &rec)
 	if err != nil {
 		f.Fatal(err)

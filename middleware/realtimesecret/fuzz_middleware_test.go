@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // These fuzz targets drive the public middleware, so routing, body parsing,
@@ -26,20 +27,20 @@ var fuzzProviders = []string{"openai", "other-2.x_y"}
 type recordingProvider struct {
 	mu   sync.Mutex
 	name string
-	last *realtimesecret.MintRequest
+	last *contract.MintRequest
 }
 
-func (p *recordingProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+func (p *recordingProvider) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	p.mu.Lock()
 	cp := *req
 	cp.Body = bytes.Clone(req.Body)
 	p.last = &cp
 	p.mu.Unlock()
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK,
+	return &contract.Reply{StatusCode: http.StatusOK,
 		Body: []byte(`{"value":"ek_fuzz","expires_at":4102444800,"client_secret":{"value":"ek_fuzz","expires_at":4102444800}}`)}, nil
 }
 
-func (p *recordingProvider) take() *realtimesecret.MintRequest {
+func (p *recordingProvider) take() *contract.MintRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r := p.last
@@ -70,7 +71,7 @@ func fuzzMiddleware(f *testing.F) (http.Handler, map[string]*recordingProvider, 
 		f.Fatal(err)
 	}
 	var routes []string
-	for _, ep := range realtimesecret.Endpoints() {
+	for _, ep := range contract.Endpoints() {
 		routes = append(routes, ep.Path())
 		for _, name := range fuzzProviders {
 			routes = append(routes, "/"+name+ep.Path())
@@ -82,7 +83,7 @@ func fuzzMiddleware(f *testing.F) (http.Handler, map[string]*recordingProvider, 
 // routeProvider returns the endpoint and default provider ("" for none) of
 // a mint path built by fuzzMiddleware.
 func routeProvider(path string) (realtimesecret.Endpoint, string) {
-	for _, ep := range realtimesecret.Endpoints() {
+	for _, ep := range contract.Endpoints() {
 		if prefix, ok := strings.CutSuffix(path, ep.Path()); ok {
 			return ep, strings.TrimPrefix(prefix, "/")
 		}
@@ -93,11 +94,11 @@ func routeProvider(path string) (realtimesecret.Endpoint, string) {
 // modelBody returns a mint body for ep with model at the place ep reads it.
 func modelBody(ep realtimesecret.Endpoint, model []byte) []byte {
 	switch ep {
-	case realtimesecret.EndpointClientSecret:
+	case contract.EndpointClientSecret:
 		return append(append([]byte(`{"session":{"type":"realtime","model":`), model...), "}}"...)
-	case realtimesecret.EndpointTranslation:
+	case contract.EndpointTranslation:
 		return append(append([]byte(`{"session":{"model":`), model...), "}}"...)
-	case realtimesecret.EndpointSession:
+	case contract.EndpointSession:
 		return append(append([]byte(`{"model":`), model...), "}"...)
 	default:
 		return append(append([]byte(`{"input_audio_transcription":{"model":`), model...), "}}"...)
@@ -120,9 +121,9 @@ func forwardedModel(ep realtimesecret.Endpoint, body []byte) (string, bool) {
 	}
 	var m *string
 	switch {
-	case ep == realtimesecret.EndpointSession:
+	case ep == contract.EndpointSession:
 		m = v.Model
-	case ep == realtimesecret.EndpointTranscriptionSession && v.Transcription != nil:
+	case ep == contract.EndpointTranscriptionSession && v.Transcription != nil:
 		m = v.Transcription.Model
 	case v.Session != nil:
 		m = v.Session.Model
@@ -237,7 +238,7 @@ func FuzzMintBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, route uint8) {
 		path := routes[int(route)%len(routes)]
 		w := postJSON(h, path, body)
-		var forwarded *realtimesecret.MintRequest
+		var forwarded *contract.MintRequest
 		for _, p := range providers {
 			if req := p.take(); req != nil {
 				if forwarded != nil {

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 const liveBody = `{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\n"}}`
@@ -33,10 +35,10 @@ func (b *brokerProvider) hangups() []string {
 }
 
 // sessionRequests returns a copy of every session request so far.
-func (b *brokerProvider) sessionRequests() []realtimesecret.SessionRequest {
+func (b *brokerProvider) sessionRequests() []contract.SessionRequest {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]realtimesecret.SessionRequest(nil), b.sessions...)
+	return append([]contract.SessionRequest(nil), b.sessions...)
 }
 
 func newGoverned(t *testing.T, up *brokerProvider, vk func(*realtimesecret.VirtualKey)) (*realtimesecret.Handler, http.Handler) {
@@ -111,9 +113,9 @@ func TestLeaseMaxSessionsCountsBrokeredSessions(t *testing.T) {
 func TestLeaseFreedWhenCreationFails(t *testing.T) {
 	up := newBrokerProvider()
 	fail := true
-	up.sessionReply = func(req *realtimesecret.SessionRequest) (*realtimesecret.MintResponse, error) {
+	up.sessionReply = func(req *contract.SessionRequest) (*contract.Reply, error) {
 		if fail {
-			return nil, realtimesecret.ErrUpstreamUnavailable
+			return nil, contract.ErrUpstreamUnavailable
 		}
 		up.sessionReply = nil
 		return up.Session(context.Background(), req)
@@ -196,7 +198,7 @@ func TestGovernanceEndSessionsEndsOneKeysSessions(t *testing.T) {
 // holds others, as every brokered session and WebSocket redemption of a
 // key with MaxSessions does.
 func BenchmarkLeaseAcquireRelease(b *testing.B) {
-	r := realtimesecret.NewMemorySessionRegistry()
+	r := memory.NewSessionRegistry()
 	ctx := context.Background()
 	expires := time.Now().Add(time.Hour)
 	for i := range 10 {

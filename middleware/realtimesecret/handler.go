@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // Handler answers the mint routes and attributes redemptions. It is
@@ -23,15 +26,15 @@ type Handler struct {
 	maxBody         int64
 	sessionTTL      time.Duration // how long a brokered session's record is kept
 	forward         []string      // canonical header names
-	store           Store
+	store           contract.Store
 	storeExpires    bool // store is a MemoryStore on h.now's clock: Get drops expired records itself
-	limiter         RateLimiter
+	limiter         contract.RateLimiter
 	strict          bool
 	onMint          func(MintEvent)
 	onRedeem        func(RedeemEvent)
 	onUsage         func(UsageEvent)
 	sealer          *sealer // nil without SealKeys
-	registry        SessionRegistry
+	registry        contract.SessionRegistry
 	caps            capEnforcer
 	meters          meters
 	log             *slog.Logger
@@ -41,10 +44,10 @@ type Handler struct {
 // provider is a configured provider with its keys.
 type provider struct {
 	name    string
-	adapter Provider
-	broker  SessionBroker  // adapter, when it brokers sessions; nil otherwise
-	watcher SessionWatcher // adapter, when it attaches sidebands; nil otherwise
-	metered bool           // its brokered sessions are metered (watcher is set)
+	adapter contract.Provider
+	broker  contract.SessionBroker  // adapter, when it brokers sessions; nil otherwise
+	watcher contract.SessionWatcher // adapter, when it attaches sidebands; nil otherwise
+	metered bool                    // its brokered sessions are metered (watcher is set)
 	keys    []Key
 }
 
@@ -70,8 +73,8 @@ func New(cfg Config) (*Handler, error) {
 	list := make([]*provider, 0, len(cfg.Providers))
 	for _, pc := range cfg.Providers {
 		p := &provider{name: pc.Name, adapter: pc.Provider, keys: cloneKeys(pc.Keys, pc.Aliases)}
-		p.broker, _ = pc.Provider.(SessionBroker)
-		p.watcher, _ = pc.Provider.(SessionWatcher)
+		p.broker, _ = pc.Provider.(contract.SessionBroker)
+		p.watcher, _ = pc.Provider.(contract.SessionWatcher)
 		p.metered = p.watcher != nil && pc.metered(&cfg)
 		h.providers[p.name] = p
 		list = append(list, p)
@@ -122,25 +125,25 @@ func New(cfg Config) (*Handler, error) {
 		h.forward = append(h.forward, c)
 	}
 	if h.store == nil {
-		h.store = NewMemoryStore()
+		h.store = memory.NewStore()
 	}
 	h.registry = cfg.SessionRegistry
 	if h.registry == nil {
-		h.registry, _ = h.store.(SessionRegistry)
+		h.registry, _ = h.store.(contract.SessionRegistry)
 	}
 	shared := h.registry != nil
 	if !shared {
-		h.registry = NewMemorySessionRegistry()
+		h.registry = memory.NewSessionRegistry()
 	}
 	if h.limiter == nil {
-		h.limiter = NewMemoryRateLimiter(cfg.Now)
+		h.limiter = memory.NewRateLimiter(cfg.Now)
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now
-		_, h.storeExpires = h.store.(*MemoryStore)
+		_, h.storeExpires = h.store.(*memory.Store)
 	}
 	if shared {
 		// Another node may have set caps that fall due here. Started last:
@@ -287,7 +290,7 @@ func (h *Handler) Lookup(ctx context.Context, token string) (Record, bool, error
 		_, rec, err := h.sealer.open(token, h.now())
 		return rec, err == nil, nil
 	}
-	rec, ok, err := h.store.Get(ctx, HashToken(token))
+	rec, ok, err := h.store.Get(ctx, contract.HashToken(token))
 	if err != nil || !ok {
 		return Record{}, false, err
 	}

@@ -21,7 +21,7 @@ func (h *Handler) hangup(w http.ResponseWriter, r *http.Request, rt route, id st
 		m.ev.StoreErr = err
 		return storeUnavailable(err)
 	}
-	created := rt.endpoint.created()
+	created := rt.endpoint.Creation()
 	if !found || rec.Endpoint != created || (rt.provider != nil && rec.Provider != rt.provider.name) {
 		return &Error{Status: http.StatusNotFound, Type: typeInvalidRequest, Param: "id", Code: "session_not_found",
 			Message: "no brokered " + sessionNoun(created) + " " + quote(id) + " is known here"}

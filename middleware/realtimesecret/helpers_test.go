@@ -18,25 +18,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // fakeProvider is an in-process Provider that answers like OpenAI and
 // records what it was asked.
 type fakeProvider struct {
 	mu       sync.Mutex
-	requests []realtimesecret.MintRequest
+	requests []contract.MintRequest
 	minted   []string // tokens it answered with
 	now      func() time.Time
 	ttl      time.Duration
 	// reply, when set, answers instead of the default.
-	reply func(req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error)
+	reply func(req *contract.MintRequest) (*contract.Reply, error)
 }
 
 func newFakeProvider() *fakeProvider {
 	return &fakeProvider{now: time.Now, ttl: 10 * time.Minute}
 }
 
-func (f *fakeProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+func (f *fakeProvider) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	f.mu.Lock()
 	cp := *req
 	cp.Body = bytes.Clone(req.Body)
@@ -53,7 +54,7 @@ func (f *fakeProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) 
 	exp := f.now().Add(f.ttl).Unix()
 	var body string
 	switch req.Endpoint {
-	case realtimesecret.EndpointClientSecret, realtimesecret.EndpointTranslation:
+	case contract.EndpointClientSecret, contract.EndpointTranslation:
 		body = `{"value":"` + token + `","expires_at":` + strconv.FormatInt(exp, 10) + `,"session":{"type":"realtime"}}`
 	default:
 		body = `{"id":"sess_1","object":"realtime.session","client_secret":{"value":"` + token + `","expires_at":` + strconv.FormatInt(exp, 10) + `}}`
@@ -63,10 +64,10 @@ func (f *fakeProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) 
 	h.Set("Openai-Processing-Ms", "12")
 	h.Set("Set-Cookie", "session=upstream")
 	h.Set("Connection", "close")
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Header: h, Body: []byte(body)}, nil
+	return &contract.Reply{StatusCode: http.StatusOK, Header: h, Body: []byte(body)}, nil
 }
 
-func (f *fakeProvider) last(t *testing.T) realtimesecret.MintRequest {
+func (f *fakeProvider) last(t *testing.T) contract.MintRequest {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -92,7 +93,7 @@ const (
 )
 
 // baseConfig has one provider "openai" with one key and one virtual key.
-func baseConfig(p realtimesecret.Provider) realtimesecret.Config {
+func baseConfig(p contract.Provider) realtimesecret.Config {
 	return realtimesecret.Config{
 		Providers: []realtimesecret.ProviderConfig{{
 			Name:     "openai",
@@ -223,17 +224,17 @@ type staticProvider struct{ n atomic.Uint64 }
 
 func newStaticProvider() *staticProvider { return &staticProvider{} }
 
-func (p *staticProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+func (p *staticProvider) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	exp := strconv.FormatInt(time.Now().Add(10*time.Minute).Unix(), 10)
 	token := "ek_bench" + strconv.FormatUint(p.n.Add(1), 10)
 	var body string
 	switch req.Endpoint {
-	case realtimesecret.EndpointClientSecret, realtimesecret.EndpointTranslation:
+	case contract.EndpointClientSecret, contract.EndpointTranslation:
 		body = `{"value":"` + token + `","expires_at":` + exp + `,"session":{"type":"realtime","object":"realtime.session","model":"gpt-realtime"}}`
 	default:
 		body = `{"id":"sess_1","object":"realtime.session","model":"gpt-realtime","client_secret":{"value":"` + token + `","expires_at":` + exp + `}}`
 	}
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Body: []byte(body)}, nil
+	return &contract.Reply{StatusCode: http.StatusOK, Body: []byte(body)}, nil
 }
 
 type readCloser struct{ io.Reader }

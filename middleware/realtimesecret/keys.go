@@ -6,32 +6,9 @@ import (
 	"time"
 )
 
-// Key is one upstream (provider) API key.
-type Key struct {
-	// ID names the key in records, logs and metrics. Required, unique within
-	// its provider.
-	ID string
-	// Value is the provider API key. Required.
-	Value Secret
-	// Models lists the models this key may mint for, compared
-	// case-insensitively. Nil or empty, or a list containing "*", allows all.
-	Models []string
-	// BlockedModels lists models this key must never mint for.
-	BlockedModels []string
-	// Weight is the key's share of mints among the keys that allow a model.
-	// Zero means 1. Negative is a config error.
-	Weight float64
-	// Disabled keeps the key in the config but never picks it.
-	Disabled bool
-	// Aliases maps a requested model to the model (or, on Azure, the
-	// deployment) the provider is sent, matched exactly, then
-	// case-insensitively. Policy and key choice see the requested name.
-	Aliases map[string]string
-}
-
 // allows reports whether the key may mint for model. An empty model (the
 // provider's default) is allowed by every key that does not block "".
-func (k *Key) allows(model string) bool {
+func keyAllows(k *Key, model string) bool {
 	if k.Disabled {
 		return false
 	}
@@ -58,7 +35,7 @@ func matchModel(list []string, model string) bool {
 
 // resolveAlias maps model through the key's aliases: exact, then
 // case-insensitive; unmapped models are returned as they are.
-func (k *Key) resolveAlias(model string) string {
+func resolveAlias(k *Key, model string) string {
 	if to, ok := k.Aliases[model]; ok {
 		return to
 	}
@@ -108,8 +85,8 @@ func pickKey(keys []Key, model string) *Key {
 	var total float64
 	var n int
 	for i := range keys {
-		if keys[i].allows(model) {
-			total += keys[i].weight()
+		if keyAllows(&keys[i], model) {
+			total += keyWeight(&keys[i])
 			n++
 		}
 	}
@@ -118,7 +95,7 @@ func pickKey(keys []Key, model string) *Key {
 		return nil
 	case 1:
 		for i := range keys {
-			if keys[i].allows(model) {
+			if keyAllows(&keys[i], model) {
 				return &keys[i]
 			}
 		}
@@ -126,11 +103,11 @@ func pickKey(keys []Key, model string) *Key {
 	x := rand.Float64() * total //nolint:gosec // load spreading, not a secret: predictability is harmless
 	var last *Key
 	for i := range keys {
-		if !keys[i].allows(model) {
+		if !keyAllows(&keys[i], model) {
 			continue
 		}
 		last = &keys[i]
-		x -= keys[i].weight()
+		x -= keyWeight(&keys[i])
 		if x < 0 {
 			return last
 		}
@@ -138,7 +115,7 @@ func pickKey(keys []Key, model string) *Key {
 	return last // rounding left x at or just above zero
 }
 
-func (k *Key) weight() float64 {
+func keyWeight(k *Key) float64 {
 	if k.Weight == 0 {
 		return 1
 	}
@@ -176,13 +153,3 @@ type VirtualKey struct {
 	// is answered 429 too_many_sessions. Zero means no limit.
 	MaxSessions int
 }
-
-// Rate is a number of requests per period, enforced as a smooth rate that
-// allows a burst of up to Requests.
-type Rate struct {
-	Requests int
-	Per      time.Duration
-}
-
-// IsZero reports whether the rate sets no limit.
-func (r Rate) IsZero() bool { return r.Requests <= 0 || r.Per <= 0 }

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Metering timings.
@@ -36,8 +38,8 @@ type meters struct {
 // meter watches one session's sideband and sums its usage.
 type meter struct {
 	h       *Handler
-	watcher SessionWatcher
-	req     SessionRequest // Endpoint (the session's kind), SessionID, Key
+	watcher contract.SessionWatcher
+	req     contract.SessionRequest // Endpoint (the session's kind), SessionID, Key
 	// principal holds the session's lease in the registry.
 	principal string
 	rec       Record
@@ -63,7 +65,7 @@ func (h *Handler) startMeter(p *provider, key *Key, id, principal string, rec Re
 	m := &meter{
 		h:         h,
 		watcher:   p.watcher,
-		req:       SessionRequest{Endpoint: rec.Endpoint, SessionID: id, Key: key},
+		req:       contract.SessionRequest{Endpoint: rec.Endpoint, SessionID: id, Key: key},
 		principal: principal,
 		rec:       rec,
 		ctx:       ctx,
@@ -179,7 +181,7 @@ func (m *meter) watch() bool {
 	for {
 		sb, err := m.watcher.Watch(m.ctx, &m.req)
 		switch {
-		case errors.Is(err, ErrSessionNotFound):
+		case errors.Is(err, contract.ErrSessionNotFound):
 			return true
 		case err != nil:
 			m.fail(err)
@@ -204,7 +206,7 @@ func (m *meter) watch() bool {
 
 // read reads events from sb until the session ends (ended), the sideband
 // drops or metering stops. delivered reports that an event arrived.
-func (m *meter) read(sb Sideband) (ended, delivered bool) {
+func (m *meter) read(sb contract.Sideband) (ended, delivered bool) {
 	// Stopping closes the sideband with a closing handshake, which unblocks
 	// Read: canceling Read's context would drop the connection instead.
 	closed := make(chan struct{})
@@ -225,7 +227,7 @@ func (m *meter) read(sb Sideband) (ended, delivered bool) {
 		case err == nil:
 		case m.ctx.Err() != nil:
 			return false, delivered
-		case errors.Is(err, ErrSidebandClosed) && m.req.Endpoint == EndpointCall:
+		case errors.Is(err, contract.ErrSidebandClosed) && m.req.Endpoint == contract.EndpointCall:
 			// A call's sideband is closed when the call ends. A Live
 			// session ends with session.closed; a close without it is
 			// reconnected, and the attach tells whether the session lives.
@@ -403,7 +405,7 @@ func (h *Handler) logUsage(ev *UsageEvent) {
 	if ev.Reason != "" {
 		attrs = append(attrs, slog.String("reason", ev.Reason))
 	}
-	if ev.Record.Endpoint == EndpointLiveSession {
+	if ev.Record.Endpoint == contract.EndpointLiveSession {
 		attrs = append(attrs, slog.Group("usage", slog.Float64("seconds", u.Seconds)))
 	} else {
 		attrs = append(attrs, slog.Group("usage",

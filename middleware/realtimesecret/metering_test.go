@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // memSideband is a Sideband fed by a test: Read returns the queued events,
@@ -71,17 +72,17 @@ type watchingProvider struct {
 	*brokerProvider
 	mu        sync.Mutex
 	sidebands []*memSideband
-	watches   []realtimesecret.SessionRequest
+	watches   []contract.SessionRequest
 }
 
-var _ realtimesecret.SessionWatcher = (*watchingProvider)(nil)
+var _ contract.SessionWatcher = (*watchingProvider)(nil)
 
-func (w *watchingProvider) Watch(_ context.Context, req *realtimesecret.SessionRequest) (realtimesecret.Sideband, error) {
+func (w *watchingProvider) Watch(_ context.Context, req *contract.SessionRequest) (contract.Sideband, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.watches = append(w.watches, *req)
 	if len(w.sidebands) == 0 {
-		return nil, realtimesecret.ErrSessionNotFound
+		return nil, contract.ErrSessionNotFound
 	}
 	sb := w.sidebands[0]
 	w.sidebands = w.sidebands[1:]
@@ -131,7 +132,7 @@ const (
 
 func TestMeterSumsDistinctResponsesAndIgnoresOtherEvents(t *testing.T) {
 	w := &watchingProvider{brokerProvider: newBrokerProvider()}
-	w.sidebands = []*memSideband{newMemSideband(realtimesecret.ErrSidebandClosed,
+	w.sidebands = []*memSideband{newMemSideband(contract.ErrSidebandClosed,
 		`not json`,
 		`{"type":"response.created","response":{"id":"resp_1"}}`,
 		`{"type":"response.done","response":{"id":"resp_0","status":"failed"}}`,
@@ -151,7 +152,7 @@ func TestMeterSumsDistinctResponsesAndIgnoresOtherEvents(t *testing.T) {
 	assert.Equal(t, "rtc_1", ev.SessionID)
 	assert.Equal(t, "realtime-key", ev.Record.KeyID)
 	require.Equal(t, 1, w.watchCount())
-	assert.Equal(t, realtimesecret.EndpointCall, w.watches[0].Endpoint)
+	assert.Equal(t, contract.EndpointCall, w.watches[0].Endpoint)
 	assert.Equal(t, "rtc_1", w.watches[0].SessionID)
 	assert.Equal(t, "realtime-key", w.watches[0].Key.ID, "attached with the key that created the call")
 }
@@ -220,7 +221,7 @@ func TestMeterDropReconnectsUntilTheSessionIsGone(t *testing.T) {
 func TestMeterLiveNormalCloseWithoutSessionClosedReconnects(t *testing.T) {
 	w := &watchingProvider{brokerProvider: newBrokerProvider()}
 	w.sidebands = []*memSideband{
-		newMemSideband(realtimesecret.ErrSidebandClosed, `{"type":"session.usage.updated","usage":{"seconds":2}}`),
+		newMemSideband(contract.ErrSidebandClosed, `{"type":"session.usage.updated","usage":{"seconds":2}}`),
 		newMemSideband(nil, `{"type":"session.usage.updated","usage":{"seconds":5}}`),
 	}
 	h, srv, usage := newMetered(t, w, nil)
@@ -266,7 +267,7 @@ func TestMeterConfigNeedsASessionWatcher(t *testing.T) {
 	watcher := &watchingProvider{brokerProvider: newBrokerProvider()}
 	for _, tc := range []struct {
 		name     string
-		provider realtimesecret.Provider
+		provider contract.Provider
 		global   bool
 		override *bool
 		wantErr  bool
@@ -310,12 +311,12 @@ func TestMeterSidebandPath(t *testing.T) {
 		id   string
 		want string
 	}{
-		{ep: realtimesecret.EndpointCall, id: "rtc_1", want: "/v1/realtime?call_id=rtc_1"},
-		{ep: realtimesecret.EndpointCall, id: "rtc 1&x", want: "/v1/realtime?call_id=rtc+1%26x"},
-		{ep: realtimesecret.EndpointLiveSession, id: "sess_1", want: "/v1/live/sessions/sess_1/attach?graceful_close=false"},
-		{ep: realtimesecret.EndpointLiveSession, id: "a/b", want: "/v1/live/sessions/a%2Fb/attach?graceful_close=false"},
-		{ep: realtimesecret.EndpointCallHangup, id: "rtc_1", want: ""},
-		{ep: realtimesecret.EndpointClientSecret, id: "x", want: ""},
+		{ep: contract.EndpointCall, id: "rtc_1", want: "/v1/realtime?call_id=rtc_1"},
+		{ep: contract.EndpointCall, id: "rtc 1&x", want: "/v1/realtime?call_id=rtc+1%26x"},
+		{ep: contract.EndpointLiveSession, id: "sess_1", want: "/v1/live/sessions/sess_1/attach?graceful_close=false"},
+		{ep: contract.EndpointLiveSession, id: "a/b", want: "/v1/live/sessions/a%2Fb/attach?graceful_close=false"},
+		{ep: contract.EndpointCallHangup, id: "rtc_1", want: ""},
+		{ep: contract.EndpointClientSecret, id: "x", want: ""},
 	} {
 		assert.Equal(t, tc.want, tc.ep.SidebandPath(tc.id), "%s %q", tc.ep, tc.id)
 	}

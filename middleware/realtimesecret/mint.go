@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unique"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // mint is the state of one mint request, reported in the MintEvent.
@@ -107,7 +109,7 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		return badRequest("no upstream key of provider "+quote(p.name)+" serves model "+quote(model), b.modelParam, "model_not_available")
 	}
 	m.ev.KeyID = key.ID
-	upstreamModel := key.resolveAlias(model)
+	upstreamModel := resolveAlias(key, model)
 	rec := Record{
 		KeyID:        key.ID,
 		VirtualKeyID: principal.ID,
@@ -119,7 +121,7 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 		return h.createSession(w, r, rt, p, sessionRequest(rt.endpoint, key, &b, &offer, upstreamModel), rec, principal, m)
 	}
 
-	req := &MintRequest{
+	req := &contract.MintRequest{
 		Endpoint: rt.endpoint,
 		Key:      key,
 		Body:     b.normalize(upstreamModel, ttlSeconds(principal.MaxTTL)),
@@ -138,7 +140,7 @@ func (h *Handler) mint(w http.ResponseWriter, r *http.Request, rt route, m *mint
 // provider's default on a provider-scoped route: transcription sessions,
 // and calls (a raw offer, or a session part without a model).
 func optionalModel(ep Endpoint, b *mintBody) bool {
-	return ep == EndpointTranscriptionSession || ep == EndpointCall || (ep == EndpointClientSecret && strings.HasPrefix(b.modelParam, "session.audio."))
+	return ep == contract.EndpointTranscriptionSession || ep == contract.EndpointCall || (ep == contract.EndpointClientSecret && strings.HasPrefix(b.modelParam, "session.audio."))
 }
 
 // The forms a request body comes in.
@@ -162,12 +164,12 @@ func checkContentType(ep Endpoint, header http.Header) (form int, boundary strin
 }
 
 func contentForm(ep Endpoint, ct string) (form int, boundary string, e *Error) {
-	if ct == "application/json" && ep != EndpointCall { // the common case needs no parsing
+	if ct == "application/json" && ep != contract.EndpointCall { // the common case needs no parsing
 		return formJSON, "", nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	mt = strings.ToLower(mt)
-	if ep == EndpointCall {
+	if ep == contract.EndpointCall {
 		switch {
 		case err == nil && mt == "multipart/form-data" && params["boundary"] != "":
 			return formMultipart, params["boundary"], nil
@@ -332,7 +334,7 @@ func (h *Handler) upstreamError(ctx context.Context, err error, m *mint) *Error 
 	switch {
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, ErrUpstreamTimeout):
+	case errors.Is(err, contract.ErrUpstreamTimeout):
 		return &Error{Status: http.StatusGatewayTimeout, Type: typeUpstream, Code: "upstream_timeout",
 			Message: "the upstream provider did not answer in time"}
 	case ctx.Err() != nil:

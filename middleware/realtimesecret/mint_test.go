@@ -13,20 +13,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 const gaBody = `{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`
 
 func TestMintRoutes(t *testing.T) {
 	bodies := map[realtimesecret.Endpoint]string{
-		realtimesecret.EndpointClientSecret:         `{"session":{"type":"realtime","model":"%sgpt-realtime"}}`,
-		realtimesecret.EndpointTranslation:          `{"session":{"model":"%sgpt-realtime-translate"}}`,
-		realtimesecret.EndpointSession:              `{"model":"%sgpt-realtime"}`,
-		realtimesecret.EndpointTranscriptionSession: `{"input_audio_transcription":{"model":"%sgpt-4o-transcribe"}}`,
+		contract.EndpointClientSecret:         `{"session":{"type":"realtime","model":"%sgpt-realtime"}}`,
+		contract.EndpointTranslation:          `{"session":{"model":"%sgpt-realtime-translate"}}`,
+		contract.EndpointSession:              `{"model":"%sgpt-realtime"}`,
+		contract.EndpointTranscriptionSession: `{"input_audio_transcription":{"model":"%sgpt-4o-transcribe"}}`,
 	}
 	for _, prefix := range []string{"", "/api"} {
 		for _, scoped := range []bool{false, true} {
-			for _, ep := range realtimesecret.Endpoints() {
+			for _, ep := range contract.Endpoints() {
 				path, model := prefix+ep.Path(), "openai/"
 				if scoped {
 					path, model = prefix+"/openai"+ep.Path(), ""
@@ -119,26 +120,26 @@ func TestMintStatus(t *testing.T) {
 			cfg: func(c *realtimesecret.Config, _ *fakeProvider) { c.MaxBodyBytes = 100 }},
 		{name: "502 upstream unreachable", status: 502, errType: "upstream_error",
 			cfg: func(_ *realtimesecret.Config, p *fakeProvider) {
-				p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-					return nil, fmt.Errorf("dial: %w", realtimesecret.ErrUpstreamUnavailable)
+				p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
+					return nil, fmt.Errorf("dial: %w", contract.ErrUpstreamUnavailable)
 				}
 			}},
 		{name: "502 upstream reply without value", status: 502, errType: "upstream_error",
 			cfg: func(_ *realtimesecret.Config, p *fakeProvider) {
-				p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-					return &realtimesecret.MintResponse{StatusCode: 200, Body: []byte(`{"expires_at":1999999999}`)}, nil
+				p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
+					return &contract.Reply{StatusCode: 200, Body: []byte(`{"expires_at":1999999999}`)}, nil
 				}
 			}},
 		{name: "502 upstream reply without expires_at", status: 502, errType: "upstream_error",
 			cfg: func(_ *realtimesecret.Config, p *fakeProvider) {
-				p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-					return &realtimesecret.MintResponse{StatusCode: 200, Body: []byte(`{"value":"ek_x"}`)}, nil
+				p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
+					return &contract.Reply{StatusCode: 200, Body: []byte(`{"value":"ek_x"}`)}, nil
 				}
 			}},
 		{name: "502 upstream non-JSON error wrapped", status: 502, errType: "upstream_error",
 			cfg: func(_ *realtimesecret.Config, p *fakeProvider) {
-				p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-					return &realtimesecret.MintResponse{StatusCode: 502, Body: []byte(`<html>bad gateway</html>`)}, nil
+				p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
+					return &contract.Reply{StatusCode: 502, Body: []byte(`<html>bad gateway</html>`)}, nil
 				}
 			}},
 		{name: "503 strict store failing", status: 503, errType: "server_error",
@@ -148,8 +149,8 @@ func TestMintStatus(t *testing.T) {
 			}},
 		{name: "504 upstream timeout", status: 504, errType: "upstream_error",
 			cfg: func(_ *realtimesecret.Config, p *fakeProvider) {
-				p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-					return nil, fmt.Errorf("post: %w", realtimesecret.ErrUpstreamTimeout)
+				p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
+					return nil, fmt.Errorf("post: %w", contract.ErrUpstreamTimeout)
 				}
 			}},
 	}
@@ -216,8 +217,8 @@ func TestMintRateLimit(t *testing.T) {
 func TestMintUpstreamErrorPassesThrough(t *testing.T) {
 	p := newFakeProvider()
 	body := `{"error":{"message":"Invalid value: 'gpt-nope'.","type":"invalid_request_error","param":"session.model","code":"invalid_value"}}`
-	p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
-		return &realtimesecret.MintResponse{StatusCode: 400, Body: []byte(body),
+	p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
+		return &contract.Reply{StatusCode: 400, Body: []byte(body),
 			Header: http.Header{"Set-Cookie": {"a=b"}, "X-Request-Id": {"req_9"}}}, nil
 	}
 	h := realtimesecret.Middleware(baseConfig(p))(&nextRecorder{})
@@ -295,7 +296,7 @@ func TestMintAuthorizer(t *testing.T) {
 	assert.NotContains(t, w.Body.String(), "hunter2")
 
 	mintedValue(t, do(t, h, http.MethodPost, "/v1/realtime/client_secrets", gaBody, "X-User", "alice"))
-	assert.Equal(t, realtimesecret.Intent{Provider: "openai", Model: "gpt-realtime", Endpoint: realtimesecret.EndpointClientSecret}, seen)
+	assert.Equal(t, realtimesecret.Intent{Provider: "openai", Model: "gpt-realtime", Endpoint: contract.EndpointClientSecret}, seen)
 	assert.JSONEq(t, `{"expires_after":{"anchor":"created_at","seconds":60},"session":{"type":"realtime","model":"gpt-realtime"}}`, string(p.last(t).Body))
 	require.Len(t, minted, 4)
 	assert.Equal(t, "user-alice", minted[3].VirtualKeyID)
@@ -362,7 +363,7 @@ func TestMintStoreFailureIsBestEffort(t *testing.T) {
 
 func TestMintClientGone(t *testing.T) {
 	p := newFakeProvider()
-	p.reply = func(*realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+	p.reply = func(*contract.MintRequest) (*contract.Reply, error) {
 		return nil, context.Canceled
 	}
 	cfg := baseConfig(p)
@@ -382,10 +383,10 @@ var errStoreDown = errors.New("store down")
 
 type failingStore struct{}
 
-func (failingStore) Put(context.Context, realtimesecret.TokenHash, realtimesecret.Record) error {
+func (failingStore) Put(context.Context, contract.TokenHash, realtimesecret.Record) error {
 	return errStoreDown
 }
 
-func (failingStore) Get(context.Context, realtimesecret.TokenHash) (realtimesecret.Record, bool, error) {
+func (failingStore) Get(context.Context, contract.TokenHash) (realtimesecret.Record, bool, error) {
 	return realtimesecret.Record{}, false, errStoreDown
 }

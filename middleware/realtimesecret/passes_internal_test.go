@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/realtimesecrettest"
 )
 
 // passesHandler is a Handler with a path prefix, so that routes and
@@ -19,17 +22,17 @@ func passesHandler(t testing.TB) *Handler {
 	t.Helper()
 	h, err := New(Config{
 		PathPrefix: "/api",
-		Providers:  []ProviderConfig{{Name: "openai", Provider: ProviderFunc(nil), Keys: []Key{{ID: "k", Value: "sk"}}}},
+		Providers:  []ProviderConfig{{Name: "openai", Provider: realtimesecrettest.ProviderFunc(nil), Keys: []Key{{ID: "k", Value: "sk"}}}},
 	})
 	require.NoError(t, err)
 	// Records for the seeds' token and sessions, so that serve attributes
 	// (and so replaces) a request that names them.
 	rec := Record{KeyID: "k", Provider: "openai", ExpiresAt: time.Now().Add(time.Hour)}
 	ctx := context.Background()
-	require.NoError(t, h.store.Put(ctx, HashToken("ek_1"), rec))
-	rec.CreatedAt, rec.Endpoint = time.Now(), EndpointCall
+	require.NoError(t, h.store.Put(ctx, contract.HashToken("ek_1"), rec))
+	rec.CreatedAt, rec.Endpoint = time.Now(), contract.EndpointCall
 	require.NoError(t, h.store.Put(ctx, HashSessionID("rtc_1"), rec))
-	rec.Endpoint = EndpointLiveSession
+	rec.Endpoint = contract.EndpointLiveSession
 	require.NoError(t, h.store.Put(ctx, HashSessionID("s_12"), rec))
 	return h
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // The benchmarks in this file back the performance budget in the README
@@ -112,23 +114,23 @@ func BenchmarkPassthroughOverhead(b *testing.B) {
 // Upstream replies shaped and sized like OpenAI's (shared/fixtures), split
 // around the token and expiry the fixture provider fills in.
 var fixtureReplies = map[realtimesecret.Endpoint][3]string{
-	realtimesecret.EndpointClientSecret: {`{"value":"`, `","expires_at":`, `,"session":{"type":"realtime",` +
+	contract.EndpointClientSecret: {`{"value":"`, `","expires_at":`, `,"session":{"type":"realtime",` +
 		`"object":"realtime.session","id":"sess_C9CiUVUzUzYIssh3ELY1d","model":"gpt-realtime",` +
 		`"output_modalities":["audio"],"instructions":"You are a friendly assistant.","tools":[],` +
 		`"tool_choice":"auto","max_output_tokens":"inf","tracing":null,"truncation":"auto","prompt":null,` +
 		`"expires_at":0,"audio":{"input":{"format":{"type":"audio/pcm","rate":24000},"transcription":null,` +
 		`"noise_reduction":null,"turn_detection":{"type":"server_vad"}},"output":{"format":{"type":"audio/pcm",` +
 		`"rate":24000},"voice":"marin","speed":1.0}},"include":null}}`},
-	realtimesecret.EndpointTranslation: {`{"value":"`, `","expires_at":`, `,"session":{"type":"translation",` +
+	contract.EndpointTranslation: {`{"value":"`, `","expires_at":`, `,"session":{"type":"translation",` +
 		`"object":"realtime.session","id":"sess_C9CiUVUzUzYIssh3ELY1d","model":"gpt-realtime-translate",` +
 		`"audio":{"input":{"transcription":{"model":"gpt-realtime-whisper"},"noise_reduction":null},` +
 		`"output":{"language":"es"}}}}`},
-	realtimesecret.EndpointSession: {`{"id":"sess_001","object":"realtime.session","model":"gpt-realtime-2025-08-25",` +
+	contract.EndpointSession: {`{"id":"sess_001","object":"realtime.session","model":"gpt-realtime-2025-08-25",` +
 		`"modalities":["audio","text"],"instructions":"You are a friendly assistant.","voice":"alloy",` +
 		`"input_audio_format":"pcm16","output_audio_format":"pcm16","input_audio_transcription":{"model":"whisper-1"},` +
 		`"turn_detection":null,"tools":[],"tool_choice":"none","temperature":0.7,"max_response_output_tokens":200,` +
 		`"speed":1.1,"tracing":"auto","client_secret":{"value":"`, `","expires_at":`, `}}`},
-	realtimesecret.EndpointTranscriptionSession: {`{"id":"sess_BBwZc7cFV3XizEyKGDCGL","object":"realtime.transcription_session",` +
+	contract.EndpointTranscriptionSession: {`{"id":"sess_BBwZc7cFV3XizEyKGDCGL","object":"realtime.transcription_session",` +
 		`"modalities":["audio","text"],"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,` +
 		`"silence_duration_ms":200},"input_audio_format":"pcm16","input_audio_transcription":{"model":"gpt-4o-transcribe",` +
 		`"language":"en","prompt":""},"client_secret":{"value":"`, `","expires_at":`, `}}`},
@@ -136,15 +138,15 @@ var fixtureReplies = map[realtimesecret.Endpoint][3]string{
 
 // Client bodies like shared/fixtures, one per endpoint.
 var fixtureRequests = map[realtimesecret.Endpoint]string{
-	realtimesecret.EndpointClientSecret: `{"expires_after":{"anchor":"created_at","seconds":600},"session":{"type":"realtime",` +
+	contract.EndpointClientSecret: `{"expires_after":{"anchor":"created_at","seconds":600},"session":{"type":"realtime",` +
 		`"model":"openai/gpt-realtime","instructions":"You are a friendly assistant.","audio":{"output":{"voice":"marin"}}}}`,
-	realtimesecret.EndpointTranslation: `{"expires_after":{"anchor":"created_at","seconds":600},"session":{` +
+	contract.EndpointTranslation: `{"expires_after":{"anchor":"created_at","seconds":600},"session":{` +
 		`"model":"openai/gpt-realtime-translate","audio":{"input":{"transcription":{"model":"gpt-realtime-whisper"},` +
 		`"noise_reduction":null},"output":{"language":"es"}}}}`,
-	realtimesecret.EndpointSession: `{"model":"openai/gpt-realtime","modalities":["audio","text"],` +
+	contract.EndpointSession: `{"model":"openai/gpt-realtime","modalities":["audio","text"],` +
 		`"instructions":"You are a friendly assistant.","voice":"alloy","client_secret":{"expires_after":` +
 		`{"anchor":"created_at","seconds":120}}}`,
-	realtimesecret.EndpointTranscriptionSession: `{"input_audio_format":"pcm16","input_audio_transcription":` +
+	contract.EndpointTranscriptionSession: `{"input_audio_format":"pcm16","input_audio_transcription":` +
 		`{"model":"openai/gpt-4o-transcribe","language":"en"},"turn_detection":{"type":"server_vad","threshold":0.5,` +
 		`"prefix_padding_ms":300,"silence_duration_ms":200},"client_secret":{"expires_at":{"anchor":"created_at","seconds":300}}}`,
 }
@@ -154,7 +156,7 @@ var fixtureRequests = map[realtimesecret.Endpoint]string{
 // response would.
 type fixtureProvider struct{ n atomic.Uint64 }
 
-func (p *fixtureProvider) Mint(_ context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+func (p *fixtureProvider) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	parts := fixtureReplies[req.Endpoint]
 	body := make([]byte, 0, len(parts[0])+len(parts[1])+len(parts[2])+64)
 	body = append(body, parts[0]...)
@@ -165,7 +167,7 @@ func (p *fixtureProvider) Mint(_ context.Context, req *realtimesecret.MintReques
 	body = append(body, parts[1]...)
 	body = strconv.AppendInt(body, time.Now().Add(10*time.Minute).Unix(), 10)
 	body = append(body, parts[2]...)
-	return &realtimesecret.MintResponse{StatusCode: http.StatusOK, Header: fixtureHeader, Body: body}, nil
+	return &contract.Reply{StatusCode: http.StatusOK, Header: fixtureHeader, Body: body}, nil
 }
 
 // fixtureHeader is what OpenAI sends besides the body that the middleware
@@ -190,7 +192,7 @@ func appendHex(dst, b []byte) []byte {
 // the whole middleware cost of a mint without the network.
 func BenchmarkMintFixture(b *testing.B) {
 	h := realtimesecret.Middleware(baseConfig(&fixtureProvider{}))(http.NotFoundHandler())
-	for _, ep := range realtimesecret.Endpoints() {
+	for _, ep := range contract.Endpoints() {
 		body := fixtureRequests[ep]
 		b.Run(ep.String(), func(b *testing.B) {
 			mint := mintRepeater(h, ep, body)
@@ -226,11 +228,11 @@ func BenchmarkMintParallel(b *testing.B) {
 	cfg := baseConfig(&fixtureProvider{})
 	cfg.VirtualKeys[0].RateLimit = realtimesecret.Rate{Requests: 1 << 30, Per: time.Second}
 	h := realtimesecret.Middleware(cfg)(http.NotFoundHandler())
-	body := fixtureRequests[realtimesecret.EndpointClientSecret]
+	body := fixtureRequests[contract.EndpointClientSecret]
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		mint := mintRepeater(h, realtimesecret.EndpointClientSecret, body)
+		mint := mintRepeater(h, contract.EndpointClientSecret, body)
 		for pb.Next() {
 			mint()
 		}
@@ -241,7 +243,7 @@ func BenchmarkMintParallel(b *testing.B) {
 // holding 100,000 records.
 func BenchmarkLookupParallel(b *testing.B) {
 	const n = 100_000
-	store := realtimesecret.NewMemoryStore()
+	store := memory.NewStore()
 	h, err := realtimesecret.New(func() realtimesecret.Config {
 		cfg := baseConfig(newStaticProvider())
 		cfg.Store = store
@@ -255,7 +257,7 @@ func BenchmarkLookupParallel(b *testing.B) {
 	ctx := context.Background()
 	for i := range tokens {
 		tokens[i] = "ek_" + strconv.FormatUint(uint64(i)*0x9E3779B97F4A7C15, 16)
-		if err := store.Put(ctx, realtimesecret.HashToken(tokens[i]), rec); err != nil {
+		if err := store.Put(ctx, contract.HashToken(tokens[i]), rec); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -280,7 +282,7 @@ func benchRecord() realtimesecret.Record {
 		VirtualKeyID: "web",
 		Provider:     "openai",
 		Model:        "gpt-realtime",
-		Endpoint:     realtimesecret.EndpointClientSecret,
+		Endpoint:     contract.EndpointClientSecret,
 		ExpiresAt:    time.Unix(time.Now().Add(time.Hour).Unix(), 0),
 	}
 }
@@ -294,7 +296,7 @@ func benchRecord() realtimesecret.Record {
 // iteration fills a new store; ns/op is the time to store the million.
 func BenchmarkMemoryStoreFootprint(b *testing.B) {
 	const n, perSecond = 1_000_000, 1_000
-	hashes := make([]realtimesecret.TokenHash, n)
+	hashes := make([]contract.TokenHash, n)
 	for i := range hashes {
 		var seed [8]byte
 		binary.LittleEndian.PutUint64(seed[:], uint64(i))
@@ -315,7 +317,7 @@ func BenchmarkMemoryStoreFootprint(b *testing.B) {
 // iteration and reports the live heap it grew by per record, as B/record.
 // The difference is signed: memory freed by an earlier benchmark in the same
 // process can make it negative, which must show as such, not wrap around.
-func reportFootprint(b *testing.B, hashes []realtimesecret.TokenHash, recs []realtimesecret.Record) {
+func reportFootprint(b *testing.B, hashes []contract.TokenHash, recs []realtimesecret.Record) {
 	ctx := context.Background()
 	var perRecord float64
 	b.ReportAllocs()
@@ -323,7 +325,7 @@ func reportFootprint(b *testing.B, hashes []realtimesecret.TokenHash, recs []rea
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		s := realtimesecret.NewMemoryStore()
+		s := memory.NewStore()
 		for i := range hashes {
 			if err := s.Put(ctx, hashes[i], recs[i]); err != nil {
 				b.Fatal(err)

@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/realtimesecrettest"
 )
 
 // safeUpstreamHeaderLower is the allocating definition safeUpstreamHeader
@@ -236,7 +239,7 @@ func TestRouteFindsEveryRoute(t *testing.T) {
 	for _, prefix := range []string{"", "/api", "/" + strings.Repeat("p", 230), "/" + strings.Repeat("p", 300)} {
 		h, err := New(Config{
 			PathPrefix: prefix,
-			Providers: []ProviderConfig{{Name: "openai", Provider: ProviderFunc(nil),
+			Providers: []ProviderConfig{{Name: "openai", Provider: realtimesecrettest.ProviderFunc(nil),
 				Keys: []Key{{ID: "k", Value: "sk"}}}},
 		})
 		require.NoError(t, err)
@@ -248,7 +251,7 @@ func TestRouteFindsEveryRoute(t *testing.T) {
 			assert.Empty(t, id)
 			_, _, ok = h.route(path + "x")
 			assert.False(t, ok, "%q", path+"x")
-			if want.endpoint == EndpointCall || want.endpoint == EndpointLiveSession {
+			if want.endpoint == contract.EndpointCall || want.endpoint == contract.EndpointLiveSession {
 				hang, id, ok := h.route(path + "/rtc_1/hangup")
 				assert.True(t, ok, "%q", path+"/rtc_1/hangup")
 				assert.Equal(t, "rtc_1", id)

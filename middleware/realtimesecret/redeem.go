@@ -1,10 +1,11 @@
 package realtimesecret
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/internal/recordctx"
 )
 
 // subprotocolPrefix carries the token in a browser WebSocket, which cannot
@@ -78,7 +79,7 @@ func (h *Handler) redeem(r *http.Request, token string) (*http.Request, *Error) 
 		h.log.LogAttrs(r.Context(), warnLevel, "realtime redemption lookup failed", errAttr(err))
 	}
 	if found {
-		r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &rec))
+		r = r.WithContext(recordctx.With(r.Context(), &rec))
 	}
 	if h.onRedeem != nil {
 		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
@@ -95,7 +96,7 @@ func (h *Handler) redeemSealed(r *http.Request, sealed string) (*http.Request, *
 		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
 			Message: "the client secret is expired or not valid", Err: err}
 	}
-	r = r.WithContext(context.WithValue(r.Context(), contextKey{}, &rec))
+	r = r.WithContext(recordctx.With(r.Context(), &rec))
 	r.Header = replaceToken(r.Header, sealed, upstream)
 	if h.onRedeem != nil {
 		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: true})

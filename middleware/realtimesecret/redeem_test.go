@@ -15,6 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/realtimesecrettest"
 )
 
 func TestRedeemAttributesBearerAndSubprotocol(t *testing.T) {
@@ -39,7 +42,7 @@ func TestRedeemAttributesBearerAndSubprotocol(t *testing.T) {
 			assert.Equal(t, "web", rec.VirtualKeyID)
 			assert.Equal(t, "openai", rec.Provider)
 			assert.Equal(t, "gpt-realtime", rec.Model)
-			assert.Equal(t, realtimesecret.EndpointClientSecret, rec.Endpoint)
+			assert.Equal(t, contract.EndpointClientSecret, rec.Endpoint)
 			assert.Equal(t, header[1], r.Header.Get(header[0]), "the request goes on unchanged")
 		})
 	}
@@ -98,7 +101,7 @@ func TestRedeemExpiry(t *testing.T) {
 	rec, ok, err := h.Lookup(t.Context(), token)
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, realtimesecret.EndpointSession, rec.Endpoint)
+	assert.Equal(t, contract.EndpointSession, rec.Endpoint)
 	assert.Equal(t, clock.Now().Add(time.Minute).Unix(), rec.ExpiresAt.Unix())
 
 	clock.Add(59 * time.Second)
@@ -110,7 +113,7 @@ func TestRedeemExpiry(t *testing.T) {
 }
 
 func TestRedeemExpiredOnArrivalIsNotStored(t *testing.T) {
-	store := realtimesecret.NewMemoryStore()
+	store := memory.NewStore()
 	p := newFakeProvider()
 	p.ttl = -time.Second
 	cfg := baseConfig(p)
@@ -121,22 +124,22 @@ func TestRedeemExpiredOnArrivalIsNotStored(t *testing.T) {
 }
 
 func TestRedeemStoreHoldsNoUsableToken(t *testing.T) {
-	store := &recordingStore{Store: realtimesecret.NewMemoryStore()}
+	store := &recordingStore{Store: memory.NewStore()}
 	cfg := baseConfig(newFakeProvider())
 	cfg.Store = store
 	h := realtimesecret.Middleware(cfg)(&nextRecorder{})
 	token := mintedValue(t, do(t, h, http.MethodPost, "/v1/realtime/client_secrets", gaBody, "Authorization", "Bearer "+vkWeb))
 	require.Len(t, store.hashes, 1)
-	assert.Equal(t, realtimesecret.HashToken(token), store.hashes[0])
+	assert.Equal(t, contract.HashToken(token), store.hashes[0])
 	assert.NotContains(t, string(store.hashes[0][:]), token)
 }
 
 type recordingStore struct {
-	realtimesecret.Store
-	hashes []realtimesecret.TokenHash
+	contract.Store
+	hashes []contract.TokenHash
 }
 
-func (s *recordingStore) Put(ctx context.Context, h realtimesecret.TokenHash, rec realtimesecret.Record) error {
+func (s *recordingStore) Put(ctx context.Context, h contract.TokenHash, rec realtimesecret.Record) error {
 	s.hashes = append(s.hashes, h)
 	return s.Store.Put(ctx, h, rec)
 }
@@ -174,7 +177,7 @@ func TestFromContextNilSafe(t *testing.T) {
 	_, ok := realtimesecret.FromContext(nil) //nolint:staticcheck // nil ctx is the point of the test
 	assert.False(t, ok)
 	rec := realtimesecret.Record{KeyID: "k"}
-	got, ok := realtimesecret.FromContext(realtimesecret.NewContext(t.Context(), rec))
+	got, ok := realtimesecret.FromContext(realtimesecrettest.NewContext(t.Context(), rec))
 	assert.True(t, ok)
 	assert.Equal(t, rec, got)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // replyKeys are the members of a mint reply that hold the token: at the top
@@ -82,7 +83,7 @@ func secretMembers(body []byte, value, expiresAt jsonscan.Member) (string, int64
 }
 
 // answer writes the upstream reply and stores the token record.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintResponse, rec Record, m *mint) *Error {
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *contract.Reply, rec Record, m *mint) *Error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return h.answerUpstreamError(w, resp, m)
 	}
@@ -99,9 +100,9 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintRespo
 			return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
 				Message: "the upstream provider's client secret could not be sealed"}
 		}
-		resp = &MintResponse{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
+		resp = &contract.Reply{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
 	} else if rec.ExpiresAt.After(h.now()) { // expired on arrival: nothing to attribute
-		if err := h.store.Put(r.Context(), HashToken(token), rec); err != nil {
+		if err := h.store.Put(r.Context(), contract.HashToken(token), rec); err != nil {
 			m.ev.StoreErr = err
 			if h.strict {
 				return storeUnavailable(err)
@@ -114,13 +115,13 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *MintRespo
 }
 
 // writeUpstream writes an upstream JSON reply with only its safe headers.
-func writeUpstream(w http.ResponseWriter, resp *MintResponse) {
+func writeUpstream(w http.ResponseWriter, resp *contract.Reply) {
 	writeReply(w, resp, jsonContentType)
 }
 
 // writeReply writes an upstream reply, its body byte for byte, with only
 // its safe headers and contentType.
-func writeReply(w http.ResponseWriter, resp *MintResponse, contentType []string) {
+func writeReply(w http.ResponseWriter, resp *contract.Reply, contentType []string) {
 	dst := w.Header()
 	for name, values := range resp.Header {
 		if safeUpstreamHeader(name) {

@@ -1,6 +1,10 @@
 package realtimesecret
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+)
 
 // route is one mint or broker path and what it serves.
 type route struct {
@@ -16,7 +20,7 @@ type route struct {
 
 // routeEndpoints are the endpoints with a fixed path; the hang-ups are
 // matched below their creation's path (hangupRoute).
-var routeEndpoints = append(Endpoints(), EndpointCall, EndpointLiveSession)
+var routeEndpoints = append(contract.Endpoints(), contract.EndpointCall, contract.EndpointLiveSession)
 
 // buildRoutes returns every fixed path: the mint and broker endpoints under
 // prefix and under prefix/{name} for every provider. Paths are matched
@@ -53,7 +57,7 @@ func (h *Handler) sessionPath(path, suffix string) (rt route, id string, ok bool
 	}
 	rest, id = rest[:i], rest[i+1:]
 	rt, ok = h.routes[rest]
-	if !ok || (rt.endpoint != EndpointCall && rt.endpoint != EndpointLiveSession) || !validSessionID(id) {
+	if !ok || (rt.endpoint != contract.EndpointCall && rt.endpoint != contract.EndpointLiveSession) || !validSessionID(id) {
 		return route{}, "", false
 	}
 	return rt, id, true
@@ -66,7 +70,7 @@ func (h *Handler) hangupRoute(path string) (route, string, bool) {
 	if !ok {
 		return route{}, "", false
 	}
-	rt.endpoint = rt.endpoint.hangup()
+	rt.endpoint = rt.endpoint.Hangup()
 	return rt, id, true
 }
 

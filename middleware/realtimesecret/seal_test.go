@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 var (
@@ -19,12 +21,12 @@ var (
 )
 
 // sealedNode is one node: a handler with seal keys and its own memory store.
-func sealedNode(t *testing.T, p realtimesecret.Provider, clock *fakeClock, keys ...realtimesecret.SealKey) (http.Handler, *nextRecorder, *realtimesecret.MemoryStore) {
+func sealedNode(t *testing.T, p contract.Provider, clock *fakeClock, keys ...realtimesecret.SealKey) (http.Handler, *nextRecorder, *memory.Store) {
 	t.Helper()
 	cfg := baseConfig(p)
 	cfg.SealKeys = keys
 	cfg.Now = clock.Now
-	store := realtimesecret.NewMemoryStore()
+	store := memory.NewStore()
 	cfg.Store = store
 	next := &nextRecorder{}
 	return realtimesecret.Middleware(cfg)(next), next, store

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // capInterval is how often due caps are claimed: a cap ends its session
@@ -111,7 +113,7 @@ func isWebSocketUpgrade(r *http.Request) bool {
 }
 
 // trackSession records a created session for caps and revocation.
-func (h *Handler) trackSession(ctx context.Context, s TrackedSession, m *mint) {
+func (h *Handler) trackSession(ctx context.Context, s contract.TrackedSession, m *mint) {
 	if err := h.registry.Track(ctx, s); err != nil {
 		m.ev.StoreErr = errors.Join(m.ev.StoreErr, err)
 		return
@@ -123,7 +125,7 @@ func (h *Handler) trackSession(ctx context.Context, s TrackedSession, m *mint) {
 
 // sendHangup sends the hang-up of session id, recorded as rec, upstream
 // with the key that created it.
-func (h *Handler) sendHangup(ctx context.Context, rec *Record, id string, header http.Header) (*MintResponse, error) {
+func (h *Handler) sendHangup(ctx context.Context, rec *Record, id string, header http.Header) (*contract.Reply, error) {
 	p := h.providers[rec.Provider]
 	var key *Key
 	if p != nil {
@@ -132,7 +134,7 @@ func (h *Handler) sendHangup(ctx context.Context, rec *Record, id string, header
 	if key == nil || p.broker == nil {
 		return nil, errKeyNotConfigured
 	}
-	return p.broker.Session(ctx, &SessionRequest{Endpoint: rec.Endpoint.hangup(), SessionID: id, Key: key, Header: header})
+	return p.broker.Session(ctx, &contract.SessionRequest{Endpoint: rec.Endpoint.Hangup(), SessionID: id, Key: key, Header: header})
 }
 
 var errKeyNotConfigured = errors.New("realtimesecret: the key that created the session is no longer configured")

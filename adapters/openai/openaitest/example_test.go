@@ -10,6 +10,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/adapters/openai/openaitest"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Test an app's mint route against the fake instead of OpenAI: the
@@ -65,8 +66,8 @@ func ExampleOptions_fault() {
 	if err != nil {
 		panic(err)
 	}
-	resp, err := provider.Mint(context.Background(), &realtimesecret.MintRequest{
-		Endpoint: realtimesecret.EndpointClientSecret,
+	resp, err := provider.Mint(context.Background(), &contract.MintRequest{
+		Endpoint: contract.EndpointClientSecret,
 		Key:      &realtimesecret.Key{ID: "primary", Value: "sk-test"},
 		Body:     []byte(`{"session":{"type":"realtime","model":"gpt-realtime"}}`),
 	})

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/adapters/azure"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // validateTypeFields checks that a provider uses only the settings of its
@@ -43,7 +43,7 @@ func validateTypeFields(name string, p ProviderConfig) error {
 // bearer_token (whose Key.Value build sets to the token) authenticate with
 // "Authorization: Bearer", the others with "api-key"; a provider may mix
 // them, for example while moving from keys to Entra ID.
-func buildAzure(p ProviderConfig) (realtimesecret.Provider, error) {
+func buildAzure(p ProviderConfig) (contract.Provider, error) {
 	cfg := azure.Config{
 		Endpoint:         p.Endpoint,
 		APIVersion:       p.APIVersion,
@@ -74,11 +74,11 @@ func buildAzure(p ProviderConfig) (realtimesecret.Provider, error) {
 // authByKey sends each mint through the adapter that authenticates its key
 // the way the config says.
 type authByKey struct {
-	apiKey, bearer realtimesecret.Provider
+	apiKey, bearer contract.Provider
 	bearerIDs      map[string]bool
 }
 
-func (a *authByKey) Mint(ctx context.Context, req *realtimesecret.MintRequest) (*realtimesecret.MintResponse, error) {
+func (a *authByKey) Mint(ctx context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	if req != nil && req.Key != nil && a.bearerIDs[req.Key.ID] {
 		return a.bearer.Mint(ctx, req)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // demoKey is the provider key a demo provider sends to the fake upstream.
@@ -18,7 +20,7 @@ const demoKey realtimesecret.Secret = "sk-demo-not-secret"
 // sidecar serves beside it.
 type built struct {
 	core    realtimesecret.Config
-	store   realtimesecret.Store // metered by metrics
+	store   contract.Store // metered by metrics
 	metrics *metrics
 	// closers release what the store holds (connections), after the
 	// server has drained.
@@ -48,9 +50,9 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 	// The registry is the store's when it is one (Redis), so that leases,
 	// caps and revocation hold across sidecars; the sessions-in-flight
 	// gauge reads it too.
-	registry, ok := store.(realtimesecret.SessionRegistry)
+	registry, ok := store.(contract.SessionRegistry)
 	if !ok {
-		registry = realtimesecret.NewMemorySessionRegistry()
+		registry = memory.NewSessionRegistry()
 	}
 	b.core = realtimesecret.Config{
 		PathPrefix:       cfg.PathPrefix,
@@ -155,10 +157,10 @@ func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.Provid
 
 // buildStore returns the token store and, for shared stores, the rate
 // limiter that goes with it (nil: the core's in-process one).
-func buildStore(cfg *Config) (realtimesecret.Store, realtimesecret.RateLimiter, error) {
+func buildStore(cfg *Config) (contract.Store, contract.RateLimiter, error) {
 	switch cfg.Store.Type {
 	case "memory":
-		return realtimesecret.NewMemoryStore(), nil, nil
+		return memory.NewStore(), nil, nil
 	case "redis":
 		// One Store is both: the rate limits then live beside the records,
 		// shared by every sidecar on the same Redis and prefix.

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // DemoPagePath is where the sidecar serves its demo page in demo mode: a
@@ -54,8 +54,8 @@ func newDemoPage(cfg *Config) (*demoPage, error) {
 		Script                     template.JS
 		Style                      template.CSS
 	}{
-		MintPath:  prefix + realtimesecret.EndpointClientSecret.Path(),
-		CallsPath: prefix + realtimesecret.EndpointCall.Path(),
+		MintPath:  prefix + contract.EndpointClientSecret.Path(),
+		CallsPath: prefix + contract.EndpointCall.Path(),
 		Model:     model,
 		Script:    template.JS(script), //nolint:gosec // our own embedded file, not input
 		Style:     template.CSS(style), //nolint:gosec // our own embedded file, not input

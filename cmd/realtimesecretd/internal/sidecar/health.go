@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // readyTimeout bounds the store ping of one readiness check.
@@ -15,7 +15,7 @@ const readyTimeout = 2 * time.Second
 
 // health answers the liveness and readiness probes.
 type health struct {
-	store    realtimesecret.Pinger
+	store    contract.Pinger
 	draining *atomic.Bool
 	log      *slog.Logger
 }

@@ -15,16 +15,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // failingStore is a store whose every call fails, and which can be pinged.
 type failingStore struct{ err error }
 
-func (s failingStore) Put(context.Context, realtimesecret.TokenHash, realtimesecret.Record) error {
+func (s failingStore) Put(context.Context, contract.TokenHash, realtimesecret.Record) error {
 	return s.err
 }
 
-func (s failingStore) Get(context.Context, realtimesecret.TokenHash) (realtimesecret.Record, bool, error) {
+func (s failingStore) Get(context.Context, contract.TokenHash) (realtimesecret.Record, bool, error) {
 	return realtimesecret.Record{}, false, s.err
 }
 
@@ -34,15 +36,15 @@ func TestReadiness(t *testing.T) {
 	down := errors.New("dial tcp 10.0.0.1:6379: connection refused")
 	tests := []struct {
 		name     string
-		store    realtimesecret.Store
+		store    contract.Store
 		draining bool
 		status   int
 		body     string
 	}{
-		{name: "memory store", store: realtimesecret.NewMemoryStore(), status: http.StatusOK, body: `{"status":"ready"}`},
+		{name: "memory store", store: memory.NewStore(), status: http.StatusOK, body: `{"status":"ready"}`},
 		{name: "reachable store", store: failingStore{}, status: http.StatusOK, body: `{"status":"ready"}`},
 		{name: "unreachable store", store: failingStore{err: down}, status: http.StatusServiceUnavailable, body: `{"status":"store unreachable"}`},
-		{name: "draining", store: realtimesecret.NewMemoryStore(), draining: true, status: http.StatusServiceUnavailable, body: `{"status":"shutting down"}`},
+		{name: "draining", store: memory.NewStore(), draining: true, status: http.StatusServiceUnavailable, body: `{"status":"shutting down"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // metrics is what the sidecar serves on admin.metrics_path: the
@@ -37,8 +37,8 @@ func (m *metrics) handler() http.Handler {
 // pingerOf returns what readiness pings for store: the store itself when it
 // can be pinged; a store that cannot (the in-process one) is always
 // reachable.
-func pingerOf(store realtimesecret.Store) realtimesecret.Pinger {
-	if p, ok := store.(realtimesecret.Pinger); ok {
+func pingerOf(store contract.Store) contract.Pinger {
+	if p, ok := store.(contract.Pinger); ok {
 		return p
 	}
 	return alwaysReachable{}

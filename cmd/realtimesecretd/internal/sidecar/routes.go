@@ -4,13 +4,14 @@ import (
 	"strings"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // routeEndpoints are the endpoints the core answers on a fixed path: the
 // four mints and the two brokered session creations. The hang-ups are
 // below a creation's path, with the session id in it (isHangupPath).
 func routeEndpoints() []realtimesecret.Endpoint {
-	return append(realtimesecret.Endpoints(), realtimesecret.EndpointCall, realtimesecret.EndpointLiveSession)
+	return append(contract.Endpoints(), contract.EndpointCall, contract.EndpointLiveSession)
 }
 
 // fixedRoutes returns every fixed path the core answers for cfg, as it
@@ -43,8 +44,8 @@ func isHangupPath(fixed map[string]bool, path string) bool {
 	if !validSessionID(id) || !fixed[collection] {
 		return false
 	}
-	return strings.HasSuffix(collection, realtimesecret.EndpointCall.Path()) ||
-		strings.HasSuffix(collection, realtimesecret.EndpointLiveSession.Path())
+	return strings.HasSuffix(collection, contract.EndpointCall.Path()) ||
+		strings.HasSuffix(collection, contract.EndpointLiveSession.Path())
 }
 
 // validSessionID is the core's rule for a call or session id.

@@ -1,4 +1,4 @@
-package realtimesecret
+package contract
 
 import "net/url"
 
@@ -94,24 +94,6 @@ func (e Endpoint) SessionPath(id string) string {
 // or a hang-up) rather than a mint.
 func (e Endpoint) IsSession() bool { return e >= EndpointCall && e <= EndpointLiveSessionHangup }
 
-// hangup returns the hang-up endpoint of a creation endpoint (a call's for
-// anything but a Live session).
-func (e Endpoint) hangup() Endpoint {
-	if e == EndpointLiveSession || e == EndpointLiveSessionHangup {
-		return EndpointLiveSessionHangup
-	}
-	return EndpointCallHangup
-}
-
-// created returns the endpoint that creates the sessions a hang-up
-// endpoint ends (a call's for anything but a Live session's hang-up).
-func (e Endpoint) created() Endpoint {
-	if e == EndpointLiveSessionHangup || e == EndpointLiveSession {
-		return EndpointLiveSession
-	}
-	return EndpointCall
-}
-
 // IsHangup reports whether e ends a brokered session.
 func (e Endpoint) IsHangup() bool { return e == EndpointCallHangup || e == EndpointLiveSessionHangup }
 
@@ -124,4 +106,23 @@ func (e Endpoint) String() string {
 		return "unknown"
 	}
 	return endpointNames[e]
+}
+
+// Hangup returns the hang-up endpoint of a session endpoint: a Live
+// session's for EndpointLiveSession and its hang-up, a call's otherwise.
+func (e Endpoint) Hangup() Endpoint {
+	if e == EndpointLiveSession || e == EndpointLiveSessionHangup {
+		return EndpointLiveSessionHangup
+	}
+	return EndpointCallHangup
+}
+
+// Creation returns the endpoint that creates the sessions of a session
+// endpoint: EndpointLiveSession for a Live session and its hang-up,
+// EndpointCall otherwise.
+func (e Endpoint) Creation() Endpoint {
+	if e == EndpointLiveSessionHangup || e == EndpointLiveSession {
+		return EndpointLiveSession
+	}
+	return EndpointCall
 }

@@ -1,24 +1,17 @@
-package realtimesecret
+package memory
 
 import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-// RateLimiter decides whether one more mint fits a caller's Rate. Allow
-// counts the mint when it returns true; when it returns false, retryAfter
-// says when the next one would fit. It must be safe for concurrent use. An
-// error means the limiter could not decide (for example a shared store is
-// down); see Config.StrictStore.
-type RateLimiter interface {
-	Allow(ctx context.Context, key string, limit Rate) (ok bool, retryAfter time.Duration, err error)
-}
-
-// NewMemoryRateLimiter returns the in-process RateLimiter used when
-// Config.RateLimiter is nil. now may be nil (time.Now). Limits are enforced
+// NewRateLimiter returns an in-process contract.RateLimiter, the one the
+// middleware uses when Config.RateLimiter is nil. now may be nil (time.Now). Limits are enforced
 // per process: with several nodes, use a shared limiter.
-func NewMemoryRateLimiter(now func() time.Time) RateLimiter {
+func NewRateLimiter(now func() time.Time) contract.RateLimiter {
 	if now == nil {
 		now = time.Now
 	}
@@ -38,7 +31,7 @@ type memoryRateLimiter struct {
 // maxIdleKeys bounds the map before stale keys are swept.
 const maxIdleKeys = 10000
 
-func (l *memoryRateLimiter) Allow(_ context.Context, key string, limit Rate) (bool, time.Duration, error) {
+func (l *memoryRateLimiter) Allow(_ context.Context, key string, limit contract.Rate) (bool, time.Duration, error) {
 	if limit.IsZero() {
 		return true, 0, nil
 	}

@@ -1,4 +1,4 @@
-package realtimesecret
+package contract
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // (for example an endpoint the upstream does not serve). Errors must never
 // contain the key.
 type Provider interface {
-	Mint(ctx context.Context, req *MintRequest) (*MintResponse, error)
+	Mint(ctx context.Context, req *MintRequest) (*Reply, error)
 }
 
 // MintRequest is what the middleware asks a Provider to send upstream.
@@ -37,8 +37,9 @@ type MintRequest struct {
 	Header http.Header
 }
 
-// MintResponse is an upstream reply, already decompressed.
-type MintResponse struct {
+// Reply is an upstream reply, already decompressed: to a mint, a session
+// creation or a hang-up.
+type Reply struct {
 	// StatusCode is the upstream HTTP status.
 	StatusCode int
 	// Header is the upstream response header. The middleware copies only safe
@@ -60,17 +61,8 @@ var (
 	ErrUpstreamBadResponse = errors.New("realtimesecret: bad upstream response")
 )
 
-// ProviderFunc adapts a function to the Provider interface, for tests and
-// custom upstreams.
-type ProviderFunc func(ctx context.Context, req *MintRequest) (*MintResponse, error)
-
-// Mint calls f(ctx, req).
-func (f ProviderFunc) Mint(ctx context.Context, req *MintRequest) (*MintResponse, error) {
-	return f(ctx, req)
-}
-
 // SessionBroker is implemented by Providers that can broker sessions
-// (SPEC 7): create a WebRTC call or a GPT-Live session upstream with a
+// : create a WebRTC call or a GPT-Live session upstream with a
 // provider key, and hang one up. It is optional, the way http.Flusher is:
 // the middleware checks for it with a type assertion, and answers a
 // session request for a provider without it with 400
@@ -82,7 +74,7 @@ func (f ProviderFunc) Mint(ctx context.Context, req *MintRequest) (*MintResponse
 // reads Location and Content-Type, and passes on only safe ones). Errors
 // follow Provider.Mint's rules.
 type SessionBroker interface {
-	Session(ctx context.Context, req *SessionRequest) (*MintResponse, error)
+	Session(ctx context.Context, req *SessionRequest) (*Reply, error)
 }
 
 // SessionRequest is what the middleware asks a SessionBroker to send

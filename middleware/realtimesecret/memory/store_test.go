@@ -1,4 +1,4 @@
-package realtimesecret_test
+package memory_test
 
 import (
 	"context"
@@ -12,14 +12,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // requireRoundTrip asserts that Get gives back exactly the record Put
 // stored: assert.Equal compares time.Time field by field, so the expiry's
 // zone and monotonic reading must come back too, not just the instant.
-func requireRoundTrip(t *testing.T, s *realtimesecret.MemoryStore, token string, want realtimesecret.Record) {
+func requireRoundTrip(t *testing.T, s *memory.Store, token string, want realtimesecret.Record) {
 	t.Helper()
-	got, ok, err := s.Get(context.Background(), realtimesecret.HashToken(token))
+	got, ok, err := s.Get(context.Background(), contract.HashToken(token))
 	require.NoError(t, err)
 	require.True(t, ok, "record of %s not found", token)
 	assert.Equal(t, want, got, "record of %s", token)
@@ -31,15 +33,15 @@ func requireRoundTrip(t *testing.T, s *realtimesecret.MemoryStore, token string,
 func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
 	rec := realtimesecret.Record{
 		KeyID: "k", VirtualKeyID: "vk", Provider: "p", Model: "m",
-		Endpoint: realtimesecret.EndpointCall, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
+		Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
 		CreatedAt: time.Unix(time.Now().Unix(), 0),
 	}
 	v := reflect.ValueOf(rec)
 	for i := range v.NumField() {
 		require.False(t, v.Field(i).IsZero(), "Record.%s is not set in this test", v.Type().Field(i).Name)
 	}
-	s := realtimesecret.NewMemoryStore()
-	require.NoError(t, s.Put(context.Background(), realtimesecret.HashToken("ek_every_field"), rec))
+	s := memory.NewStore()
+	require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_every_field"), rec))
 	requireRoundTrip(t, s, "ek_every_field", rec)
 }
 
@@ -47,7 +49,7 @@ func TestMemoryStoreRoundTripsExactly(t *testing.T) {
 	exp := time.Unix(time.Now().Add(time.Hour).Unix(), 0) // as the upstream gives it
 	base := realtimesecret.Record{
 		KeyID: "primary", VirtualKeyID: "web", Provider: "openai",
-		Model: "gpt-realtime", Endpoint: realtimesecret.EndpointClientSecret, ExpiresAt: exp,
+		Model: "gpt-realtime", Endpoint: contract.EndpointClientSecret, ExpiresAt: exp,
 	}
 	with := func(f func(*realtimesecret.Record)) realtimesecret.Record {
 		rec := base
@@ -67,13 +69,13 @@ func TestMemoryStoreRoundTripsExactly(t *testing.T) {
 		{"expiry in 2250", with(func(r *realtimesecret.Record) { r.ExpiresAt = time.Date(2250, 1, 2, 3, 4, 5, 6, time.UTC) })},
 		{"non-ASCII and long fields", with(func(r *realtimesecret.Record) {
 			r.KeyID, r.VirtualKeyID, r.Model = "clé-ü", string(make([]byte, 300)), "ft:gpt-4o:org/ünïcode"
-			r.Endpoint = realtimesecret.EndpointTranslation
+			r.Endpoint = contract.EndpointTranslation
 		})},
 	}
-	s := realtimesecret.NewMemoryStore()
+	s := memory.NewStore()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.NoError(t, s.Put(context.Background(), realtimesecret.HashToken("ek_"+tc.name), tc.rec))
+			require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_"+tc.name), tc.rec))
 			requireRoundTrip(t, s, "ek_"+tc.name, tc.rec)
 		})
 	}
@@ -84,7 +86,7 @@ func TestMemoryStoreRoundTripsExactly(t *testing.T) {
 // alongside records that are equal, and reads each back exactly.
 func TestMemoryStoreRoundTripsDistinctCallers(t *testing.T) {
 	const n = 2000
-	s := realtimesecret.NewMemoryStore()
+	s := memory.NewStore()
 	ctx := context.Background()
 	exp := time.Unix(time.Now().Add(time.Hour).Unix(), 0)
 	want := make([]realtimesecret.Record, n)
@@ -94,13 +96,13 @@ func TestMemoryStoreRoundTripsDistinctCallers(t *testing.T) {
 			VirtualKeyID: "user-" + strconv.Itoa(i),
 			Provider:     "openai",
 			Model:        []string{"gpt-realtime", "gpt-realtime-mini", ""}[i%3],
-			Endpoint:     realtimesecret.Endpoints()[i%4],
+			Endpoint:     contract.Endpoints()[i%4],
 			ExpiresAt:    exp.Add(time.Duration(i%7) * time.Second),
 		}
 		if i%5 == 0 { // every fifth is minted again by the caller before it
 			want[i] = want[max(i-1, 0)]
 		}
-		require.NoError(t, s.Put(ctx, realtimesecret.HashToken("ek_"+strconv.Itoa(i)), want[i]))
+		require.NoError(t, s.Put(ctx, contract.HashToken("ek_"+strconv.Itoa(i)), want[i]))
 	}
 	require.Equal(t, n, s.Len())
 	for i := range want {
@@ -115,18 +117,18 @@ func TestMemoryStoreKeepsNearlyEqualRecordsApart(t *testing.T) {
 	exp := time.Unix(time.Now().Add(time.Hour).Unix(), 0)
 	base := realtimesecret.Record{
 		KeyID: "primary", VirtualKeyID: "web", Provider: "openai",
-		Model: "gpt-realtime", Endpoint: realtimesecret.EndpointClientSecret, ExpiresAt: exp,
+		Model: "gpt-realtime", Endpoint: contract.EndpointClientSecret, ExpiresAt: exp,
 	}
 	recs := []realtimesecret.Record{base, base, base, base, base, base, base}
 	recs[1].KeyID = "secondary"
 	recs[2].Provider = "azure"
-	recs[3].Endpoint = realtimesecret.EndpointSession
+	recs[3].Endpoint = contract.EndpointSession
 	recs[4].ExpiresAt = exp.UTC()
 	recs[5].ExpiresAt = exp.Add(time.Nanosecond)
 	recs[6].VirtualKeyID = "mobile"
-	s := realtimesecret.NewMemoryStore()
+	s := memory.NewStore()
 	for i, rec := range recs {
-		require.NoError(t, s.Put(context.Background(), realtimesecret.HashToken("ek_"+strconv.Itoa(i)), rec))
+		require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_"+strconv.Itoa(i)), rec))
 	}
 	for i, rec := range recs {
 		requireRoundTrip(t, s, "ek_"+strconv.Itoa(i), rec)
@@ -134,12 +136,12 @@ func TestMemoryStoreKeepsNearlyEqualRecordsApart(t *testing.T) {
 }
 
 func TestMemoryStoreDropsExpiredAndMissing(t *testing.T) {
-	s := realtimesecret.NewMemoryStore()
+	s := memory.NewStore()
 	ctx := context.Background()
 	rec := realtimesecret.Record{KeyID: "primary", Provider: "openai", ExpiresAt: time.Unix(time.Now().Add(-time.Second).Unix(), 0)}
-	require.NoError(t, s.Put(ctx, realtimesecret.HashToken("ek_expired"), rec))
+	require.NoError(t, s.Put(ctx, contract.HashToken("ek_expired"), rec))
 	assert.Zero(t, s.Len())
-	got, ok, err := s.Get(ctx, realtimesecret.HashToken("ek_expired"))
+	got, ok, err := s.Get(ctx, contract.HashToken("ek_expired"))
 	require.NoError(t, err)
 	assert.False(t, ok)
 	assert.Zero(t, got)
@@ -149,7 +151,7 @@ func TestMemoryStoreDropsExpiredAndMissing(t *testing.T) {
 // records at once, for the race detector.
 func TestMemoryStoreConcurrentPutGet(t *testing.T) {
 	const workers, perWorker = 4, 300
-	s := realtimesecret.NewMemoryStore()
+	s := memory.NewStore()
 	exp := time.Unix(time.Now().Add(time.Hour).Unix(), 0)
 	recordOf := func(w, i int) realtimesecret.Record {
 		vk := "web" // shared by all workers
@@ -158,7 +160,7 @@ func TestMemoryStoreConcurrentPutGet(t *testing.T) {
 		}
 		return realtimesecret.Record{
 			KeyID: "primary", VirtualKeyID: vk, Provider: "openai", Model: "gpt-realtime",
-			Endpoint: realtimesecret.EndpointClientSecret, ExpiresAt: exp.Add(time.Duration(i%3) * time.Second),
+			Endpoint: contract.EndpointClientSecret, ExpiresAt: exp.Add(time.Duration(i%3) * time.Second),
 		}
 	}
 	tokenOf := func(w, i int) string { return "ek_" + strconv.Itoa(w) + "_" + strconv.Itoa(i) }
@@ -166,8 +168,8 @@ func TestMemoryStoreConcurrentPutGet(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range perWorker {
-				assert.NoError(t, s.Put(context.Background(), realtimesecret.HashToken(tokenOf(w, i)), recordOf(w, i)))
-				got, ok, err := s.Get(context.Background(), realtimesecret.HashToken(tokenOf(w, i/2)))
+				assert.NoError(t, s.Put(context.Background(), contract.HashToken(tokenOf(w, i)), recordOf(w, i)))
+				got, ok, err := s.Get(context.Background(), contract.HashToken(tokenOf(w, i/2)))
 				assert.NoError(t, err)
 				if assert.True(t, ok) {
 					assert.Equal(t, recordOf(w, i/2), got)

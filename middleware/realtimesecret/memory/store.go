@@ -1,4 +1,4 @@
-package realtimesecret
+package memory
 
 import (
 	"context"
@@ -9,9 +9,11 @@ import (
 	"unique"
 
 	gocache "github.com/patrickmn/go-cache"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-// MemoryStore is the in-process Store: go-cache maps with per-entry expiry.
+// Store is the in-process Store: go-cache maps with per-entry expiry.
 // Expired records are swept by the Put that first finds the last sweep older
 // than a minute, so the store starts no goroutine that outlives it.
 //
@@ -27,11 +29,11 @@ import (
 // Interning whole records cost ~134 bytes a live record when few differ but
 // ~462 when every record differs, as with an Authorizer that gives each user
 // a principal, since each then added its own entry to the interning map.
-// Entries cost ~133 and ~180 bytes (BenchmarkMemoryStoreFootprint and
-// BenchmarkMemoryStoreFootprintDistinct, a million records): the second
+// Entries cost ~133 and ~180 bytes (BenchmarkStoreFootprint and
+// BenchmarkStoreFootprintDistinct, a million records): the second
 // case pays for the 32-byte entry and the caller ID, the first shares
 // entries (see recent).
-type MemoryStore struct {
+type Store struct {
 	shards    [storeShards]*gocache.Cache // indexed by a hash's first byte
 	lastSweep atomic.Int64                // unix nanoseconds
 	sweeping  atomic.Bool
@@ -45,7 +47,7 @@ type MemoryStore struct {
 	seed   maphash.Seed
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ contract.Store = (*Store)(nil)
 
 const (
 	sweepInterval = time.Minute
@@ -58,9 +60,9 @@ const (
 	recentSlots = 1 << recentBits
 )
 
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	s := &MemoryStore{seed: maphash.MakeSeed()}
+// NewStore returns an empty Store.
+func NewStore() *Store {
+	s := &Store{seed: maphash.MakeSeed()}
 	for i := range s.shards {
 		s.shards[i] = gocache.New(gocache.NoExpiration, 0)
 	}
@@ -69,7 +71,7 @@ func NewMemoryStore() *MemoryStore {
 }
 
 // shard returns the map that holds the record under h.
-func (s *MemoryStore) shard(h *TokenHash) *gocache.Cache { return s.shards[h[0]] }
+func (s *Store) shard(h *contract.TokenHash) *gocache.Cache { return s.shards[h[0]] }
 
 // sharedFields is the part of a Record that few records differ in: a
 // node has a handful of keys, providers, models and endpoints, and every
@@ -78,7 +80,7 @@ type sharedFields struct {
 	KeyID    string
 	Provider string
 	Model    string
-	Endpoint Endpoint
+	Endpoint contract.Endpoint
 	loc      *time.Location // of ExpiresAt
 }
 
@@ -92,7 +94,7 @@ type entry struct {
 	expiresAt    int64 // ExpiresAt.UnixNano()
 }
 
-func sharedOf(rec *Record) sharedFields {
+func sharedOf(rec *contract.Record) sharedFields {
 	return sharedFields{
 		KeyID:    rec.KeyID,
 		Provider: rec.Provider,
@@ -103,7 +105,7 @@ func sharedOf(rec *Record) sharedFields {
 }
 
 // Put stores rec until rec.ExpiresAt; an already expired record is dropped.
-func (s *MemoryStore) Put(_ context.Context, h TokenHash, rec Record) error {
+func (s *Store) Put(_ context.Context, h contract.TokenHash, rec contract.Record) error {
 	ttl := time.Until(rec.ExpiresAt)
 	if ttl <= 0 {
 		return nil
@@ -127,7 +129,7 @@ func (s *MemoryStore) Put(_ context.Context, h TokenHash, rec Record) error {
 // upstream never do (they are time.Unix of whole seconds), so those few
 // records are simply stored whole, as are the records of brokered sessions
 // (the only ones with a CreatedAt), which are few beside tokens.
-func (s *MemoryStore) entryFor(rec *Record) *entry {
+func (s *Store) entryFor(rec *contract.Record) *entry {
 	if !rec.CreatedAt.IsZero() { // a brokered session's: few, kept whole
 		return nil
 	}
@@ -154,18 +156,18 @@ func (s *MemoryStore) entryFor(rec *Record) *entry {
 // slotOf picks the slot of recent for an entry. Model is in the hash so
 // that a caller minting two models in the same second keeps both entries.
 // The multiply mixes the bits and the top ones are taken, the best mixed.
-func (s *MemoryStore) slotOf(virtualKeyID, model string, expiresAt int64) uint {
+func (s *Store) slotOf(virtualKeyID, model string, expiresAt int64) uint {
 	x := maphash.String(s.seed, virtualKeyID) ^ maphash.String(s.seed, model)<<1 ^ uint64(expiresAt) //nolint:gosec // hashed bits: the sign is just a bit
 	return uint((x * 0x9E3779B97F4A7C15) >> (64 - recentBits))
 }
 
 // Get returns the record under h unless it has expired.
-func (s *MemoryStore) Get(_ context.Context, h TokenHash) (Record, bool, error) {
+func (s *Store) Get(_ context.Context, h contract.TokenHash) (contract.Record, bool, error) {
 	v, _ := s.shard(&h).Get(string(h[:]))
 	switch v := v.(type) {
 	case *entry:
 		sh := v.shared.Value()
-		return Record{
+		return contract.Record{
 			KeyID:        sh.KeyID,
 			VirtualKeyID: v.virtualKeyID,
 			Provider:     sh.Provider,
@@ -173,15 +175,15 @@ func (s *MemoryStore) Get(_ context.Context, h TokenHash) (Record, bool, error) 
 			Endpoint:     sh.Endpoint,
 			ExpiresAt:    time.Unix(0, v.expiresAt).In(sh.loc),
 		}, true, nil
-	case *Record:
+	case *contract.Record:
 		return *v, true, nil
 	}
-	return Record{}, false, nil
+	return contract.Record{}, false, nil
 }
 
 // Len returns the number of records held, expired ones not yet swept
 // included.
-func (s *MemoryStore) Len() int {
+func (s *Store) Len() int {
 	n := 0
 	for _, c := range s.shards {
 		n += c.ItemCount()
@@ -189,7 +191,7 @@ func (s *MemoryStore) Len() int {
 	return n
 }
 
-func (s *MemoryStore) maybeSweep() {
+func (s *Store) maybeSweep() {
 	now := time.Now().UnixNano()
 	last := s.lastSweep.Load()
 	if now-last < int64(sweepInterval) || !s.lastSweep.CompareAndSwap(last, now) {
@@ -204,7 +206,7 @@ func (s *MemoryStore) maybeSweep() {
 }
 
 // sweep drops the expired records, holding one shard's lock at a time.
-func (s *MemoryStore) sweep() {
+func (s *Store) sweep() {
 	for _, c := range s.shards {
 		c.DeleteExpired()
 	}

@@ -1,38 +1,40 @@
-package realtimesecret
+package memory
 
 import (
 	"container/heap"
 	"context"
 	"sync"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-// MemorySessionRegistry is the in-process SessionRegistry used when
-// Config.SessionRegistry is nil and the Store is not one: limits, caps and
+// SessionRegistry is an in-process contract.SessionRegistry, the one the
+// middleware uses when Config.SessionRegistry is nil and the Store is not one: limits, caps and
 // revocation then hold for this process only.
-type MemorySessionRegistry struct {
+type SessionRegistry struct {
 	mu        sync.Mutex
-	leases    map[string]map[string]time.Time      // principal -> lease -> expires
-	sessions  map[string]map[string]TrackedSession // principal -> id -> session
+	leases    map[string]map[string]time.Time               // principal -> lease -> expires
+	sessions  map[string]map[string]contract.TrackedSession // principal -> id -> session
 	deadlines deadlineHeap
 	// expiries holds when each tracked session lapses, soonest first, so
 	// that Track forgets the lapsed ones without scanning the live ones.
 	expiries deadlineHeap
 }
 
-var _ SessionRegistry = (*MemorySessionRegistry)(nil)
+var _ contract.SessionRegistry = (*SessionRegistry)(nil)
 
-// NewMemorySessionRegistry returns an empty MemorySessionRegistry.
-func NewMemorySessionRegistry() *MemorySessionRegistry {
-	return &MemorySessionRegistry{
+// NewSessionRegistry returns an empty SessionRegistry.
+func NewSessionRegistry() *SessionRegistry {
+	return &SessionRegistry{
 		leases:   make(map[string]map[string]time.Time),
-		sessions: make(map[string]map[string]TrackedSession),
+		sessions: make(map[string]map[string]contract.TrackedSession),
 	}
 }
 
 // Acquire implements Leases. Expired leases of principal are dropped when
 // its leases are full, so a steady acquire and release allocates nothing.
-func (m *MemorySessionRegistry) Acquire(_ context.Context, principal, lease string, limit int, expires time.Time) (bool, error) {
+func (m *SessionRegistry) Acquire(_ context.Context, principal, lease string, limit int, expires time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	held := m.leases[principal]
@@ -60,7 +62,7 @@ func (m *MemorySessionRegistry) Acquire(_ context.Context, principal, lease stri
 }
 
 // Release implements Leases.
-func (m *MemorySessionRegistry) Release(_ context.Context, principal, lease string) error {
+func (m *SessionRegistry) Release(_ context.Context, principal, lease string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.leases[principal], lease)
@@ -68,13 +70,13 @@ func (m *MemorySessionRegistry) Release(_ context.Context, principal, lease stri
 }
 
 // Track implements SessionTracker.
-func (m *MemorySessionRegistry) Track(_ context.Context, s TrackedSession) error {
+func (m *SessionRegistry) Track(_ context.Context, s contract.TrackedSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.forgetExpired(time.Now())
 	byID := m.sessions[s.Principal]
 	if byID == nil {
-		byID = make(map[string]TrackedSession)
+		byID = make(map[string]contract.TrackedSession)
 		m.sessions[s.Principal] = byID
 	}
 	byID[s.ID] = s
@@ -88,7 +90,7 @@ func (m *MemorySessionRegistry) Track(_ context.Context, s TrackedSession) error
 // forgetExpired drops the sessions that lapsed by now, with their leases.
 // Entries of sessions that ended or were tracked again are skipped as
 // they come due.
-func (m *MemorySessionRegistry) forgetExpired(now time.Time) {
+func (m *SessionRegistry) forgetExpired(now time.Time) {
 	for m.expiries.Len() > 0 && !m.expiries[0].at.After(now) {
 		e := heap.Pop(&m.expiries).(deadline)
 		s, ok := m.sessions[e.principal][e.id]
@@ -106,7 +108,7 @@ func (m *MemorySessionRegistry) forgetExpired(now time.Time) {
 }
 
 // End implements SessionTracker.
-func (m *MemorySessionRegistry) End(_ context.Context, principal, id string) (bool, error) {
+func (m *SessionRegistry) End(_ context.Context, principal, id string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[principal][id]
@@ -121,7 +123,7 @@ func (m *MemorySessionRegistry) End(_ context.Context, principal, id string) (bo
 }
 
 // Sessions implements SessionTracker.
-func (m *MemorySessionRegistry) Sessions(_ context.Context, principal string) ([]string, error) {
+func (m *SessionRegistry) Sessions(_ context.Context, principal string) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := time.Now()
@@ -136,10 +138,10 @@ func (m *MemorySessionRegistry) Sessions(_ context.Context, principal string) ([
 
 // ClaimDue implements SessionTracker. Deadlines of sessions that ended
 // before them are dropped as they come due.
-func (m *MemorySessionRegistry) ClaimDue(_ context.Context, now time.Time, limit int) ([]TrackedSession, error) {
+func (m *SessionRegistry) ClaimDue(_ context.Context, now time.Time, limit int) ([]contract.TrackedSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var due []TrackedSession
+	var due []contract.TrackedSession
 	for len(due) < limit && m.deadlines.Len() > 0 && !m.deadlines[0].at.After(now) {
 		d := heap.Pop(&m.deadlines).(deadline)
 		s, ok := m.sessions[d.principal][d.id]

@@ -1,4 +1,4 @@
-package realtimesecret
+package contract
 
 import (
 	"context"

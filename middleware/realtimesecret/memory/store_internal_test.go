@@ -1,4 +1,4 @@
-package realtimesecret
+package memory
 
 import (
 	"context"
@@ -10,30 +10,32 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // fillForSweep puts n records in s, every other one expiring 200 ms after
 // it is put, and waits until those have expired. It returns the hashes.
-func fillForSweep(t testing.TB, s *MemoryStore, n int) []TokenHash {
+func fillForSweep(t testing.TB, s *Store, n int) []contract.TokenHash {
 	t.Helper()
 	later := time.Unix(time.Now().Add(time.Hour).Unix(), 0)
 	var soon time.Time
-	hashes := make([]TokenHash, n)
+	hashes := make([]contract.TokenHash, n)
 	for i := range hashes {
-		hashes[i] = HashToken("ek_sweep_" + strconv.Itoa(i))
+		hashes[i] = contract.HashToken("ek_sweep_" + strconv.Itoa(i))
 		exp := later
 		if i%2 == 0 {
 			soon = time.Now().Add(200 * time.Millisecond) // ample for the Put itself, even on a loaded machine
 			exp = soon
 		}
-		require.NoError(t, s.Put(context.Background(), hashes[i], Record{KeyID: "primary", Provider: "openai", ExpiresAt: exp}))
+		require.NoError(t, s.Put(context.Background(), hashes[i], contract.Record{KeyID: "primary", Provider: "openai", ExpiresAt: exp}))
 	}
 	time.Sleep(time.Until(soon) + time.Millisecond)
 	return hashes
 }
 
-func TestMemoryStoreSweepDropsOnlyExpired(t *testing.T) {
-	s := NewMemoryStore()
+func TestStoreSweepDropsOnlyExpired(t *testing.T) {
+	s := NewStore()
 	hashes := fillForSweep(t, s, 2000)
 	require.Equal(t, 2000, s.Len(), "expired records are held until a sweep")
 	s.sweep()
@@ -54,16 +56,16 @@ func TestMemoryStoreSweepDropsOnlyExpired(t *testing.T) {
 
 // TestMemoryStorePutSweepsOncePerInterval checks that a Put sweeps when the
 // last sweep is older than sweepInterval, and that it then waits again.
-func TestMemoryStorePutSweepsOncePerInterval(t *testing.T) {
-	s := NewMemoryStore()
+func TestStorePutSweepsOncePerInterval(t *testing.T) {
+	s := NewStore()
 	fillForSweep(t, s, 200)
-	later := Record{KeyID: "primary", Provider: "openai", ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0)}
+	later := contract.Record{KeyID: "primary", Provider: "openai", ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0)}
 
-	require.NoError(t, s.Put(context.Background(), HashToken("ek_a"), later))
+	require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_a"), later))
 	assert.Equal(t, 201, s.Len(), "no sweep within the interval")
 
 	s.lastSweep.Add(-int64(sweepInterval))
-	require.NoError(t, s.Put(context.Background(), HashToken("ek_b"), later))
+	require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_b"), later))
 	require.Eventually(t, func() bool { return s.Len() == 102 && !s.sweeping.Load() },
 		5*time.Second, time.Millisecond, "the Put after the interval sweeps")
 }
@@ -72,20 +74,20 @@ func TestMemoryStorePutSweepsOncePerInterval(t *testing.T) {
 // sweep runs over 300,000 records, half of them expired: the store's
 // sharded sweep against one go-cache map of them all (the store before it
 // was sharded), in one run.
-func BenchmarkMemoryStoreSweepStall(b *testing.B) {
+func BenchmarkStoreSweepStall(b *testing.B) {
 	const n = 300_000
 	cases := []struct {
 		name string
-		fill func() (sweep func(), get func(TokenHash))
+		fill func() (sweep func(), get func(contract.TokenHash))
 	}{
-		{"sharded", func() (func(), func(TokenHash)) {
-			s := NewMemoryStore()
+		{"sharded", func() (func(), func(contract.TokenHash)) {
+			s := NewStore()
 			fillForSweep(b, s, n)
-			return s.sweep, func(h TokenHash) { _, _, _ = s.Get(context.Background(), h) }
+			return s.sweep, func(h contract.TokenHash) { _, _, _ = s.Get(context.Background(), h) }
 		}},
-		{"one-map", func() (func(), func(TokenHash)) {
+		{"one-map", func() (func(), func(contract.TokenHash)) {
 			c := gocache.New(gocache.NoExpiration, 0)
-			s := NewMemoryStore()
+			s := NewStore()
 			for i, h := range fillForSweep(b, s, n) {
 				ttl := time.Hour
 				if i%2 == 0 {
@@ -93,13 +95,13 @@ func BenchmarkMemoryStoreSweepStall(b *testing.B) {
 				}
 				c.Set(string(h[:]), &entry{}, ttl)
 			}
-			return c.DeleteExpired, func(h TokenHash) { c.Get(string(h[:])) }
+			return c.DeleteExpired, func(h contract.TokenHash) { c.Get(string(h[:])) }
 		}},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			var worst time.Duration
-			h := HashToken("ek_absent")
+			h := contract.HashToken("ek_absent")
 			for b.Loop() {
 				b.StopTimer()
 				sweep, get := tc.fill()
