@@ -38,15 +38,18 @@ const (
 var UpstreamBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30}
 
 // Collector is a prometheus.Collector of the middleware's metrics. Feed it
-// by setting Config.OnMint and Config.OnRedeem to its methods, and wrap the
+// by setting Config.OnMint, Config.OnSession, Config.OnRedeem and
+// Config.OnUsage to its methods, and wrap the
 // store and rate limiter with Store and RateLimiter to count their
 // failures. It is safe for concurrent use.
 type Collector struct {
-	mints       *prometheus.CounterVec
-	mintErrors  *prometheus.CounterVec
-	upstream    *prometheus.HistogramVec
-	redemptions *prometheus.CounterVec
-	storeErrors *prometheus.CounterVec
+	mints         *prometheus.CounterVec
+	mintErrors    *prometheus.CounterVec
+	sessions      *prometheus.CounterVec
+	sessionErrors *prometheus.CounterVec
+	upstream      *prometheus.HistogramVec
+	redemptions   *prometheus.CounterVec
+	storeErrors   *prometheus.CounterVec
 
 	storedDesc *prometheus.Desc
 	storedLen  atomic.Pointer[func() int]
@@ -68,9 +71,17 @@ func New() *Collector {
 			Name: "realtimesecret_mint_errors_total",
 			Help: "Errors the middleware answered on the mint routes, by endpoint and error code (too_many_sessions, rate_limit_exceeded, ...).",
 		}, []string{"endpoint", "code"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "realtimesecret_session_requests_total",
+			Help: "Requests to the brokered session routes (creations and hang-ups), by provider, endpoint and HTTP status answered.",
+		}, []string{"provider", "endpoint", "status"}),
+		sessionErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "realtimesecret_session_request_errors_total",
+			Help: "Errors the middleware answered on the brokered session routes, by endpoint and error code (too_many_sessions, session_not_found, ...).",
+		}, []string{"endpoint", "code"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "realtimesecret_upstream_duration_seconds",
-			Help:    "Time the provider took to answer a mint, by provider and endpoint.",
+			Help:    "Time the provider took to answer a mint or a session request, by provider and endpoint.",
 			Buckets: UpstreamBuckets,
 		}, []string{"provider", "endpoint"}),
 		redemptions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -108,6 +119,21 @@ func (c *Collector) OnMint(ev realtimesecret.MintEvent) {
 	}
 }
 
+// OnSession counts a request to a brokered session route, a creation or a
+// hang-up; use it as Config.OnSession. An error the middleware answered is
+// also counted by its code, and a request the provider answered observes
+// how long the provider took.
+func (c *Collector) OnSession(ev realtimesecret.SessionEvent) {
+	endpoint := ev.Endpoint.String()
+	c.sessions.WithLabelValues(ev.Provider, endpoint, strconv.Itoa(ev.Status)).Inc()
+	if ev.Code != "" {
+		c.sessionErrors.WithLabelValues(endpoint, ev.Code).Inc()
+	}
+	if ev.UpstreamDuration > 0 {
+		c.upstream.WithLabelValues(ev.Provider, endpoint).Observe(ev.UpstreamDuration.Seconds())
+	}
+}
+
 // OnRedeem counts a passed-through request that carried an ephemeral token,
 // by RedeemResult; use it as Config.OnRedeem.
 func (c *Collector) OnRedeem(ev realtimesecret.RedeemEvent) {
@@ -134,6 +160,8 @@ func RedeemResult(ev realtimesecret.RedeemEvent) string {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	c.mints.Describe(ch)
 	c.mintErrors.Describe(ch)
+	c.sessions.Describe(ch)
+	c.sessionErrors.Describe(ch)
 	c.upstream.Describe(ch)
 	c.redemptions.Describe(ch)
 	c.storeErrors.Describe(ch)
@@ -145,6 +173,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mints.Collect(ch)
 	c.mintErrors.Collect(ch)
+	c.sessions.Collect(ch)
+	c.sessionErrors.Collect(ch)
 	c.upstream.Collect(ch)
 	c.redemptions.Collect(ch)
 	c.storeErrors.Collect(ch)

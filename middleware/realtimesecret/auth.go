@@ -3,6 +3,7 @@ package realtimesecret
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -126,3 +127,50 @@ func bearer(h string) (string, bool) {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// callers authenticates the caller of a route, with virtual keys or the
+// app's Authorizer (or neither: open), and applies its policy.
+type callers struct {
+	vks        *virtualKeys // nil without virtual keys
+	authorizer Authorizer
+}
+
+// authorize authenticates the caller and applies its policy to in. On a
+// refusal the Principal holds the caller's ID when it was identified.
+func (c *callers) authorize(r *http.Request, in Intent) (Principal, *Error) {
+	switch {
+	case c.vks != nil:
+		vk, e := c.vks.find(r)
+		if e != nil {
+			return Principal{}, e
+		}
+		if e := vk.authorize(in); e != nil {
+			// The caller is identified: its ID goes to the log and the event.
+			return Principal{ID: vk.ID}, e
+		}
+		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession, MaxSessions: vk.MaxSessions}, nil
+	case c.authorizer != nil:
+		p, err := c.authorizer(r, in)
+		if err == nil {
+			return p, nil
+		}
+		// An Authorizer that identified the caller before refusing it may
+		// return its ID with the error, for the log and the event.
+		who := Principal{ID: p.ID}
+		var e *Error
+		switch {
+		case errors.As(err, &e):
+			return who, e
+		case errors.Is(err, ErrUnauthenticated):
+			return who, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "unauthenticated",
+				Message: "authentication is required", Err: err}
+		case errors.Is(err, ErrForbidden):
+			return who, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "forbidden",
+				Message: "the caller may not mint this client secret", Err: err}
+		default:
+			return who, &Error{Status: http.StatusInternalServerError, Type: typeServer, Code: "authorizer_error",
+				Message: "the request could not be authorized", Err: err}
+		}
+	}
+	return Principal{}, nil
+}

@@ -2,6 +2,7 @@ package realtimesecret
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,118 +12,128 @@ import (
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
-// capGrace keeps a capped session's record past its deadline, so that the
-// node that ends it still finds the key it was created with.
-const capGrace = time.Minute
+const (
+	// capGrace keeps a capped session's record past its deadline, so that
+	// the node that ends it still finds the key it was created with.
+	capGrace = time.Minute
+	// orphanHangupTimeout bounds the hang-up of a session created upstream
+	// whose record could not be stored in strict mode.
+	orphanHangupTimeout = 10 * time.Second
+)
 
-// orphanHangupTimeout bounds the hang-up of a session created upstream
-// whose record could not be stored in strict mode.
-const orphanHangupTimeout = 10 * time.Second
+// broker creates admitted sessions upstream and puts them under
+// governance: a lease, a record, a tracked session with its cap, a meter.
+type broker struct {
+	records  *records
+	governor *governor
+	meters   *meters
+	ender    *ender
+	forward  forwardHeaders
+	// lifetime is how long a session's record is kept without a cap
+	// (Config.SessionLifetime).
+	lifetime time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	// strict fails a creation whose record cannot be stored (the session
+	// is then hung up).
+	strict bool
+}
 
-// createSession is the forward, answer and record steps of a brokered
-// session: it sends req with the chosen key, answers with the upstream's
-// reply (Location rewritten to this server's path) and records the session
-// id.
+// create is the lease, provider, store and answer steps of a session
+// creation: it sends the session with the chosen key, answers with the
+// upstream's reply (Location rewritten to this server's path) and records
+// the session id.
 //
 // A principal with MaxSessions takes a lease first (429 when they are all
 // held), given back if no session comes of it; a created session is
 // tracked, with its cap deadline when the principal has MaxSession.
-func (h *Handler) createSession(w http.ResponseWriter, r *http.Request, rt route, p *provider, req *contract.SessionRequest,
-	rec Record, principal Principal, m *mint) *Error {
-	lifetime := h.sessionTTL
+func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
+	ctx, principal, ep := r.Context(), adm.principal, adm.route.endpoint
+	lifetime := b.lifetime
 	if principal.MaxSession > 0 {
 		lifetime = principal.MaxSession
 	}
-	lease, e := h.acquireSession(r.Context(), principal, h.now().Add(lifetime), m)
+	lease, storeErr, e := b.governor.acquire(ctx, principal.ID, principal.MaxSessions, b.now().Add(lifetime))
+	out.storeErr = storeErr
 	if e != nil {
-		return e
+		out.fail(e)
+		return
 	}
 	created := false
 	defer func() {
 		if !created {
-			h.releaseLease(r.Context(), principal.ID, lease)
+			b.governor.release(ctx, principal.ID, lease)
 		}
 	}()
 
-	req.Header = h.forwardHeader(r.Header)
-	upstreamStart := h.now()
-	resp, err := p.broker.Session(r.Context(), req)
-	m.ev.UpstreamDuration = h.now().Sub(upstreamStart)
+	upstreamModel := resolveAlias(adm.key, adm.model)
+	req := sessionRequest(ep, adm.key, &adm.body, &adm.offer, upstreamModel)
+	req.Header = b.forward.pick(r.Header)
+	start := b.now()
+	resp, err := adm.provider.broker.Session(ctx, req)
+	out.upstream = b.now().Sub(start)
 	if err != nil {
 		// The provider may have created the session before it failed to
 		// answer: a retry would start a second paid one.
-		noRetry(w)
-		return h.upstreamError(r.Context(), err, m)
+		out.cause = err
+		out.fail(noRetry(upstreamFailure(ctx, err)))
+		return
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return h.answerUpstreamError(w, resp, m)
+	if !is2xx(resp.StatusCode) {
+		if out.reply, e = upstreamRefusal(resp); e != nil {
+			out.fail(e)
+		}
+		return
 	}
-	id, ok := createdID(rt.endpoint, resp)
+	id, ok := createdID(ep, resp)
 	if !ok {
-		noRetry(w)
-		return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
-			Message: "the upstream provider answered without a " + sessionNoun(rt.endpoint) + " id"}
+		out.fail(noRetry(&Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
+			Message: "the upstream provider answered without a " + sessionNoun(ep) + " id"}))
+		return
 	}
-	m.ev.SessionID = id
-	rec.CreatedAt = h.now()
+	out.sessionID = id
+	rec := adm.record(upstreamModel)
+	rec.CreatedAt = b.now()
 	rec.ExpiresAt = rec.CreatedAt.Add(lifetime)
-	deadline := rec.ExpiresAt
+	tracked := contract.TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
 	if principal.MaxSession > 0 {
+		tracked.Deadline = rec.ExpiresAt
 		rec.ExpiresAt = rec.ExpiresAt.Add(capGrace) // the cap still finds the record
+		tracked.Expires = rec.ExpiresAt
 	}
-	if err := h.store.Put(r.Context(), HashSessionID(id), rec); err != nil {
-		m.ev.StoreErr = err
-		if h.strict {
-			h.hangUpOrphan(r.Context(), &rec, id, m)
-			noRetry(w)
-			return storeUnavailable(err)
+	if err := b.records.putSession(ctx, id, rec); err != nil {
+		out.storeErr = err
+		if b.strict {
+			out.cause = b.hangUpOrphan(ctx, &rec, id)
+			out.fail(noRetry(storeUnavailable(err)))
+			return
 		}
 	}
 	created = true
-	tracked := contract.TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
-	if principal.MaxSession > 0 {
-		tracked.Deadline = deadline
+	if err := b.governor.track(ctx, tracked); err != nil {
+		out.storeErr = errors.Join(out.storeErr, err)
 	}
-	h.trackSession(r.Context(), tracked, m)
-	if p.metered {
-		h.startMeter(p, req.Key, id, principal.ID, rec)
+	if adm.provider.metered {
+		b.meters.start(adm.provider.watcher, adm.key, id, principal.ID, rec)
 	}
-	dst := w.Header()
-	if rt.endpoint == contract.EndpointCall || headerValue(resp.Header, "Location") != "" {
-		dst["Location"] = []string{rt.scope + rt.endpoint.Path() + "/" + id}
+	out.reply = passOn(resp, replyContentType(resp, ep))
+	if ep == contract.EndpointCall || headerValue(resp.Header, "Location") != "" {
+		out.reply.location = adm.route.scope + ep.Path() + "/" + id
 	}
-	m.ev.Status = resp.StatusCode
-	writeReply(w, resp, replyContentType(resp, rt.endpoint))
-	return nil
 }
 
 // hangUpOrphan ends a session the client will never hear of, so that it is
-// not billed until the provider times it out.
-func (h *Handler) hangUpOrphan(ctx context.Context, rec *Record, id string, m *mint) {
+// not billed until the provider times it out. It returns the failure, if
+// any.
+func (b *broker) hangUpOrphan(ctx context.Context, rec *Record, id string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanHangupTimeout)
 	defer cancel()
-	if err := h.endUpstream(ctx, rec, id); err != nil {
-		m.ev.Err = err
-		h.log.LogAttrs(ctx, warnLevel, "realtime session could not be hung up after a store failure",
+	err := b.ender.end(ctx, rec, id)
+	if err != nil {
+		b.log.LogAttrs(ctx, slog.LevelWarn, "realtime session could not be hung up after a store failure",
 			errAttr(err), slog.String("session_id", id))
 	}
-}
-
-// answerUpstreamError answers an upstream non-2xx reply: an OpenAI-shaped
-// error body is passed on with its status, anything else is wrapped.
-func (h *Handler) answerUpstreamError(w http.ResponseWriter, resp *contract.Reply, m *mint) *Error {
-	if !isOpenAIError(resp.Body) {
-		return upstreamStatusError(resp.StatusCode)
-	}
-	m.ev.Status = resp.StatusCode
-	writeUpstream(w, resp)
-	return nil
-}
-
-// noRetry tells the official SDKs not to retry the request: they honour
-// x-should-retry before their status-based retries.
-func noRetry(w http.ResponseWriter) {
-	w.Header()["X-Should-Retry"] = []string{"false"}
+	return err
 }
 
 // createdID returns the id of the session an upstream 2xx created: the last
@@ -176,20 +187,10 @@ func replyContentType(resp *contract.Reply, ep Endpoint) []string {
 	return jsonContentType
 }
 
-var (
-	jsonContentType = []string{"application/json"}
-	sdpContentType  = []string{"application/sdp"}
-)
-
+// sessionNoun names the sessions of ep in messages.
 func sessionNoun(ep Endpoint) string {
 	if ep.Creation() == contract.EndpointCall {
 		return "call"
 	}
 	return "session"
-}
-
-// unsupportedEndpoint answers a session request for a provider whose
-// adapter does not implement SessionBroker.
-func unsupportedEndpoint(provider string) *Error {
-	return badRequest("provider "+quote(provider)+" does not broker sessions", "", "unsupported_endpoint")
 }

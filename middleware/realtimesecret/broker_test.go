@@ -19,8 +19,8 @@ func TestCallBrokeredWithTheMintsPolicyAndKey(t *testing.T) {
 	up := newBrokerProvider()
 	cfg := baseConfig(up)
 	cfg.Providers[0].Keys[0].Aliases = map[string]string{"realtime": "gpt-realtime-2025"}
-	var events []realtimesecret.MintEvent
-	cfg.OnMint = func(ev realtimesecret.MintEvent) { events = append(events, ev) }
+	var events []realtimesecret.SessionEvent
+	cfg.OnSession = func(ev realtimesecret.SessionEvent) { events = append(events, ev) }
 	h, err := realtimesecret.New(cfg)
 	require.NoError(t, err)
 	next := &nextRecorder{}
@@ -261,9 +261,9 @@ func twoCallers(up contract.Provider) realtimesecret.Config {
 
 func TestHangupByOwnerOnlyWithTheCreatingKey(t *testing.T) {
 	up := newBrokerProvider()
-	var events []realtimesecret.MintEvent
+	var events []realtimesecret.SessionEvent
 	cfg := twoCallers(up)
-	cfg.OnMint = func(ev realtimesecret.MintEvent) { events = append(events, ev) }
+	cfg.OnSession = func(ev realtimesecret.SessionEvent) { events = append(events, ev) }
 	h := realtimesecret.Middleware(cfg)(&nextRecorder{})
 	require.Equal(t, http.StatusCreated, call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
 	w := do(t, h, http.MethodPost, "/v1/live/sessions", `{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\n"}}`,

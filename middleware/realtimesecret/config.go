@@ -90,7 +90,11 @@ type Config struct {
 	// long: the handler, and so the connection, waits for it.
 	OnMint func(MintEvent)
 
-	// UsageMetering turns on usage metering (SPEC 8) for the brokered
+	// OnSession, if set, is called once per request on a brokered session
+	// route (a creation or a hang-up), as OnMint is for mints.
+	OnSession func(SessionEvent)
+
+	// UsageMetering turns on usage metering for the brokered
 	// sessions of every provider whose ProviderConfig.UsageMetering is nil:
 	// for each session the middleware attaches a read-only sideband with
 	// the upstream key that created it (the adapter must implement

@@ -1,12 +1,13 @@
 package realtimesecret
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 
-	"github.com/realtimesecret/realtimesecret/internal/errorbody"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Sentinel errors an Authorizer may return (wrapped or not).
@@ -31,25 +32,58 @@ func badRequest(msg, param, code string) *Error {
 	return &Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Message: msg, Param: param, Code: code}
 }
 
-// writeError answers the client with e. Retry-After or Allow headers are set
-// by the caller before.
-func writeError(w http.ResponseWriter, e *Error) {
-	body := errorbody.Marshal(e.Message, e.Type, e.Param, e.Code)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	// The body is not HTML-escaped ('<' stays '<'): nosniff keeps a browser
-	// from ever reading it as anything but JSON.
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(e.Status)
-	_, _ = w.Write(body) //nolint:gosec // JSON served as application/json with nosniff, never HTML
+func methodNotAllowed() *Error {
+	return &Error{Status: http.StatusMethodNotAllowed, Type: typeInvalidRequest, Code: "method_not_allowed",
+		Message: "use POST on this route", Header: http.Header{"Allow": {http.MethodPost}}}
 }
 
-// upstreamStatusError answers for an upstream error whose body is not
-// OpenAI-shaped, keeping the upstream status.
-func upstreamStatusError(status int) *Error {
-	return &Error{Status: status, Type: typeUpstream, Code: "upstream_error",
-		Message: "the upstream provider answered with status " + strconv.Itoa(status)}
+func storeUnavailable(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Type: typeServer, Code: "store_unavailable",
+		Message: "the token store is unavailable; try again later", Err: err}
+}
+
+func tooManySessions() *Error {
+	return &Error{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "too_many_sessions",
+		Message: "the virtual key has as many concurrent sessions as it may; end one first"}
+}
+
+// noRetry returns e with x-should-retry: false, which the official SDKs
+// honour before their status-based retries: a session request the
+// provider may have acted on must not be sent twice.
+func noRetry(e *Error) *Error {
+	c := *e
+	c.Header = http.Header{"X-Should-Retry": {"false"}}
+	return &c
+}
+
+// upstreamFailure maps a provider call's error to the answer.
+func upstreamFailure(ctx context.Context, err error) *Error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, contract.ErrUpstreamTimeout):
+		return &Error{Status: http.StatusGatewayTimeout, Type: typeUpstream, Code: "upstream_timeout",
+			Message: "the upstream provider did not answer in time"}
+	case ctx.Err() != nil:
+		// The client went away; there is no one to answer. 499 is what
+		// proxies log for this.
+		return &Error{Status: 499, Type: typeUpstream, Code: "client_closed_request", Message: "the client closed the request"}
+	default:
+		return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "upstream_unavailable",
+			Message: "the upstream provider could not be reached or gave an unusable answer"}
+	}
+}
+
+// upstreamRefusal is the answer to an upstream non-2xx reply: an
+// OpenAI-shaped error body passed on with its status, anything else
+// wrapped in an error that keeps the status.
+func upstreamRefusal(resp *contract.Reply) (reply, *Error) {
+	if !isOpenAIError(resp.Body) {
+		return reply{}, &Error{Status: resp.StatusCode, Type: typeUpstream, Code: "upstream_error",
+			Message: "the upstream provider answered with status " + strconv.Itoa(resp.StatusCode)}
+	}
+	return passOn(resp, jsonContentType), nil
 }
 
 // isOpenAIError reports whether body is an OpenAI-shaped error:
@@ -62,3 +96,6 @@ func isOpenAIError(body []byte) bool {
 	}
 	return json.Unmarshal(body, &v) == nil && v.Error != nil && v.Error.Message != nil
 }
+
+// is2xx reports whether status is a success.
+func is2xx(status int) bool { return status >= 200 && status <= 299 }

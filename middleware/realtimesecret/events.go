@@ -1,18 +1,19 @@
 package realtimesecret
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"time"
 )
 
-// MintEvent describes one request to a mint route or a brokered session
-// route (a creation or a hang-up), for Config.OnMint (logs, metrics). It
-// holds no secret.
+// MintEvent describes one request to a mint route, for Config.OnMint
+// (logs, metrics). It holds no secret.
 type MintEvent struct {
 	// Provider is the provider name; "" when the request failed before one
 	// was resolved.
 	Provider string
-	// Endpoint is the route's endpoint kind.
+	// Endpoint is the kind of mint.
 	Endpoint Endpoint
 	// Model is the requested model ("" when unknown or the default).
 	Model string
@@ -27,13 +28,9 @@ type MintEvent struct {
 	Duration time.Duration
 	// UpstreamDuration is the time the provider call took (0 if none).
 	UpstreamDuration time.Duration
-	// SessionID is the call or session id of a brokered session: the one
-	// created, or the one hung up.
-	SessionID string
 	// Code is the code of the OpenAI-shaped error the middleware answered
-	// (too_many_sessions, rate_limit_exceeded, invalid_api_key, ...); ""
-	// for a success and for an upstream error passed on as the provider
-	// wrote it.
+	// (rate_limit_exceeded, invalid_api_key, ...); "" for a success and
+	// for an upstream error passed on as the provider wrote it.
 	Code string
 	// Err is the internal cause of a failure, for logs; never sent to the
 	// client.
@@ -42,8 +39,46 @@ type MintEvent struct {
 	StoreErr error
 }
 
+// SessionEvent describes one request to a brokered session route, a
+// creation (EndpointCall, EndpointLiveSession) or a hang-up, for
+// Config.OnSession. It holds no secret. What a session used is reported
+// at its end, in a UsageEvent.
+type SessionEvent struct {
+	// Provider is the provider name; "" when the request failed before one
+	// was resolved.
+	Provider string
+	// Endpoint is the session route's endpoint.
+	Endpoint Endpoint
+	// SessionID is the call or session id: the one created, or the one
+	// hung up.
+	SessionID string
+	// Model is the requested model ("" when unknown or the default).
+	Model string
+	// Status is the HTTP status answered; 499 when the client went away
+	// before the upstream answered.
+	Status int
+	// VirtualKeyID is the caller's virtual key or principal ID, if known.
+	VirtualKeyID string
+	// KeyID is the upstream key used, if one was chosen.
+	KeyID string
+	// Duration is the time from the request to the answer.
+	Duration time.Duration
+	// UpstreamDuration is the time the provider call took (0 if none).
+	UpstreamDuration time.Duration
+	// Code is the code of the OpenAI-shaped error the middleware answered
+	// (too_many_sessions, session_not_found, ...); "" for a success and
+	// for an upstream error passed on as the provider wrote it.
+	Code string
+	// Err is the internal cause of a failure, for logs; never sent to the
+	// client.
+	Err error
+	// StoreErr is set when the session could not be recorded, tracked or
+	// leased in the store or registry.
+	StoreErr error
+}
+
 // RedeemEvent describes a passed-through request that carried an ephemeral
-// token, for Config.OnRedeem.
+// token or named a brokered session, for Config.OnRedeem.
 type RedeemEvent struct {
 	// Request is the request as it will reach next (with the record in its
 	// context when found).
@@ -55,3 +90,76 @@ type RedeemEvent struct {
 	// Err is set when the store could not answer.
 	Err error
 }
+
+// reporter reports each answered route request once: a log line and the
+// hook of its kind, a mint or a session request.
+type reporter struct {
+	log       *slog.Logger
+	onMint    func(MintEvent)    // nil: none
+	onSession func(SessionEvent) // nil: none
+}
+
+// report builds the event of out, an answer on a route of ep that took d,
+// logs it and calls the hook.
+func (rp *reporter) report(ctx context.Context, ep Endpoint, out *outcome, d time.Duration) {
+	if ep.IsSession() {
+		ev := SessionEvent{Provider: out.provider, Endpoint: ep, SessionID: out.sessionID, Model: out.model,
+			Status: out.status(), VirtualKeyID: out.principal, KeyID: out.keyID, Duration: d,
+			UpstreamDuration: out.upstream, Code: out.code(), Err: out.cause, StoreErr: out.storeErr}
+		rp.logLine(ctx, "realtime session", ep, out, d)
+		if rp.onSession != nil {
+			rp.onSession(ev)
+		}
+		return
+	}
+	ev := MintEvent{Provider: out.provider, Endpoint: ep, Model: out.model, Status: out.status(),
+		VirtualKeyID: out.principal, KeyID: out.keyID, Duration: d, UpstreamDuration: out.upstream,
+		Code: out.code(), Err: out.cause, StoreErr: out.storeErr}
+	rp.logLine(ctx, "realtime mint", ep, out, d)
+	if rp.onMint != nil {
+		rp.onMint(ev)
+	}
+}
+
+// logLine writes the one log line of a route request: INFO, or WARN for
+// a 5xx or a store failure.
+func (rp *reporter) logLine(ctx context.Context, msg string, ep Endpoint, out *outcome, d time.Duration) {
+	status := out.status()
+	level := slog.LevelInfo
+	if status >= 500 || out.storeErr != nil {
+		level = slog.LevelWarn
+	}
+	if !rp.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("provider", out.provider),
+		slog.String("endpoint", ep.String()),
+		slog.Int("status", status),
+		slog.String("virtual_key_id", out.principal),
+		slog.String("key_id", out.keyID),
+		slog.String("model", out.model),
+		slog.Float64("duration_ms", millis(d)),
+		slog.Float64("upstream_duration_ms", millis(out.upstream)),
+	}
+	if out.sessionID != "" {
+		attrs = append(attrs, slog.String("session_id", out.sessionID))
+	}
+	if code := out.code(); code != "" {
+		attrs = append(attrs, slog.String("code", code))
+	}
+	if out.cause != nil {
+		attrs = append(attrs, errAttr(out.cause))
+	}
+	if out.storeErr != nil {
+		attrs = append(attrs, slog.String("store_error", out.storeErr.Error()))
+	}
+	rp.log.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// millis is d in milliseconds, with microsecond precision, for log lines.
+func millis(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}
+
+func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }

@@ -3,66 +3,77 @@ package realtimesecret
 import (
 	"errors"
 	"net/http"
+	"time"
 )
 
-// hangup ends a brokered session upstream. The caller is authenticated as
-// for a mint; the session must be known here (404, nothing sent upstream)
-// and belong to the caller's principal (403); the hang-up is sent with the
-// key that created the session. It is not rate limited: refusing it would
-// keep a paid session running.
-func (h *Handler) hangup(w http.ResponseWriter, r *http.Request, rt route, id string, m *mint) *Error {
-	principal, e := h.authorize(r, Intent{Provider: m.ev.Provider, Endpoint: rt.endpoint})
-	m.ev.VirtualKeyID = principal.ID // known on a 403 too, once the key was identified
+// hangups ends brokered sessions on their owner's request.
+type hangups struct {
+	callers  *callers
+	records  *records
+	governor *governor
+	meters   *meters
+	ender    *ender
+	forward  forwardHeaders
+	now      func() time.Time
+}
+
+// hangup ends the session id upstream. The caller is authenticated as for
+// a mint; the session must be known here (404, nothing sent upstream) and
+// belong to the caller's principal (403); the hang-up is sent with the key
+// that created the session. It is not rate limited: refusing it would keep
+// a paid session running.
+func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
+	ctx := r.Context()
+	out.sessionID = id
+	principal, e := hg.callers.authorize(r, Intent{Provider: out.provider, Endpoint: rt.endpoint})
+	out.principal = principal.ID // known on a 403 too, once the key was identified
 	if e != nil {
-		return e
+		out.fail(e)
+		return
 	}
-	rec, found, err := h.LookupSession(r.Context(), id)
+	rec, found, err := hg.records.session(ctx, id)
 	if err != nil {
-		m.ev.StoreErr = err
-		return storeUnavailable(err)
+		out.storeErr = err
+		out.fail(storeUnavailable(err))
+		return
 	}
 	created := rt.endpoint.Creation()
 	if !found || rec.Endpoint != created || (rt.provider != nil && rec.Provider != rt.provider.name) {
-		return &Error{Status: http.StatusNotFound, Type: typeInvalidRequest, Param: "id", Code: "session_not_found",
-			Message: "no brokered " + sessionNoun(created) + " " + quote(id) + " is known here"}
+		out.fail(&Error{Status: http.StatusNotFound, Type: typeInvalidRequest, Param: "id", Code: "session_not_found",
+			Message: "no brokered " + sessionNoun(created) + " " + quote(id) + " is known here"})
+		return
 	}
-	m.ev.Provider, m.ev.Model, m.ev.KeyID = rec.Provider, rec.Model, rec.KeyID
+	out.provider, out.model, out.keyID = rec.Provider, rec.Model, rec.KeyID
 	if rec.VirtualKeyID != principal.ID {
-		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "session_not_owned",
-			Message: "the " + sessionNoun(created) + " was created by another caller"}
+		out.fail(&Error{Status: http.StatusForbidden, Type: typePermission, Code: "session_not_owned",
+			Message: "the " + sessionNoun(created) + " was created by another caller"})
+		return
 	}
-	upstreamStart := h.now()
-	ended := h.meters.ending(id, UsageHangup)
-	resp, err := h.sendHangup(r.Context(), &rec, id, h.forwardHeader(r.Header))
-	m.ev.UpstreamDuration = h.now().Sub(upstreamStart)
-	ended(err == nil && resp.StatusCode >= 200 && resp.StatusCode <= 299)
-	if errors.Is(err, errKeyNotConfigured) {
-		m.ev.Err = err
-		return &Error{Status: http.StatusConflict, Type: typeInvalidRequest, Code: "key_not_configured",
-			Message: "the upstream key that created the " + sessionNoun(created) + " is no longer configured"}
-	}
-	if err != nil {
-		return h.upstreamError(r.Context(), err, m)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return h.answerUpstreamError(w, resp, m)
+	start := hg.now()
+	done := hg.meters.ending(id, UsageHangup)
+	resp, err := hg.ender.hangup(ctx, &rec, id, hg.forward.pick(r.Header))
+	out.upstream = hg.now().Sub(start)
+	done(err == nil && is2xx(resp.StatusCode))
+	switch {
+	case errors.Is(err, errKeyNotConfigured):
+		out.cause = err
+		out.fail(&Error{Status: http.StatusConflict, Type: typeInvalidRequest, Code: "key_not_configured",
+			Message: "the upstream key that created the " + sessionNoun(created) + " is no longer configured"})
+		return
+	case err != nil:
+		out.cause = err
+		out.fail(upstreamFailure(ctx, err))
+		return
+	case !is2xx(resp.StatusCode):
+		if out.reply, e = upstreamRefusal(resp); e != nil {
+			out.fail(e)
+		}
+		return
 	}
 	// The session has ended: its lease is free and no cap is left to
 	// enforce.
-	if _, err := h.registry.End(r.Context(), rec.VirtualKeyID, id); err != nil {
-		m.ev.StoreErr = err
+	if err := hg.governor.ended(ctx, rec.VirtualKeyID, id); err != nil {
+		out.storeErr = err
 	}
-	m.ev.Status = resp.StatusCode
-	writeReply(w, resp, replyContentType(resp, rt.endpoint))
-	return nil
-}
-
-// key returns the provider's key with id, or nil.
-func (p *provider) key(id string) *Key {
-	for i := range p.keys {
-		if p.keys[i].ID == id {
-			return &p.keys[i]
-		}
-	}
-	return nil
+	out.reply = passOn(resp, replyContentType(resp, rt.endpoint))
 }

@@ -2,6 +2,7 @@ package realtimesecret
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -152,4 +153,16 @@ type VirtualKey struct {
 	// WebSocket redemptions of its tokens through the middleware. One more
 	// is answered 429 too_many_sessions. Zero means no limit.
 	MaxSessions int
+}
+
+// cloneKeys copies keys, each with providerAliases merged into its Aliases
+// (the key's own entries win; see effectiveAliases).
+func cloneKeys(keys []Key, providerAliases map[string]string) []Key {
+	out := slices.Clone(keys)
+	for i := range out {
+		out[i].Models = slices.Clone(out[i].Models)
+		out[i].BlockedModels = slices.Clone(out[i].BlockedModels)
+		out[i].Aliases = effectiveAliases(providerAliases, out[i].Aliases)
+	}
+	return out
 }

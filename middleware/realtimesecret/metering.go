@@ -26,9 +26,18 @@ const (
 	meterDrain = 5 * time.Second
 )
 
-// meters runs the metering of the brokered sessions of this Handler: one
-// goroutine per metered session, which Close stops and waits for.
+// meters runs the metering of brokered sessions: one goroutine per
+// metered session, which close stops and waits for. It holds no pointer to
+// the Handler: it is given the registry that releases a session's lease,
+// its clock, its logger and the hook that receives each report.
 type meters struct {
+	// sessions forgets a session whose sideband saw its end, releasing
+	// its lease.
+	sessions contract.SessionTracker
+	now      func() time.Time
+	log      *slog.Logger
+	onUsage  func(UsageEvent) // nil: none
+
 	mu     sync.Mutex
 	closed bool
 	byID   map[string]*meter
@@ -37,7 +46,7 @@ type meters struct {
 
 // meter watches one session's sideband and sums its usage.
 type meter struct {
-	h       *Handler
+	ms      *meters
 	watcher contract.SessionWatcher
 	req     contract.SessionRequest // Endpoint (the session's kind), SessionID, Key
 	// principal holds the session's lease in the registry.
@@ -58,20 +67,19 @@ type meter struct {
 	err      error
 }
 
-// startMeter starts metering session id of provider p, created with key
-// by principal and recorded as rec. Nothing starts once Close was called.
-func (h *Handler) startMeter(p *provider, key *Key, id, principal string, rec Record) {
+// start meters session id, watched with watcher and key, created by
+// principal and recorded as rec. Nothing starts once close was called.
+func (ms *meters) start(watcher contract.SessionWatcher, key *Key, id, principal string, rec Record) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &meter{
-		h:         h,
-		watcher:   p.watcher,
+		ms:        ms,
+		watcher:   watcher,
 		req:       contract.SessionRequest{Endpoint: rec.Endpoint, SessionID: id, Key: key},
 		principal: principal,
 		rec:       rec,
 		ctx:       ctx,
 		cancel:    cancel,
 	}
-	ms := &h.meters
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	if ms.closed {
@@ -86,20 +94,16 @@ func (h *Handler) startMeter(p *provider, key *Key, id, principal string, rec Re
 	go m.run()
 }
 
-// MeteredSessions returns how many brokered sessions are being metered:
-// the sessions in flight whose sideband this Handler watches, for a gauge.
-func (h *Handler) MeteredSessions() int {
-	ms := &h.meters
+// count returns how many sessions are being metered.
+func (ms *meters) count() int {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	return len(ms.byID)
 }
 
-// SessionUsage returns the usage counted so far of the brokered session
-// id, while this Handler meters it; ok is false otherwise (not metered,
-// ended, or metered by another node).
-func (h *Handler) SessionUsage(id string) (u Usage, ok bool) {
-	ms := &h.meters
+// usage returns the usage counted so far of session id, while it is
+// metered here.
+func (ms *meters) usage(id string) (u Usage, ok bool) {
 	ms.mu.Lock()
 	m := ms.byID[id]
 	ms.mu.Unlock()
@@ -167,8 +171,8 @@ func (m *meter) stop(end UsageEnd) {
 }
 
 func (m *meter) run() {
-	defer m.h.meters.wg.Done()
-	expiry := time.AfterFunc(m.rec.ExpiresAt.Sub(m.h.now()), func() { m.stop(UsageExpired) })
+	defer m.ms.wg.Done()
+	expiry := time.AfterFunc(m.rec.ExpiresAt.Sub(m.ms.now()), func() { m.stop(UsageExpired) })
 	ended := m.watch()
 	expiry.Stop()
 	m.report(ended)
@@ -280,9 +284,8 @@ type responseUsage struct {
 }
 
 var (
-	typeResponseDone  = []byte(`"response.done"`)
-	typeUsageUpdated  = []byte(`"session.usage.updated"`)
-	typeSessionClosed = []byte(`"session.closed"`)
+	typeResponseDone = []byte(`"response.done"`)
+	typeUsageUpdated = []byte(`"session.usage.updated"`)
 )
 
 // handle counts one sideband event and reports whether it says the session
@@ -341,11 +344,11 @@ func (u *Usage) add(r *responseUsage) {
 // report ends the session's tracking when its sideband saw the end (its
 // lease is released), then reports its usage, once.
 func (m *meter) report(ended bool) {
-	h := m.h
+	ms := m.ms
 	if ended {
 		ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
-		if _, err := h.registry.End(ctx, m.principal, m.req.SessionID); err != nil {
-			h.log.LogAttrs(ctx, warnLevel, "realtime session lease could not be released", errAttr(err),
+		if _, err := ms.sessions.End(ctx, m.principal, m.req.SessionID); err != nil {
+			ms.log.LogAttrs(ctx, slog.LevelWarn, "realtime session lease could not be released", errAttr(err),
 				slog.String("session_id", m.req.SessionID))
 		}
 		cancel()
@@ -366,29 +369,28 @@ func (m *meter) report(ended bool) {
 		Usage:      m.usage,
 		End:        m.end,
 		Reason:     m.reason,
-		Duration:   h.now().Sub(m.rec.CreatedAt),
+		Duration:   ms.now().Sub(m.rec.CreatedAt),
 		Reconnects: max(m.attaches-1, 0),
 		Err:        m.err,
 	}
 	m.mu.Unlock()
 
-	ms := &h.meters
 	ms.mu.Lock()
 	if ms.byID[ev.SessionID] == m {
 		delete(ms.byID, ev.SessionID)
 	}
 	ms.mu.Unlock()
 	m.cancel()
-	h.logUsage(&ev)
-	if h.onUsage != nil {
-		h.onUsage(ev)
+	ms.logUsage(&ev)
+	if ms.onUsage != nil {
+		ms.onUsage(ev)
 	}
 }
 
 // logUsage writes the one log line of a metered session.
-func (h *Handler) logUsage(ev *UsageEvent) {
+func (ms *meters) logUsage(ev *UsageEvent) {
 	ctx := context.Background()
-	if !h.log.Enabled(ctx, slog.LevelInfo) {
+	if !ms.log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
 	u := &ev.Usage
@@ -424,7 +426,7 @@ func (h *Handler) logUsage(ev *UsageEvent) {
 	if ev.Err != nil {
 		attrs = append(attrs, errAttr(ev.Err))
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "realtime session usage", attrs...)
+	ms.log.LogAttrs(ctx, slog.LevelInfo, "realtime session usage", attrs...)
 }
 
 // jitter returns a duration in [d/2, d].

@@ -8,10 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/realtimesecrettest"
 )
 
 // safeUpstreamHeaderLower is the allocating definition safeUpstreamHeader
@@ -231,41 +227,6 @@ func FuzzMayBeEphemeral(f *testing.F) {
 			t.Fatalf("mayBeEphemeral(%q) = false, but bearer reads %q", v, tok)
 		}
 	})
-}
-
-// TestRouteFindsEveryRoute checks the length pre-filter of route, with
-// prefixes that put routes below and above its 256-byte table.
-func TestRouteFindsEveryRoute(t *testing.T) {
-	for _, prefix := range []string{"", "/api", "/" + strings.Repeat("p", 230), "/" + strings.Repeat("p", 300)} {
-		h, err := New(Config{
-			PathPrefix: prefix,
-			Providers: []ProviderConfig{{Name: "openai", Provider: realtimesecrettest.ProviderFunc(nil),
-				Keys: []Key{{ID: "k", Value: "sk"}}}},
-		})
-		require.NoError(t, err)
-		require.NotEmpty(t, h.routes)
-		for path, want := range h.routes {
-			got, id, ok := h.route(path)
-			assert.True(t, ok, "%q", path)
-			assert.Equal(t, want, got, "%q", path)
-			assert.Empty(t, id)
-			_, _, ok = h.route(path + "x")
-			assert.False(t, ok, "%q", path+"x")
-			if want.endpoint == contract.EndpointCall || want.endpoint == contract.EndpointLiveSession {
-				hang, id, ok := h.route(path + "/rtc_1/hangup")
-				assert.True(t, ok, "%q", path+"/rtc_1/hangup")
-				assert.Equal(t, "rtc_1", id)
-				assert.True(t, hang.endpoint.IsHangup())
-				assert.Equal(t, want.provider, hang.provider)
-				_, _, ok = h.route(path + "/a/b/hangup")
-				assert.False(t, ok, "a slash in the id")
-			}
-		}
-		_, _, ok := h.route("/v1/chat/completions")
-		assert.False(t, ok)
-		_, _, ok = h.route("/v1/chat/hangup")
-		assert.False(t, ok)
-	}
 }
 
 // sinkBool keeps results alive so the compiler cannot drop the calls.

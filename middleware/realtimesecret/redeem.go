@@ -1,107 +1,122 @@
 package realtimesecret
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
-	"unicode/utf8"
+	"time"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/internal/recordctx"
 )
 
-// subprotocolPrefix carries the token in a browser WebSocket, which cannot
-// set an Authorization header.
-const subprotocolPrefix = "openai-insecure-api-key."
-
-const ephemeralPrefix = "ek_"
-
-// ephemeralToken returns the ephemeral token a request carries in
-// "Authorization: Bearer ek_..." or in the WebSocket subprotocol
-// "openai-insecure-api-key.ek_...", or "". It allocates nothing.
-//
-// The subprotocol is read only on a request that can open a WebSocket: a
-// GET (RFC 6455) or, over HTTP/2, a CONNECT (RFC 8441). Skipping its lookup
-// on every other request halved what a pass-through POST with a provider
-// key costs the middleware (BenchmarkPassthroughOverhead).
-func ephemeralToken(method string, header http.Header) string {
-	for _, v := range header["Authorization"] {
-		if !mayBeEphemeral(v) {
-			continue
-		}
-		if tok, ok := bearer(v); ok && strings.HasPrefix(tok, ephemeralPrefix) {
-			return tok
-		}
-	}
-	if method != http.MethodGet && method != http.MethodConnect {
-		return ""
-	}
-	for _, v := range header["Sec-Websocket-Protocol"] {
-		for v != "" {
-			var item string
-			item, v, _ = strings.Cut(v, ",")
-			item = strings.TrimSpace(item)
-			if tok, ok := strings.CutPrefix(item, subprotocolPrefix); ok && strings.HasPrefix(tok, ephemeralPrefix) && !strings.ContainsAny(tok, " \t") {
-				return tok
-			}
-		}
-	}
-	return ""
-}
-
-// mayBeEphemeral reports whether bearer(v) may start with "ek_": the byte
-// after "Bearer " must be 'e', or a space or the start of a non-ASCII rune
-// that bearer's TrimSpace could remove. A pass-through request with a
-// provider key ("Bearer sk-...") is told apart here, without bearer's
-// case-folded comparison and trim: they were most of what the middleware
-// added to such a request.
-func mayBeEphemeral(v string) bool {
-	const n = len("Bearer ")
-	if len(v) <= n {
-		return false
-	}
-	switch c := v[n]; c {
-	case 'e', ' ', '\t', '\n', '\v', '\f', '\r':
-		return true
-	default:
-		return c >= utf8.RuneSelf
-	}
+// redeemer attributes pass-through requests: those that carry a minted
+// token, and those that name a brokered session. It counts a virtual key's
+// WebSocket redemptions against its MaxSessions.
+type redeemer struct {
+	records  *records
+	vks      *virtualKeys // nil without virtual keys
+	governor *governor
+	// lifetime bounds a WebSocket lease, for a node that dies holding one.
+	lifetime time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+	onRedeem func(RedeemEvent) // nil: none
 }
 
 // redeem looks the token up and returns r with its record in the context
-// when found; the request is otherwise unchanged, except that a sealed token
-// is replaced by the upstream token it seals. A sealed token that does not
-// open is answered with the returned error.
-func (h *Handler) redeem(r *http.Request, token string) (*http.Request, *Error) {
-	if h.sealer != nil && strings.HasPrefix(token, sealedPrefix) {
-		return h.redeemSealed(r, token)
+// when found; the request is otherwise unchanged, except that a sealed
+// token is replaced by the upstream token it seals. A WebSocket upgrade of
+// a virtual key with MaxSessions takes a lease, and release (nil when it
+// took none) gives it back once the connection has closed. A sealed token
+// that does not open, or a lease refused, is answered with the error.
+func (rd *redeemer) redeem(r *http.Request, token string) (_ *http.Request, release func(), _ *Error) {
+	rs := rd.records
+	if rs.sealer != nil && strings.HasPrefix(token, sealedPrefix) {
+		upstream, rec, err := rs.sealer.open(token, rd.now())
+		if err != nil {
+			rd.report(RedeemEvent{Request: r, Err: err})
+			return nil, nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
+				Message: "the client secret is expired or not valid", Err: err}
+		}
+		r = r.WithContext(recordctx.With(r.Context(), &rec))
+		r.Header = replaceToken(r.Header, token, upstream)
+		rd.report(RedeemEvent{Request: r, Record: rec, Found: true})
+	} else {
+		rec, found, err := rs.token(r.Context(), token)
+		if err != nil {
+			rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime redemption lookup failed", errAttr(err))
+		}
+		if found {
+			r = r.WithContext(recordctx.With(r.Context(), &rec))
+		}
+		rd.report(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
 	}
-	rec, found, err := h.Lookup(r.Context(), token)
+	release, e := rd.leaseWebSocket(r)
+	return r, release, e
+}
+
+// attribute puts the record of the session m names in r's context, as
+// redeem does for a token, and reports the redemption. A session created
+// by another endpoint than m's route creates (a Live session id in
+// ?call_id=), or by another provider than the one the path is scoped to,
+// is not the one the request names: it is not found, as on a hang-up.
+func (rd *redeemer) attribute(r *http.Request, m match) *http.Request {
+	rec, found, err := rd.records.session(r.Context(), m.id)
 	if err != nil {
-		h.log.LogAttrs(r.Context(), warnLevel, "realtime redemption lookup failed", errAttr(err))
+		rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime session lookup failed", errAttr(err))
+	}
+	if found && (rec.Endpoint != m.route.endpoint || m.route.provider != nil && rec.Provider != m.route.provider.name) {
+		rec, found = Record{}, false
 	}
 	if found {
 		r = r.WithContext(recordctx.With(r.Context(), &rec))
 	}
-	if h.onRedeem != nil {
-		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
-	}
-	return r, nil
+	rd.report(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
+	return r
 }
 
-func (h *Handler) redeemSealed(r *http.Request, sealed string) (*http.Request, *Error) {
-	upstream, rec, err := h.sealer.open(sealed, h.now())
-	if err != nil {
-		if h.onRedeem != nil {
-			h.onRedeem(RedeemEvent{Request: r, Err: err})
+func (rd *redeemer) report(ev RedeemEvent) {
+	if rd.onRedeem != nil {
+		rd.onRedeem(ev)
+	}
+}
+
+// leaseWebSocket takes a lease for a WebSocket redemption of a virtual key
+// with MaxSessions, and returns the release to call once the upgraded
+// connection has closed (next has returned).
+func (rd *redeemer) leaseWebSocket(r *http.Request) (func(), *Error) {
+	if rd.vks == nil || !isWebSocketUpgrade(r) {
+		return nil, nil
+	}
+	rec, ok := recordctx.From(r.Context())
+	if !ok {
+		return nil, nil
+	}
+	vk := rd.vks.byID[rec.VirtualKeyID]
+	if vk == nil || vk.MaxSessions <= 0 {
+		return nil, nil
+	}
+	lease, storeErr, e := rd.governor.acquire(r.Context(), vk.ID, vk.MaxSessions, rd.now().Add(rd.lifetime))
+	if storeErr != nil {
+		rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime session lease could not be taken", errAttr(storeErr))
+	}
+	if e != nil || lease == "" {
+		return nil, e
+	}
+	return func() { rd.governor.release(r.Context(), vk.ID, lease) }, nil
+}
+
+// isWebSocketUpgrade reports whether r asks to open a WebSocket.
+func isWebSocketUpgrade(r *http.Request) bool {
+	if r.Method == http.MethodConnect { // RFC 8441, over HTTP/2
+		return true
+	}
+	for _, v := range r.Header["Upgrade"] {
+		if strings.EqualFold(strings.TrimSpace(v), "websocket") {
+			return true
 		}
-		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
-			Message: "the client secret is expired or not valid", Err: err}
 	}
-	r = r.WithContext(recordctx.With(r.Context(), &rec))
-	r.Header = replaceToken(r.Header, sealed, upstream)
-	if h.onRedeem != nil {
-		h.onRedeem(RedeemEvent{Request: r, Record: rec, Found: true})
-	}
-	return r, nil
+	return false
 }
 
 // replaceToken returns a copy of header with the sealed token replaced by

@@ -33,15 +33,15 @@ var (
 	errSealedExpired   = fmt.Errorf("%w: expired", ErrInvalidSealedToken)
 )
 
-// SealKeySize is the length of a SealKey: AES-256 takes 32 bytes.
-const SealKeySize = 32
+// sealKeySize is the length of a SealKey: AES-256 takes 32 bytes.
+const sealKeySize = 32
 
 // ErrInvalidSealKey is wrapped by the errors of ParseSealKey.
 var ErrInvalidSealKey = errors.New("realtimesecret: invalid seal key")
 
 // ParseSealKey decodes a seal key written in base64, standard or URL-safe,
 // padded or not, as "openssl rand -base64 32" prints it; surrounding
-// whitespace is ignored. The key must decode to exactly SealKeySize bytes:
+// whitespace is ignored. The key must decode to exactly sealKeySize bytes:
 // a short key is never padded. The error wraps ErrInvalidSealKey and never
 // holds key material.
 //
@@ -54,8 +54,8 @@ func ParseSealKey(b64 string) (SealKey, error) {
 		if err != nil {
 			continue
 		}
-		if len(key) != SealKeySize {
-			return nil, fmt.Errorf("%w: %d bytes, want %d (generate one with: openssl rand -base64 32)", ErrInvalidSealKey, len(key), SealKeySize)
+		if len(key) != sealKeySize {
+			return nil, fmt.Errorf("%w: %d bytes, want %d (generate one with: openssl rand -base64 32)", ErrInvalidSealKey, len(key), sealKeySize)
 		}
 		return key, nil
 	}
@@ -71,8 +71,8 @@ type sealer struct {
 func newSealer(keys []SealKey) (*sealer, error) {
 	s := &sealer{}
 	for i, k := range keys {
-		if len(k) != SealKeySize {
-			return nil, configError("seal key %d is %d bytes; AES-256 needs %d", i, len(k), SealKeySize)
+		if len(k) != sealKeySize {
+			return nil, configError("seal key %d is %d bytes; AES-256 needs %d", i, len(k), sealKeySize)
 		}
 		block, err := aes.NewCipher(k)
 		if err != nil {

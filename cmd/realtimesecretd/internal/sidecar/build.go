@@ -66,6 +66,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		SessionLifetime:  time.Duration(cfg.SessionLifetime),
 		SessionRegistry:  registry,
 		OnMint:           b.metrics.OnMint,
+		OnSession:        b.metrics.OnSession,
 		OnRedeem:         b.metrics.OnRedeem,
 		UsageMetering:    cfg.UsageMetering,
 		OnUsage:          b.metrics.OnUsage,

@@ -1,12 +1,9 @@
 package realtimesecret
 
 import (
-	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // replyKeys are the members of a mint reply that hold the token: at the top
@@ -82,93 +79,10 @@ func secretMembers(body []byte, value, expiresAt jsonscan.Member) (string, int64
 	return token, at, true
 }
 
-// answer writes the upstream reply and stores the token record.
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, resp *contract.Reply, rec Record, m *mint) *Error {
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return h.answerUpstreamError(w, resp, m)
-	}
-	token, expiresAt, ok := mintedToken(resp.Body)
-	if !ok {
-		return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
-			Message: "the upstream provider answered without a client secret"}
-	}
-	rec.ExpiresAt = time.Unix(expiresAt, 0)
-	if h.sealer != nil {
-		body, err := h.sealBody(resp.Body, token, &rec)
-		if err != nil {
-			m.ev.Err = err
-			return &Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
-				Message: "the upstream provider's client secret could not be sealed"}
-		}
-		resp = &contract.Reply{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}
-	} else if rec.ExpiresAt.After(h.now()) { // expired on arrival: nothing to attribute
-		if err := h.store.Put(r.Context(), contract.HashToken(token), rec); err != nil {
-			m.ev.StoreErr = err
-			if h.strict {
-				return storeUnavailable(err)
-			}
-		}
-	}
-	m.ev.Status = resp.StatusCode
-	writeUpstream(w, resp)
-	return nil
-}
-
-// writeUpstream writes an upstream JSON reply with only its safe headers.
-func writeUpstream(w http.ResponseWriter, resp *contract.Reply) {
-	writeReply(w, resp, jsonContentType)
-}
-
-// writeReply writes an upstream reply, its body byte for byte, with only
-// its safe headers and contentType.
-func writeReply(w http.ResponseWriter, resp *contract.Reply, contentType []string) {
-	dst := w.Header()
-	for name, values := range resp.Header {
-		if safeUpstreamHeader(name) {
-			dst[http.CanonicalHeaderKey(name)] = values
-		}
-	}
-	// Set would canonicalize these constant, canonical keys again.
-	dst["Content-Type"] = contentType
-	dst["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(resp.Body) //nolint:gosec // G705: the upstream reply passed through as SPEC 2.10 and 7 require, under its own Content-Type
-}
-
-// safeUpstreamHeader reports whether an upstream header may reach the
-// client: request ids, OpenAI's own and rate limit headers. Cookies, auth
-// and hop-by-hop headers never do.
-func safeUpstreamHeader(name string) bool {
-	return hasLowerPrefix(name, "x-request-id") && len(name) == len("x-request-id") ||
-		hasLowerPrefix(name, "apim-request-id") && len(name) == len("apim-request-id") ||
-		hasLowerPrefix(name, "openai-") || hasLowerPrefix(name, "x-ratelimit-")
-}
-
-// hasLowerPrefix reports whether s starts with the lower-case ASCII prefix,
-// with ASCII letters of s compared case-insensitively. Unlike
-// strings.ToLower it allocates nothing, and it never matches a non-ASCII
-// byte: header names are ASCII tokens, so "X-Request-\u0130d" is not
-// x-request-id even though ToLower makes it so.
-func hasLowerPrefix(s, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // sealBody returns the upstream body with the token's value replaced by its
 // sealed form; every other byte is the upstream's.
-func (h *Handler) sealBody(body []byte, token string, rec *Record) ([]byte, error) {
-	sealed, err := h.sealer.seal(token, rec)
+func sealBody(s *sealer, body []byte, token string, rec *Record) ([]byte, error) {
+	sealed, err := s.seal(token, rec)
 	if err != nil {
 		return nil, err
 	}

@@ -29,11 +29,11 @@ func passesHandler(t testing.TB) *Handler {
 	// (and so replaces) a request that names them.
 	rec := Record{KeyID: "k", Provider: "openai", ExpiresAt: time.Now().Add(time.Hour)}
 	ctx := context.Background()
-	require.NoError(t, h.store.Put(ctx, contract.HashToken("ek_1"), rec))
+	require.NoError(t, h.records.putToken(ctx, "ek_1", rec))
 	rec.CreatedAt, rec.Endpoint = time.Now(), contract.EndpointCall
-	require.NoError(t, h.store.Put(ctx, HashSessionID("rtc_1"), rec))
+	require.NoError(t, h.records.putSession(ctx, "rtc_1", rec))
 	rec.Endpoint = contract.EndpointLiveSession
-	require.NoError(t, h.store.Put(ctx, HashSessionID("s_12"), rec))
+	require.NoError(t, h.records.putSession(ctx, "s_12", rec))
 	return h
 }
 
@@ -41,7 +41,7 @@ func passesHandler(t testing.TB) *Handler {
 // written nothing, whenever passes(r) says it would.
 func requirePassesAgrees(t *testing.T, h *Handler, r *http.Request) {
 	t.Helper()
-	if !h.passes(r) {
+	if !h.routes.passes(r) {
 		return
 	}
 	var got *http.Request
@@ -68,7 +68,7 @@ func TestPassesFastPath(t *testing.T) {
 		req(http.MethodPost, "/api/v1/realtime/x", "Sec-WebSocket-Protocol", "openai-insecure-api-key.ek_1"), // not a WebSocket method
 	}
 	for _, r := range passing {
-		assert.True(t, h.passes(r), "%s %s %v takes the fast path", r.Method, r.URL, r.Header)
+		assert.True(t, h.routes.passes(r), "%s %s %v takes the fast path", r.Method, r.URL, r.Header)
 		requirePassesAgrees(t, h, r)
 	}
 	long := []*http.Request{
@@ -80,11 +80,11 @@ func TestPassesFastPath(t *testing.T) {
 		req(http.MethodPost, "/api/openai/v1/realtime/calls/rtc_1/hangup"),
 		req(http.MethodPost, "/"+strings.Repeat("x", 300)),
 	}
-	for path := range h.routes {
-		long = append(long, req(http.MethodPost, path), req(http.MethodOptions, path))
+	for _, path := range tablePaths(h.routes) {
+		long = append(long, req(http.MethodPost, path), req(http.MethodOptions, path), req(http.MethodGet, path+"?call_id=rtc_1"))
 	}
 	for _, r := range long {
-		assert.False(t, h.passes(r), "%s %s %v goes through serve", r.Method, r.URL, r.Header)
+		assert.False(t, h.routes.passes(r), "%s %s %v goes through serve", r.Method, r.URL, r.Header)
 	}
 }
 
@@ -114,4 +114,67 @@ func FuzzPasses(f *testing.F) {
 		}
 		requirePassesAgrees(t, h, r)
 	})
+}
+
+// tablePaths returns a path of every kind the table matches, derived from
+// its entries: each fixed route, each session subpath below each creation
+// route, and each WebSocket path. The fast path must send each to serve.
+func tablePaths(t *routeTable) []string {
+	var paths []string
+	for path, rt := range t.fixed {
+		paths = append(paths, path)
+		if rt.endpoint.IsSession() {
+			for _, sub := range sessionSubpaths {
+				paths = append(paths, path+"/rtc_1"+sub.suffix)
+			}
+		}
+	}
+	for path := range t.realtime {
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+// TestRouteTableMatchesEveryEntry checks match on every entry of the
+// table, derived from the table itself, with prefixes that put routes below
+// and above its 256-byte length filter.
+func TestRouteTableMatchesEveryEntry(t *testing.T) {
+	for _, prefix := range []string{"", "/api", "/" + strings.Repeat("p", 230), "/" + strings.Repeat("p", 300)} {
+		h, err := New(Config{
+			PathPrefix: prefix,
+			Providers: []ProviderConfig{{Name: "openai", Provider: realtimesecrettest.ProviderFunc(nil),
+				Keys: []Key{{ID: "k", Value: "sk"}}}},
+		})
+		require.NoError(t, err)
+		rt := h.routes
+		require.NotEmpty(t, rt.fixed)
+		get := func(target string) match { return rt.match(httptest.NewRequest(http.MethodPost, target, nil)) }
+		for path, want := range rt.fixed {
+			assert.Equal(t, match{kind: refRoute, route: want}, get(path), "%q", path)
+			assert.Equal(t, refNone, get(path+"x").kind, "%q", path+"x")
+			if !want.endpoint.IsSession() {
+				continue
+			}
+			for _, sub := range sessionSubpaths {
+				m := get(path + "/rtc_1" + sub.suffix)
+				if sub.creation != 0 && sub.creation != want.endpoint {
+					assert.Equal(t, refNone, m.kind, "%q below %q", sub.suffix, path)
+					continue
+				}
+				assert.Equal(t, sub.kind, m.kind, "%q below %q", sub.suffix, path)
+				assert.Equal(t, "rtc_1", m.id)
+				assert.Equal(t, want.provider, m.route.provider)
+				assert.Equal(t, sub.kind == refHangup, m.route.endpoint.IsHangup())
+				assert.Equal(t, refNone, get(path+"/a/b"+sub.suffix).kind, "a slash in the id")
+			}
+		}
+		for path, scope := range rt.realtime {
+			m := get(path + "?call_id=rtc_1")
+			assert.Equal(t, match{kind: refRealtime, route: route{endpoint: contract.EndpointCall, provider: scope}, id: "rtc_1"}, m, "%q", path)
+			assert.Equal(t, refNone, get(path).kind, "%q without call_id", path)
+			assert.Equal(t, refNone, get(path+"?call_id=a/b").kind, "%q with an invalid id", path)
+		}
+		assert.Equal(t, refNone, get("/v1/chat/completions").kind)
+		assert.Equal(t, refNone, get("/v1/chat/hangup").kind)
+	}
 }

@@ -1,0 +1,263 @@
+package realtimesecret
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+)
+
+// Governance timings.
+const (
+	// capInterval is how often due caps are claimed: a cap ends its session
+	// within this and the hang-up's round trip of its deadline.
+	capInterval = 250 * time.Millisecond
+	// claimBatch is how many due caps one claim takes.
+	claimBatch = 64
+	// endTimeout bounds the upstream end of a session the middleware ends
+	// itself (a cap, a revocation).
+	endTimeout = 10 * time.Second
+)
+
+// governor holds the session limits of principals: the leases that count
+// their concurrent sessions, the tracked sessions, the caps that end them
+// at a deadline, and revocation. Its state is in the registry; it holds no
+// pointer to the Handler, and ends a session through the functions it is
+// given.
+type governor struct {
+	registry contract.SessionRegistry
+	// local is set when registry is in-process, so every cap due here was
+	// set here: the cap loop then runs only while a cap is pending. A
+	// shared registry holds caps other nodes set, and is polled until
+	// close.
+	local bool
+	// lookup returns the record of a session, to end it with the key that
+	// created it.
+	lookup func(ctx context.Context, id string) (Record, bool, error)
+	// endUpstream ends a session upstream for the reason how.
+	endUpstream func(ctx context.Context, rec *Record, id string, how UsageEnd) error
+	now         func() time.Time
+	log         *slog.Logger
+	// strict fails a request whose lease cannot be taken because the
+	// registry did not answer; otherwise the request goes on without one.
+	strict bool
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // stops the cap loop; nil when none runs
+	closed bool               // close was called: no loop starts again
+	last   time.Time          // the latest deadline tracked here
+	wg     sync.WaitGroup
+}
+
+// acquire takes a lease for one more session of principal when it has
+// fewer than limit; limit 0 takes none (""). A registry that cannot answer
+// fails open, as the rate limit does, unless strict: storeErr then says
+// why the session has no lease.
+func (g *governor) acquire(ctx context.Context, principal string, limit int, expires time.Time) (lease string, storeErr error, e *Error) {
+	if limit <= 0 {
+		return "", nil, nil
+	}
+	lease = newLeaseID()
+	ok, err := g.registry.Acquire(ctx, principal, lease, limit, expires)
+	switch {
+	case err != nil:
+		if g.strict {
+			return "", err, storeUnavailable(err)
+		}
+		return "", err, nil
+	case !ok:
+		return "", nil, tooManySessions()
+	}
+	return lease, nil, nil
+}
+
+// release gives back a lease whose session was never created or has
+// closed; "" is none.
+func (g *governor) release(ctx context.Context, principal, lease string) {
+	if lease == "" {
+		return
+	}
+	if err := g.registry.Release(context.WithoutCancel(ctx), principal, lease); err != nil {
+		g.log.LogAttrs(ctx, slog.LevelWarn, "realtime session lease could not be released", errAttr(err))
+	}
+}
+
+// track records a created session for caps and revocation, and starts
+// the cap loop when it has a deadline.
+func (g *governor) track(ctx context.Context, s contract.TrackedSession) error {
+	if err := g.registry.Track(ctx, s); err != nil {
+		return err
+	}
+	if !s.Deadline.IsZero() {
+		g.startCaps(s.Deadline)
+	}
+	return nil
+}
+
+// ended forgets a session that ended by other means than the governor
+// (a hang-up, its sideband's end) and releases its lease.
+func (g *governor) ended(ctx context.Context, principal, id string) error {
+	_, err := g.registry.End(ctx, principal, id)
+	return err
+}
+
+// endSession ends principal's session id upstream on the middleware's own
+// initiative (UsageCap or UsageRevoked). It reports whether this call
+// ended it: a session that already ended, here or on another node, is left
+// alone.
+func (g *governor) endSession(ctx context.Context, principal, id string, how UsageEnd) (bool, error) {
+	ended, err := g.registry.End(ctx, principal, id)
+	if err != nil || !ended {
+		return false, err
+	}
+	rec, found, err := g.lookup(ctx, id)
+	if err != nil || !found {
+		return true, err // forgotten already: nothing to end it with
+	}
+	err = g.endUpstream(ctx, &rec, id, how)
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if g.log.Enabled(ctx, level) {
+		attrs := []slog.Attr{slog.String("reason", string(how)), slog.String("session_id", id),
+			slog.String("virtual_key_id", principal), slog.String("provider", rec.Provider), slog.String("key_id", rec.KeyID)}
+		if err != nil {
+			attrs = append(attrs, errAttr(err))
+		}
+		g.log.LogAttrs(ctx, level, "realtime session ended", attrs...)
+	}
+	return true, err
+}
+
+// revoke ends every live session of principal, a batch at a time side by
+// side, and returns how many this call ended.
+func (g *governor) revoke(ctx context.Context, principal string) (int, error) {
+	ids, err := g.registry.Sessions(ctx, principal)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		mu   sync.Mutex
+		n    int
+		errs []error
+	)
+	for batch := range slices.Chunk(ids, claimBatch) {
+		var wg sync.WaitGroup
+		for _, id := range batch {
+			wg.Go(func() {
+				ended, err := g.endSession(ctx, principal, id, UsageRevoked)
+				mu.Lock()
+				defer mu.Unlock()
+				if ended {
+					n++
+				}
+				if err != nil {
+					errs = append(errs, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	return n, errors.Join(errs...)
+}
+
+// startCaps starts the cap loop unless it runs or the governor is closed.
+// deadline is a cap tracked here: a local loop runs until it has passed.
+func (g *governor) startCaps(deadline time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if deadline.After(g.last) {
+		g.last = deadline
+	}
+	if g.cancel != nil || g.closed {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	g.wg.Add(1)
+	go g.runCaps(ctx)
+}
+
+// close stops the cap loop and waits for it. Caps not yet due are then
+// enforced only by another node of a shared registry.
+func (g *governor) close() {
+	g.mu.Lock()
+	g.closed = true
+	if g.cancel != nil {
+		g.cancel()
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+func (g *governor) runCaps(ctx context.Context) {
+	defer g.wg.Done()
+	tick := time.NewTicker(capInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if g.idle(g.enforceDueCaps(ctx)) {
+				return
+			}
+		}
+	}
+}
+
+// idle reports, for a local registry, that the claim at claimed covered
+// every cap tracked here, and marks the loop stopped: the next capped
+// session starts it again.
+func (g *governor) idle(claimed time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.local || claimed.Before(g.last) || g.closed {
+		return false
+	}
+	g.cancel()
+	g.cancel = nil
+	return true
+}
+
+// enforceDueCaps claims the caps that are due and ends their sessions. It
+// returns the time of its last claim: every cap due by then has ended.
+func (g *governor) enforceDueCaps(ctx context.Context) (claimed time.Time) {
+	for ctx.Err() == nil {
+		claimed = g.now()
+		due, err := g.registry.ClaimDue(ctx, claimed, claimBatch)
+		if err != nil {
+			g.log.LogAttrs(ctx, slog.LevelWarn, "realtime session caps could not be claimed", errAttr(err))
+			return time.Time{}
+		}
+		// A batch is ended at once: a Live session's end waits for its
+		// session.closed, and one after another a burst of caps due
+		// together would end late.
+		var wg sync.WaitGroup
+		for _, s := range due {
+			wg.Go(func() {
+				endCtx, cancel := context.WithTimeout(ctx, endTimeout)
+				defer cancel()
+				_, _ = g.endSession(endCtx, s.Principal, s.ID, UsageCap)
+			})
+		}
+		wg.Wait()
+		if len(due) < claimBatch {
+			return claimed
+		}
+	}
+	return time.Time{}
+}
+
+func newLeaseID() string {
+	var raw [12]byte
+	_, _ = rand.Read(raw[:])
+	return "lease_" + hex.EncodeToString(raw[:])
+}
