@@ -1,4 +1,4 @@
-// Package errorbody writes the OpenAI error shape (SPEC 5),
+// Package errorbody writes the OpenAI error shape,
 //
 //	{"error":{"message":"...","type":"...","param":null,"code":"..."}}
 //

@@ -113,7 +113,7 @@ func (a *admission) resolveModel(adm *admitted, form int) *Error {
 	}
 	switch {
 	case b.modelAt.Found():
-		p, model, e := a.providers.splitModel(rt, b.model, b.modelParam)
+		p, model, e := a.providers.splitModel(rt.provider, b.model, b.modelParam)
 		if e != nil {
 			return e
 		}

@@ -5,8 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -116,17 +114,6 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-// bearer returns the credentials of an "Authorization: Bearer x" value.
-func bearer(h string) (string, bool) {
-	const prefix = "Bearer "
-	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
-		return strings.TrimSpace(h[len(prefix):]), true
-	}
-	return "", false
-}
-
-func quote(s string) string { return strconv.Quote(s) }
 
 // callers authenticates the caller of a route, with virtual keys or the
 // app's Authorizer (or neither: open), and applies its policy.

@@ -132,7 +132,7 @@ func serveRecovering(h http.Handler, w http.ResponseWriter, r *http.Request) (p 
 }
 
 // TestBadInput runs every request of testdata/badrequests through the
-// middleware: each gets the expected status and SPEC 5 error (or reaches
+// middleware: each gets the expected status and OpenAI-shaped error (or reaches
 // next untouched), none gets a 5xx or panics, and none reaches the upstream.
 func TestBadInput(t *testing.T) {
 	m := loadBadRequests(t)

@@ -118,7 +118,7 @@ func parseBody(doc []byte, ep Endpoint, b *mintBody) *Error {
 		if e = b.parseTranslation(); e != nil { // session.model, required, as a translation's
 			return e
 		}
-		return b.parseLiveTransport()
+		return checkLiveTransport(b.doc, b.root.span)
 	case contract.EndpointClientSecret:
 		e = b.parseGA()
 	case contract.EndpointTranslation:

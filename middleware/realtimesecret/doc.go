@@ -27,7 +27,7 @@
 // Bearer ek_..." or the WebSocket subprotocol "openai-insecure-api-key.ek_...",
 // passes through with its Record in the context: see FromContext.
 //
-// Brokered sessions (SPEC 7). The middleware also answers
+// Brokered sessions. The middleware also answers
 //
 //	POST /v1/realtime/calls                          (WebRTC call: multipart sdp + session, or application/sdp)
 //	POST /v1/live/sessions                           (GPT-Live: JSON session + transport)
@@ -42,9 +42,12 @@
 // /v1/live/sessions/{id}/attach) are attributed, and only its creator may
 // hang it up. A request on these paths that carries an "ek_" token is the
 // client using a minted secret with the provider: it passes through.
-// Providers broker sessions by implementing SessionBroker.
+// Providers broker sessions by implementing SessionBroker. Each request
+// to these routes is reported through Config.OnSession and logged as
+// "realtime session"; a mint is reported through Config.OnMint and logged
+// as "realtime mint".
 //
-// Governance (SPEC 8). A VirtualKey (or Principal) may cap how long its
+// Governance. A VirtualKey (or Principal) may cap how long its
 // brokered sessions live (MaxSession: ended upstream at the deadline) and
 // how many of its sessions run at once (MaxSessions: brokered sessions and
 // WebSocket redemptions; one more is 429 too_many_sessions), and
@@ -69,12 +72,20 @@
 // session with session.close on a sideband attach when the adapter
 // implements SessionWatcher, and with its hang-up otherwise.
 //
-// Adapters live in their own packages and implement this package's small
-// interfaces: adapters/openai (OpenAI and OpenAI-compatible vendors) and
-// adapters/azure (Azure OpenAI) implement Provider, SessionBroker and
-// SessionWatcher; adapters/redisstore
-// implements Store, RateLimiter and Pinger on Redis. This package imports
-// none of them.
+// Three packages sit beside this one. Package contract is what adapter
+// and store authors implement (Provider, with the optional SessionBroker
+// and SessionWatcher found by type assertion; Store, SessionRegistry,
+// RateLimiter) and imports nothing of the middleware: adapters/openai and
+// adapters/azure implement the providers, adapters/redisstore the stores
+// across nodes. Package memory holds the in-process stores used when a
+// Config field is nil. Package realtimesecrettest has helpers for tests.
+// This package imports no adapter. docs/design.md walks a request through
+// the files.
+//
+// Middleware suits a Config whose work ends with each request. A Config
+// with a shared SessionRegistry or usage metering runs goroutines that
+// only Handler.Close stops: Middleware refuses it, and New with a deferred
+// Close serves it.
 //
 // Usage with chi:
 //

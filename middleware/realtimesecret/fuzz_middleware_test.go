@@ -142,7 +142,7 @@ func postJSON(h http.Handler, path string, body []byte) *httptest.ResponseRecord
 	return w
 }
 
-// FuzzProviderModel checks "provider/model" resolution (SPEC 2.5) through
+// FuzzProviderModel checks "provider/model" resolution through
 // the middleware on every route: any model string is answered 200 or 400,
 // never 5xx or a panic; a prefix naming a configured provider selects it
 // and is stripped; any other string stays whole on a provider-scoped route
@@ -217,7 +217,7 @@ func FuzzProviderModel(f *testing.F) {
 }
 
 // FuzzMintBody sends any body to any mint route: the answer is 200, 400 or
-// 413, never 5xx or a panic; an error is SPEC 5 JSON and costs no upstream
+// 413, never 5xx or a panic; an error is OpenAI-shaped JSON and costs no upstream
 // call; a forwarded body is one valid JSON object.
 func FuzzMintBody(f *testing.F) {
 	h, providers, routes := fuzzMiddleware(f)
@@ -267,7 +267,7 @@ func FuzzMintBody(f *testing.F) {
 				} `json:"error"`
 			}
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
-				t.Fatalf("%s %q: error body %q is not SPEC 5 (%v)", path, body, w.Body, err)
+				t.Fatalf("%s %q: error body %q is not OpenAI-shaped (%v)", path, body, w.Body, err)
 			}
 		default:
 			t.Fatalf("%s %q: status %d: %s", path, body, w.Code, w.Body)

@@ -192,6 +192,7 @@ func (g *governor) close() {
 	g.closed = true
 	if g.cancel != nil {
 		g.cancel()
+		g.cancel = nil
 	}
 	g.mu.Unlock()
 	g.wg.Wait()

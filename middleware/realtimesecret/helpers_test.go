@@ -144,7 +144,7 @@ func do(t *testing.T, h http.Handler, method, path, body string, header ...strin
 	return w
 }
 
-// apiError is the SPEC 5 error shape.
+// apiError is the OpenAI error shape.
 type apiError struct {
 	Error struct {
 		Message string  `json:"message"`

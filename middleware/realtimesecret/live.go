@@ -13,27 +13,27 @@ var (
 	liveTransportKeys = []string{"type", "sdp"}
 )
 
-// parseLiveTransport checks the transport of a GPT-Live request: an object
+// checkLiveTransport checks the transport of a GPT-Live request: an object
 // with type "webrtc" and an SDP offer. Nothing in it is rewritten; the
 // checks spare the provider a request it would refuse, and a session that
 // would never connect.
-func (b *mintBody) parseLiveTransport() *Error {
+func checkLiveTransport(doc []byte, root jsonscan.Span) *Error {
 	var top [1]jsonscan.Member
-	if err := jsonscan.Members(b.doc, b.root.span, liveRootKeys, top[:]); err != nil {
+	if err := jsonscan.Members(doc, root, liveRootKeys, top[:]); err != nil {
 		return membersError(err, "the request body", "")
 	}
 	t := top[0]
-	if !t.Found() || jsonscan.IsNull(b.doc, t.Value) {
+	if !t.Found() || jsonscan.IsNull(doc, t.Value) {
 		return badRequest("transport is required: {\"type\":\"webrtc\",\"sdp\":\"<offer>\"}", "transport", "missing_transport")
 	}
-	if !jsonscan.IsObject(b.doc, t.Value) {
+	if !jsonscan.IsObject(doc, t.Value) {
 		return badRequest("transport must be an object", "transport", "invalid_type")
 	}
 	var m [2]jsonscan.Member
-	if err := jsonscan.Members(b.doc, t.Value, liveTransportKeys, m[:]); err != nil {
+	if err := jsonscan.Members(doc, t.Value, liveTransportKeys, m[:]); err != nil {
 		return membersError(err, "transport", "transport")
 	}
-	typ, ok := jsonscan.String(b.doc, m[0].Value)
+	typ, ok := jsonscan.String(doc, m[0].Value)
 	switch {
 	case !m[0].Found():
 		return badRequest("transport.type is required and must be \"webrtc\"", "transport.type", "missing_transport_type")
@@ -44,7 +44,7 @@ func (b *mintBody) parseLiveTransport() *Error {
 		return badRequest("transport.sdp is required: the WebRTC SDP offer", "transport.sdp", "missing_sdp")
 	}
 	at := m[1].Value
-	if !jsonscan.IsString(b.doc, at) {
+	if !jsonscan.IsString(doc, at) {
 		return badRequest("transport.sdp must be a string", "transport.sdp", "invalid_type")
 	}
 	// The checks of checkOffer on the JSON string, decoding only its first
@@ -53,7 +53,7 @@ func (b *mintBody) parseLiveTransport() *Error {
 	switch {
 	case at.End-at.Start == len(`""`):
 		return emptyOffer("transport.sdp")
-	case !jsonscan.StringHasPrefix(b.doc, at, "v=0\r\n") && !jsonscan.StringHasPrefix(b.doc, at, "v=0\n"):
+	case !jsonscan.StringHasPrefix(doc, at, "v=0\r\n") && !jsonscan.StringHasPrefix(doc, at, "v=0\n"):
 		return notAnOffer("transport.sdp")
 	}
 	return nil

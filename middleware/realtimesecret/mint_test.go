@@ -65,7 +65,7 @@ func TestMintOptionsPassesThrough(t *testing.T) {
 	assert.Equal(t, nextStatus, w.Code)
 }
 
-// TestMintStatus has a case per failure status of SPEC 2, 4 and 5.
+// TestMintStatus has a case per failure status a mint can answer.
 func TestMintStatus(t *testing.T) {
 	auth := []string{"Authorization", "Bearer " + vkWeb}
 	type tc struct {

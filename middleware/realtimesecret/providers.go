@@ -1,7 +1,6 @@
 package realtimesecret
 
 import (
-	"net/http"
 	"strings"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
@@ -64,9 +63,10 @@ func (ps *providers) anyMetered() bool {
 // splitModel resolves "provider/model". The prefix counts only when it
 // names a configured provider; otherwise the whole string is the model
 // ("ft:gpt-4o:org/x", or an OpenAI-compatible vendor's "org/model") and the
-// route's provider applies, or on /v1/... routes Config.DefaultProvider.
-func (ps *providers) splitModel(rt route, raw, param string) (*provider, string, *Error) {
-	def := rt.provider
+// provider the route is scoped to applies, or on /v1/... routes
+// Config.DefaultProvider.
+func (ps *providers) splitModel(scoped *provider, raw, param string) (*provider, string, *Error) {
+	def := scoped
 	if def == nil {
 		def = ps.def
 	}
@@ -86,47 +86,4 @@ func (ps *providers) splitModel(rt route, raw, param string) (*provider, string,
 			quote(ps.list[0].name+"/gpt-realtime"), param, "missing_provider")
 	}
 	return def, raw, nil
-}
-
-// forwardHeaders is the allowlist of client headers sent upstream, in
-// canonical form.
-type forwardHeaders []string
-
-func newForwardHeaders(names []string, virtualKeyHeader string) forwardHeaders {
-	if names == nil {
-		names = defaultForwardHeaders
-	}
-	var out forwardHeaders
-	for _, name := range names {
-		c := http.CanonicalHeaderKey(name)
-		if c == "Authorization" || c == "Cookie" || c == virtualKeyHeader {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// pick returns the allowlisted headers of in, or nil.
-func (f forwardHeaders) pick(in http.Header) http.Header {
-	var out http.Header
-	for _, name := range f {
-		if v, ok := in[name]; ok {
-			if out == nil {
-				out = make(http.Header, len(f))
-			}
-			out[name] = v
-		}
-	}
-	return out
-}
-
-// headerValue is header.Get for a key already in canonical form: Get
-// canonicalizes its key on every call, which was ~7% of a mint's
-// instructions over the handful of lookups a mint makes.
-func headerValue(header http.Header, canonicalKey string) string {
-	if v := header[canonicalKey]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }

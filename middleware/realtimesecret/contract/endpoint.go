@@ -19,7 +19,7 @@ const (
 	EndpointTranslation
 )
 
-// The brokered session endpoints (SPEC 7): the middleware creates the
+// The brokered session endpoints: the middleware creates the
 // session upstream with a provider key and the browser gets only the SDP
 // answer.
 const (

@@ -6,7 +6,7 @@ import (
 )
 
 // SessionRegistry keeps what session governance needs to know across the
-// requests of a session (SPEC 8): the leases that count a principal's
+// requests of a session: the leases that count a principal's
 // concurrent sessions, and the live brokered sessions with their cap
 // deadlines. Implementations must be safe for concurrent use; a shared one
 // (adapters/redisstore) makes limits, caps and revocation hold across

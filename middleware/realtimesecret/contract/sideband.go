@@ -7,7 +7,7 @@ import (
 )
 
 // SessionWatcher is implemented by Providers that can attach a sideband to
-// a brokered session (SPEC 8): a server-side WebSocket, authenticated with
+// a brokered session: a server-side WebSocket, authenticated with
 // the provider key that created the session, on which the provider sends
 // the session's server events (and accepts a few commands, such as a GPT-Live
 // session.close). The middleware uses it for usage metering
