@@ -94,6 +94,7 @@ func Example_metrics() {
 	metrics := rsprom.New() // rsprom "github.com/realtimesecret/realtimesecret/adapters/prometheus"
 	prometheus.MustRegister(metrics)
 	cfg.OnMint = metrics.OnMint
+	cfg.OnSession = metrics.OnSession // brokered session creations and hang-ups
 	cfg.OnRedeem = metrics.OnRedeem
 	cfg.Store = metrics.Store(memory.NewStore()) // store errors and realtimesecret_stored_records
 	// cfg.RateLimiter = metrics.RateLimiter(redisStore)       // rate limiter errors
