@@ -62,3 +62,18 @@ func TestAnswerReachesCallerBeforeHooks(t *testing.T) {
 	srv.Close() // waits for the handlers, and so for OnMint
 	assert.Equal(t, []bool{true, true}, waited, "the caller had the answer before OnMint returned")
 }
+
+// TestErrorBodyNotHTMLEscaped: the message quotes the client's model as it
+// came, '<' and '>' included.
+func TestErrorBodyNotHTMLEscaped(t *testing.T) {
+	cfg := baseConfig(newFakeProvider())
+	cfg.VirtualKeys[0].Models = []string{"gpt-realtime"}
+	h := realtimesecret.Middleware(cfg)(&nextRecorder{})
+	w := do(t, h, http.MethodPost, "/v1/realtime/client_secrets",
+		`{"session":{"type":"realtime","model":"openai/<b>&x"}}`, "Authorization", "Bearer "+vkWeb)
+	require.Equal(t, http.StatusForbidden, w.Code)
+	assert.Contains(t, w.Body.String(), `model \"<b>&x\"`)
+	assert.NotContains(t, w.Body.String(), `\u003c`)
+	assert.False(t, strings.HasSuffix(w.Body.String(), "\n"))
+	assert.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+}

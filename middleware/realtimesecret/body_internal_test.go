@@ -2,6 +2,7 @@ package realtimesecret
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -134,4 +135,55 @@ func TestParseBodyModelLocation(t *testing.T) {
 			assert.Equal(t, c.param, b.modelParam)
 		})
 	}
+}
+
+// FuzzParseBody checks that parsing and normalizing any body never panics,
+// that the output is valid JSON, and that it differs from the input only in
+// the model value.
+func FuzzParseBody(f *testing.F) {
+	for _, s := range []string{
+		`{"session":{"type":"realtime","model":"openai/gpt-realtime"}}`,
+		`{"model":"openai/gpt-realtime"}`,
+		`{"model":"openai/x","session":{}}`,
+		`{"session":{"type":"transcription","audio":{"input":{"transcription":{"model":"openai/t"}}}}}`,
+		`{"input_audio_transcription":{"model":"openai/t"},"client_secret":{"expires_at":{"seconds":9}}}`,
+		`{"model":"openai/m","client_secret":null}`,
+		`{"session":{"model":"a","mod\u0065l":"b"}}`,
+		`[]`, `{`, `{"session":"x"}`,
+	} {
+		for ep := contract.EndpointClientSecret; ep <= contract.EndpointTranslation; ep++ {
+			f.Add([]byte(s), uint8(ep), uint16(0))
+			f.Add([]byte(s), uint8(ep), uint16(60))
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, epByte uint8, maxTTL uint16) {
+		ep := Endpoint(epByte%4 + 1)
+		var b mintBody
+		if e := parseBody(doc, ep, &b); e != nil {
+			if e.Status != http.StatusBadRequest {
+				t.Fatalf("status %d", e.Status)
+			}
+			return
+		}
+		const model = "fuzz-model"
+		out := b.normalize(model, int(maxTTL))
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON out of %q: %q", doc, out)
+		}
+		var again mintBody
+		if e := parseBody(out, ep, &again); e != nil {
+			t.Fatalf("normalized body does not parse: %q: %v", out, e)
+		}
+		if b.modelAt.Found() && again.model != model {
+			t.Fatalf("model %q after normalize, want %q (out %q)", again.model, model, out)
+		}
+		if maxTTL == 0 && !b.topModel && b.modelAt.Found() && ep != contract.EndpointClientSecret {
+			// Only the model bytes differ.
+			v := b.modelAt.Value
+			want := string(doc[:v.Start]) + `"` + model + `"` + string(doc[v.End:])
+			if string(out) != want {
+				t.Fatalf("bytes other than the model changed:\n in %q\nout %q", doc, out)
+			}
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -14,32 +13,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
-	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
-
-const liveBody = `{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\n"}}`
-
-// hangups returns the session ids hung up so far, and when the first of
-// each was sent.
-func (b *brokerProvider) hangups() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var ids []string
-	for _, s := range b.sessions {
-		if s.Endpoint.IsHangup() {
-			ids = append(ids, s.SessionID)
-		}
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-// sessionRequests returns a copy of every session request so far.
-func (b *brokerProvider) sessionRequests() []contract.SessionRequest {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]contract.SessionRequest(nil), b.sessions...)
-}
 
 func newGoverned(t *testing.T, up *brokerProvider, vk func(*realtimesecret.VirtualKey)) (*realtimesecret.Handler, http.Handler) {
 	t.Helper()
@@ -192,26 +166,4 @@ func TestGovernanceEndSessionsEndsOneKeysSessions(t *testing.T) {
 	assert.Zero(t, n)
 	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
 		"ended sessions hold no lease")
-}
-
-// BenchmarkLeaseAcquireRelease takes and gives back one lease of a key that
-// holds others, as every brokered session and WebSocket redemption of a
-// key with MaxSessions does.
-func BenchmarkLeaseAcquireRelease(b *testing.B) {
-	r := memory.NewSessionRegistry()
-	ctx := context.Background()
-	expires := time.Now().Add(time.Hour)
-	for i := range 10 {
-		_, _ = r.Acquire(ctx, "web", "held"+string(rune('a'+i)), 100, expires)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		ok, err := r.Acquire(ctx, "web", "lease_0123456789abcdef01234567", 100, expires)
-		if !ok || err != nil {
-			b.Fatal(ok, err)
-		}
-		if err := r.Release(ctx, "web", "lease_0123456789abcdef01234567"); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -3,11 +3,9 @@ package memory
 import (
 	"context"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	gocache "github.com/patrickmn/go-cache"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -68,53 +66,4 @@ func TestStorePutSweepsOncePerInterval(t *testing.T) {
 	require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_b"), later))
 	require.Eventually(t, func() bool { return s.Len() == 102 && !s.sweeping.Load() },
 		5*time.Second, time.Millisecond, "the Put after the interval sweeps")
-}
-
-// BenchmarkMemoryStoreSweepStall reports the longest a Get waits while a
-// sweep runs over 300,000 records, half of them expired: the store's
-// sharded sweep against one go-cache map of them all (the store before it
-// was sharded), in one run.
-func BenchmarkStoreSweepStall(b *testing.B) {
-	const n = 300_000
-	cases := []struct {
-		name string
-		fill func() (sweep func(), get func(contract.TokenHash))
-	}{
-		{"sharded", func() (func(), func(contract.TokenHash)) {
-			s := NewStore()
-			fillForSweep(b, s, n)
-			return s.sweep, func(h contract.TokenHash) { _, _, _ = s.Get(context.Background(), h) }
-		}},
-		{"one-map", func() (func(), func(contract.TokenHash)) {
-			c := gocache.New(gocache.NoExpiration, 0)
-			s := NewStore()
-			for i, h := range fillForSweep(b, s, n) {
-				ttl := time.Hour
-				if i%2 == 0 {
-					ttl = time.Nanosecond
-				}
-				c.Set(string(h[:]), &entry{}, ttl)
-			}
-			return c.DeleteExpired, func(h contract.TokenHash) { c.Get(string(h[:])) }
-		}},
-	}
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			var worst time.Duration
-			h := contract.HashToken("ek_absent")
-			for b.Loop() {
-				b.StopTimer()
-				sweep, get := tc.fill()
-				b.StartTimer()
-				var done atomic.Bool
-				go func() { sweep(); done.Store(true) }()
-				for !done.Load() {
-					t0 := time.Now()
-					get(h)
-					worst = max(worst, time.Since(t0))
-				}
-			}
-			b.ReportMetric(float64(worst.Microseconds()), "worst-get-µs")
-		})
-	}
 }
