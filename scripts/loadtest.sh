@@ -87,7 +87,10 @@ echo "== building realtimesecretd, the floor and the harness's tools into $BIN"
 # (read-only) directory.
 (cd "$PEERBENCH_DIR" && go build -o "$BIN/fakeupstream" ./fakeupstream)
 if on "$WS"; then (cd "$PEERBENCH_DIR" && go build -o "$BIN/ws" ./ws); fi
-if on "$INPROC"; then (cd "$ROOT" && go test -c -o "$BIN/realtimesecret.test" ./middleware/realtimesecret); fi
+if on "$INPROC"; then
+	(cd "$ROOT" && go test -c -o "$BIN/realtimesecret.test" ./middleware/realtimesecret &&
+		go test -c -o "$BIN/memory.test" ./middleware/realtimesecret/memory)
+fi
 
 # Processes this script started, stopped on any exit.
 pids=()
@@ -213,7 +216,8 @@ if on "$INPROC"; then
 		"$BIN/realtimesecret.test" -test.run '^$' -test.bench '^(BenchmarkPassthroughOverhead|BenchmarkMintFixture|BenchmarkLookup)$' \
 			-test.benchmem -test.count "$BENCHCOUNT"
 		# One fill of a million records a run: the figure is a heap count.
-		"$BIN/realtimesecret.test" -test.run '^$' -test.bench '^BenchmarkMemoryStoreFootprint(Distinct)?$' \
+		cd "$ROOT/middleware/realtimesecret/memory"
+		"$BIN/memory.test" -test.run '^$' -test.bench '^BenchmarkMemoryStoreFootprint(Distinct)?$' \
 			-test.benchmem -test.benchtime 1x -test.count "$BENCHCOUNT"
 	) >"$OUT_DIR/bench.txt" 2>&1 || { cat "$OUT_DIR/bench.txt" >&2; die "the in-process benchmarks failed"; }
 	phase_end inproc
