@@ -14,8 +14,9 @@ import (
 )
 
 // admission runs the steps a mint and a session creation share, in order:
-// the Content-Type, the body, the model and provider, the caller and its
-// policy, the rate, the upstream key.
+// the Content-Type, the caller's virtual key (from the headers, before any
+// byte of the body is read), the body, the model and provider, the
+// caller's policy (or the app's Authorizer), the rate, the upstream key.
 type admission struct {
 	providers *providers
 	callers   *callers
@@ -69,6 +70,10 @@ func (a *admission) admit(r *http.Request, rt route, adm *admitted) *Error {
 	if e != nil {
 		return e
 	}
+	vk, e := a.callers.authenticate(r)
+	if e != nil {
+		return e
+	}
 	body, e := a.readBody(r)
 	if e != nil {
 		return e
@@ -89,7 +94,7 @@ func (a *admission) admit(r *http.Request, rt route, adm *admitted) *Error {
 		return e
 	}
 	p := adm.provider
-	adm.principal, e = a.callers.authorize(r, Intent{Provider: p.name, Model: adm.model, Endpoint: rt.endpoint})
+	adm.principal, e = a.callers.authorize(r, vk, Intent{Provider: p.name, Model: adm.model, Endpoint: rt.endpoint})
 	if e != nil {
 		return e
 	}
@@ -202,9 +207,11 @@ func contentForm(ep Endpoint, ct string) (form int, boundary string, e *Error) {
 }
 
 // readBody reads the request body, failing with 413 past a.maxBody bytes.
-// A body that announces its length is read into one slice of that length
-// plus the byte that shows EOF: bytes.Buffer.ReadFrom would reserve 512
-// bytes more and copy, and an io.LimitReader would be one more allocation.
+// A body that announces a length up to bodyChunk is read into one slice of
+// that length plus the byte that shows EOF (bytes.Buffer.ReadFrom would
+// reserve 512 bytes more and copy); a longer one grows as its bytes
+// arrive, so that a caller who announces a large body and sends none
+// holds no more memory than it sent.
 func (a *admission) readBody(r *http.Request) ([]byte, *Error) {
 	limit := a.maxBody
 	if r.ContentLength > limit {
@@ -215,7 +222,7 @@ func (a *admission) readBody(r *http.Request) ([]byte, *Error) {
 	}
 	size := int64(512)
 	if r.ContentLength >= 0 {
-		size = r.ContentLength + 1
+		size = min(r.ContentLength+1, bodyChunk)
 	}
 	buf := make([]byte, 0, min(size, limit+1))
 	for {
@@ -244,6 +251,10 @@ func (a *admission) tooLarge() *Error {
 	return &Error{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "request_too_large",
 		Message: "the request body is larger than " + strconv.FormatInt(a.maxBody, 10) + " bytes"}
 }
+
+// bodyChunk bounds what readBody reserves ahead of the bytes it has: a
+// mint body is well under 1 KiB, a call's offer 3-8 KiB.
+const bodyChunk = 16 << 10
 
 // ttlSeconds converts a maximum TTL to whole seconds, at least 1.
 func ttlSeconds(d time.Duration) int {

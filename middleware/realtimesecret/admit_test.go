@@ -457,3 +457,76 @@ func FuzzMintBody(f *testing.F) {
 		}
 	})
 }
+
+// countingBody counts the bytes read from it.
+type countingBody struct {
+	r    io.Reader
+	read atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.read.Add(int64(n))
+	return n, err
+}
+
+func (c *countingBody) Close() error { return nil }
+
+// TestIdentityBeforeTheBody: with virtual keys, a caller without a valid
+// key is answered 401 before a byte of its body is read, whatever the body
+// announces: a 10 MB GPT-Live body without a key is 401, not 413.
+func TestIdentityBeforeTheBody(t *testing.T) {
+	h := realtimesecret.Middleware(baseConfig(newBrokerProvider()))(&nextRecorder{})
+	for _, tc := range []struct{ name, path, auth, code string }{
+		{name: "no key, Live", path: "/v1/live/sessions", code: "missing_api_key"},
+		{name: "wrong key, mint", path: "/v1/realtime/client_secrets", auth: "Bearer vk-wrong", code: "invalid_api_key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := &countingBody{r: io.LimitReader(zeros{}, 10<<20)}
+			r := httptest.NewRequest(http.MethodPost, tc.path, body)
+			r.ContentLength = 10 << 20
+			r.Header.Set("Content-Type", "application/json")
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			assert.Equal(t, tc.code, *requireAPIError(t, w, http.StatusUnauthorized).Error.Code)
+			assert.Zero(t, body.read.Load(), "no byte of the body was read")
+		})
+	}
+	w := do(t, h, http.MethodPost, "/v1/live/sessions", strings.Repeat(" ", 2<<20), "Authorization", "Bearer "+vkWeb)
+	assert.Equal(t, "request_too_large", *requireAPIError(t, w, http.StatusRequestEntityTooLarge).Error.Code, "with a key, the limit applies")
+}
+
+// zeros reads as an endless run of '0' bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '0'
+	}
+	return len(p), nil
+}
+
+// TestLiveOfferIsLimitedAsACallsIs: a GPT-Live transport.sdp over 64 KiB
+// is 413 part_too_large, as a call's sdp part is; nothing goes upstream.
+func TestLiveOfferIsLimitedAsACallsIs(t *testing.T) {
+	up := newBrokerProvider()
+	h := realtimesecret.Middleware(baseConfig(up))(&nextRecorder{})
+	offer := func(n int) string {
+		return `{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\r\n` + strings.Repeat("a", n) + `"}}`
+	}
+	w := do(t, h, http.MethodPost, "/v1/live/sessions", offer(64<<10), "Authorization", "Bearer "+vkWeb)
+	e := requireAPIError(t, w, http.StatusRequestEntityTooLarge)
+	assert.Equal(t, "part_too_large", *e.Error.Code)
+	assert.Equal(t, "transport.sdp", *e.Error.Param)
+	assert.Zero(t, up.sessionCount())
+
+	// Escapes count as the bytes they decode to: an offer of 64 KiB whose
+	// JSON is longer is accepted.
+	w = do(t, h, http.MethodPost, "/v1/live/sessions",
+		`{"session":{"model":"openai/gpt-live-1"},"transport":{"type":"webrtc","sdp":"v=0\r\n`+strings.Repeat(`\r\n`, 32<<10-3)+`"}}`,
+		"Authorization", "Bearer "+vkWeb)
+	assert.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+}

@@ -122,14 +122,28 @@ type callers struct {
 	authorizer Authorizer
 }
 
-// authorize authenticates the caller and applies its policy to in. On a
-// refusal the Principal holds the caller's ID when it was identified.
-func (c *callers) authorize(r *http.Request, in Intent) (Principal, *Error) {
+// authenticate identifies the caller from r's headers alone, before its
+// body is read, when virtual keys decide: a caller without a valid key
+// costs no body. It returns nil without virtual keys (an Authorizer is
+// asked with the intent, once the body has named it).
+func (c *callers) authenticate(r *http.Request) (*VirtualKey, *Error) {
+	if c.vks == nil {
+		return nil, nil
+	}
+	return c.vks.find(r)
+}
+
+// authorize authenticates the caller, unless authenticate found its
+// virtual key vk already, and applies its policy to in. On a refusal the
+// Principal holds the caller's ID when it was identified.
+func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Principal, *Error) {
 	switch {
 	case c.vks != nil:
-		vk, e := c.vks.find(r)
-		if e != nil {
-			return Principal{}, e
+		if vk == nil {
+			var e *Error
+			if vk, e = c.vks.find(r); e != nil {
+				return Principal{}, e
+			}
 		}
 		if e := vk.authorize(in); e != nil {
 			// The caller is identified: its ID goes to the log and the event.

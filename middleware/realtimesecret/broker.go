@@ -53,15 +53,16 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	if principal.MaxSession > 0 {
 		lifetime = principal.MaxSession
 	}
-	lease, storeErr, e := b.governor.acquire(ctx, principal.ID, principal.MaxSessions, b.now().Add(lifetime))
+	leaseExpires := b.now().Add(lifetime)
+	lease, storeErr, e := b.governor.acquire(ctx, principal.ID, principal.MaxSessions, leaseExpires)
 	out.storeErr = storeErr
 	if e != nil {
 		out.fail(e)
 		return
 	}
-	created := false
+	keepLease := false
 	defer func() {
-		if !created {
+		if !keepLease {
 			b.governor.release(ctx, principal.ID, lease)
 		}
 	}()
@@ -74,9 +75,18 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	out.upstream = b.now().Sub(start)
 	if err != nil {
 		// The provider may have created the session before it failed to
-		// answer: a retry would start a second paid one.
+		// answer: a retry would start a second paid one, and its lease is
+		// kept until it lapses (the session's lifetime), so that the
+		// principal is never over its MaxSessions. An *Error is the
+		// adapter's own refusal: nothing was created.
 		out.cause = err
 		out.fail(noRetry(upstreamFailure(ctx, err)))
+		var refused *Error
+		if lease != "" && !errors.As(err, &refused) {
+			keepLease = true
+			b.log.LogAttrs(ctx, slog.LevelWarn, "realtime session outcome unknown: its lease is kept until it lapses",
+				slog.String("virtual_key_id", principal.ID), slog.Time("lease_expires", leaseExpires), errAttr(err))
+		}
 		return
 	}
 	if !is2xx(resp.StatusCode) {
@@ -109,7 +119,7 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 			return
 		}
 	}
-	created = true
+	keepLease = true
 	if err := b.governor.track(ctx, tracked); err != nil {
 		out.storeErr = errors.Join(out.storeErr, err)
 	}

@@ -84,8 +84,7 @@ func parseCall(body []byte, boundary string, o *callOffer, b *mintBody) *Error {
 // no session (the provider's default model).
 func parseRawOffer(body []byte, o *callOffer, b *mintBody) *Error {
 	if len(body) > maxOfferBytes {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Code: "part_too_large",
-			Message: "the SDP offer is larger than " + strconv.Itoa(maxOfferBytes) + " bytes"}
+		return offerTooLarge("")
 	}
 	*o = callOffer{sdp: body}
 	*b = mintBody{endpoint: contract.EndpointCall, modelParam: "session.model"}
@@ -104,6 +103,13 @@ func checkOffer(sdp []byte, param string) *Error {
 		return notAnOffer(param)
 	}
 	return nil
+}
+
+// offerTooLarge is the 413 of an SDP offer over maxOfferBytes; param is
+// where it was, "" for a raw application/sdp body.
+func offerTooLarge(param string) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Type: typeInvalidRequest, Param: param, Code: "part_too_large",
+		Message: "the SDP offer is larger than " + strconv.Itoa(maxOfferBytes) + " bytes"}
 }
 
 func emptyOffer(param string) *Error {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,24 +85,68 @@ func TestLeaseMaxSessionsCountsBrokeredSessions(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, newCall().Code)
 }
 
-func TestLeaseFreedWhenCreationFails(t *testing.T) {
+// TestLeaseFreedWhenCreationIsRefused: a creation the provider refused
+// (a non-2xx reply) or the adapter refused (an *Error) created nothing, and
+// gives its lease back.
+func TestLeaseFreedWhenCreationIsRefused(t *testing.T) {
 	up := newBrokerProvider()
-	fail := true
+	refusals := []func() (*contract.Reply, error){
+		func() (*contract.Reply, error) {
+			return &contract.Reply{StatusCode: http.StatusBadRequest, Body: []byte(`{"error":{"message":"no","type":"invalid_request_error"}}`)}, nil
+		},
+		func() (*contract.Reply, error) {
+			return nil, &contract.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "unsupported_endpoint", Message: "no"}
+		},
+	}
+	refuse := true
+	var n int
 	up.sessionReply = func(req *contract.SessionRequest) (*contract.Reply, error) {
-		if fail {
-			return nil, contract.ErrUpstreamUnavailable
+		if refuse {
+			n++
+			return refusals[n%len(refusals)]()
 		}
 		up.sessionReply = nil
 		return up.Session(context.Background(), req)
 	}
 	_, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSessions = 1 })
-	for range 3 {
+	for range 4 {
 		w := call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
-		require.Equal(t, http.StatusBadGateway, w.Code)
+		require.Equal(t, http.StatusBadRequest, w.Code)
 	}
-	fail = false
+	refuse = false
 	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
-		"failed creations hold no lease")
+		"refused creations hold no lease")
+}
+
+// TestLeaseKeptWhenTheCreationsOutcomeIsUnknown: a creation that timed
+// out or lost its connection may have created a paid session upstream; its
+// lease is kept until it lapses at MaxSession, so the key is never over
+// its MaxSessions, and the answer says not to retry.
+func TestLeaseKeptWhenTheCreationsOutcomeIsUnknown(t *testing.T) {
+	for _, fault := range []error{contract.ErrUpstreamTimeout, contract.ErrUpstreamUnavailable} {
+		t.Run(fault.Error(), func(t *testing.T) {
+			up := newBrokerProvider()
+			var failed atomic.Bool
+			up.sessionReply = func(req *contract.SessionRequest) (*contract.Reply, error) {
+				if failed.CompareAndSwap(false, true) {
+					return nil, fault // as if the upstream created it, then the answer was lost
+				}
+				up.sessionReply = nil
+				return up.Session(context.Background(), req)
+			}
+			const maxSession = 300 * time.Millisecond
+			_, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSessions, vk.MaxSession = 1, maxSession })
+			w := call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
+			require.GreaterOrEqual(t, w.Code, 500)
+			assert.Equal(t, "false", w.Header().Get("X-Should-Retry"))
+			w = call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`)
+			assert.Equal(t, "too_many_sessions", *requireAPIError(t, w, http.StatusTooManyRequests).Error.Code,
+				"the unknown session still counts")
+			require.Eventually(t, func() bool {
+				return call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code == http.StatusCreated
+			}, 10*time.Second, 50*time.Millisecond, "the kept lease lapses at MaxSession")
+		})
+	}
 }
 
 func TestLeaseMaxSessionsCountsWebSocketRedemptions(t *testing.T) {
@@ -166,4 +211,26 @@ func TestGovernanceEndSessionsEndsOneKeysSessions(t *testing.T) {
 	assert.Zero(t, n)
 	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
 		"ended sessions hold no lease")
+}
+
+// TestLeaseFreedWhenTheProviderNoLongerKnowsTheSession: a hang-up the
+// provider answers 404 (the session is over upstream) ends the session
+// here too: its lease is free, and the 404 is passed on.
+func TestLeaseFreedWhenTheProviderNoLongerKnowsTheSession(t *testing.T) {
+	up := newBrokerProvider()
+	up.sessionReply = func(req *contract.SessionRequest) (*contract.Reply, error) {
+		if req.Endpoint.IsHangup() {
+			return &contract.Reply{StatusCode: http.StatusNotFound,
+				Body: []byte(`{"error":{"message":"no such call","type":"invalid_request_error","param":null,"code":"not_found"}}`)}, nil
+		}
+		return sessionDefault(req, up.sessionCount())
+	}
+	_, srv := newGoverned(t, up, func(vk *realtimesecret.VirtualKey) { vk.MaxSessions = 1 })
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Equal(t, http.StatusTooManyRequests, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+
+	w := do(t, srv, http.MethodPost, "/v1/realtime/calls/rtc_1/hangup", "", "Authorization", "Bearer "+vkWeb)
+	assert.Equal(t, "not_found", *requireAPIError(t, w, http.StatusNotFound).Error.Code, "the provider's answer is passed on")
+	assert.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code,
+		"the ended session's lease is free")
 }

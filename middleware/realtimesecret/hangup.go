@@ -25,7 +25,7 @@ type hangups struct {
 func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	ctx := r.Context()
 	out.sessionID = id
-	principal, e := hg.callers.authorize(r, Intent{Provider: out.provider, Endpoint: rt.endpoint})
+	principal, e := hg.callers.authorize(r, nil, Intent{Provider: out.provider, Endpoint: rt.endpoint})
 	out.principal = principal.ID // known on a 403 too, once the key was identified
 	if e != nil {
 		out.fail(e)
@@ -53,7 +53,10 @@ func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	done := hg.meters.ending(id, UsageHangup)
 	resp, err := hg.ender.hangup(ctx, &rec, id, hg.forward.pick(r.Header))
 	out.upstream = hg.now().Sub(start)
-	done(err == nil && is2xx(resp.StatusCode))
+	// A 404 is the provider saying the session is over already: it ends
+	// here too.
+	over := err == nil && (is2xx(resp.StatusCode) || resp.StatusCode == http.StatusNotFound)
+	done(over)
 	switch {
 	case errors.Is(err, errKeyNotConfigured):
 		out.cause = err
@@ -64,16 +67,19 @@ func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 		out.cause = err
 		out.fail(upstreamFailure(ctx, err))
 		return
-	case !is2xx(resp.StatusCode):
+	}
+	// The session has ended: its lease is free and no cap is left to
+	// enforce.
+	if over {
+		if err := hg.governor.ended(ctx, rec.VirtualKeyID, id); err != nil {
+			out.storeErr = err
+		}
+	}
+	if !is2xx(resp.StatusCode) {
 		if out.reply, e = upstreamRefusal(resp); e != nil {
 			out.fail(e)
 		}
 		return
-	}
-	// The session has ended: its lease is free and no cap is left to
-	// enforce.
-	if err := hg.governor.ended(ctx, rec.VirtualKeyID, id); err != nil {
-		out.storeErr = err
 	}
 	out.reply = passOn(resp, replyContentType(resp, rt.endpoint))
 }

@@ -280,6 +280,12 @@ func (b *brokerProvider) Session(_ context.Context, req *contract.SessionRequest
 	if b.sessionReply != nil {
 		return b.sessionReply(req)
 	}
+	return sessionDefault(req, n)
+}
+
+// sessionDefault is the fake's answer to the nth session request, the
+// way OpenAI answers.
+func sessionDefault(req *contract.SessionRequest, n int) (*contract.Reply, error) {
 	h := http.Header{}
 	h.Set("X-Request-Id", "req_session")
 	h.Set("Set-Cookie", "upstream=1")

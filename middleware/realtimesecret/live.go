@@ -56,6 +56,13 @@ func checkLiveTransport(doc []byte, root jsonscan.Span) *Error {
 	case !jsonscan.StringHasPrefix(doc, at, "v=0\r\n") && !jsonscan.StringHasPrefix(doc, at, "v=0\n"):
 		return notAnOffer("transport.sdp")
 	}
+	// The offer is limited as a call's sdp part is. A JSON string is never
+	// shorter than what it decodes to, so only a long one is decoded.
+	if at.End-at.Start-2 > maxOfferBytes {
+		if sdp, _ := jsonscan.String(doc, at); len(sdp) > maxOfferBytes {
+			return offerTooLarge("transport.sdp")
+		}
+	}
 	return nil
 }
 
