@@ -59,7 +59,7 @@ type governor struct {
 // fewer than limit; limit 0 takes none (""). A registry that cannot answer
 // fails open, as the rate limit does, unless strict: storeErr then says
 // why the session has no lease.
-func (g *governor) acquire(ctx context.Context, principal string, limit int, expires time.Time) (lease string, storeErr error, e *Error) {
+func (g *governor) acquire(ctx context.Context, principal string, limit int, expires time.Time) (lease string, e *Error, storeErr error) {
 	if limit <= 0 {
 		return "", nil, nil
 	}
@@ -68,11 +68,11 @@ func (g *governor) acquire(ctx context.Context, principal string, limit int, exp
 	switch {
 	case err != nil:
 		if g.strict {
-			return "", err, storeUnavailable(err)
+			return "", storeUnavailable(err), err
 		}
-		return "", err, nil
+		return "", nil, err
 	case !ok:
-		return "", nil, tooManySessions()
+		return "", tooManySessions(), nil
 	}
 	return lease, nil, nil
 }

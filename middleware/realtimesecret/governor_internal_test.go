@@ -125,27 +125,27 @@ func TestGovernorLeases(t *testing.T) {
 	ctx := context.Background()
 	expires := tg.clock.now().Add(time.Hour)
 
-	lease, storeErr, e := tg.acquire(ctx, "web", 0, expires)
+	lease, e, storeErr := tg.acquire(ctx, "web", 0, expires)
 	assert.Empty(t, lease, "no limit, no lease")
 	assert.NoError(t, storeErr)
 	assert.Nil(t, e)
 
 	var leases []string
 	for range 2 {
-		lease, _, e := tg.acquire(ctx, "web", 2, expires)
+		lease, e, _ := tg.acquire(ctx, "web", 2, expires)
 		require.Nil(t, e)
 		require.NotEmpty(t, lease)
 		leases = append(leases, lease)
 	}
-	_, _, e = tg.acquire(ctx, "web", 2, expires)
+	_, e, _ = tg.acquire(ctx, "web", 2, expires)
 	require.NotNil(t, e)
 	assert.Equal(t, http.StatusTooManyRequests, e.Status)
 	assert.Equal(t, "too_many_sessions", e.Code)
-	_, _, e = tg.acquire(ctx, "other", 2, expires)
+	_, e, _ = tg.acquire(ctx, "other", 2, expires)
 	assert.Nil(t, e, "limits are per principal")
 
 	tg.release(ctx, "web", leases[0])
-	_, _, e = tg.acquire(ctx, "web", 2, expires)
+	_, e, _ = tg.acquire(ctx, "web", 2, expires)
 	assert.Nil(t, e, "a released lease is free again")
 }
 
@@ -158,13 +158,13 @@ func TestGovernorLeaseWhenTheRegistryFails(t *testing.T) {
 	tg.registry = reg
 	ctx := context.Background()
 
-	lease, storeErr, e := tg.acquire(ctx, "web", 1, tg.clock.now().Add(time.Hour))
+	lease, e, storeErr := tg.acquire(ctx, "web", 1, tg.clock.now().Add(time.Hour))
 	assert.Empty(t, lease)
 	assert.ErrorIs(t, storeErr, errRegistryDown)
 	assert.Nil(t, e, "fails open")
 
 	tg.strict = true
-	_, storeErr, e = tg.acquire(ctx, "web", 1, tg.clock.now().Add(time.Hour))
+	_, e, storeErr = tg.acquire(ctx, "web", 1, tg.clock.now().Add(time.Hour))
 	assert.ErrorIs(t, storeErr, errRegistryDown)
 	require.NotNil(t, e)
 	assert.Equal(t, http.StatusServiceUnavailable, e.Status)
