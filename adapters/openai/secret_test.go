@@ -286,12 +286,16 @@ func TestSecretHygiene(t *testing.T) {
 	tap.mu.Unlock()
 	require.NotEmpty(t, upstreamTokens)
 	w.check(t, secrets)
+	// A hook runs after its answer has been sent, so a stack may still be
+	// adding an event: read them under the witness's lock.
+	w.mu.Lock()
 	for _, l := range w.logs {
 		assertNoSecret(t, "a log line", l.String(), append(upstreamTokens, clientTokens...)...)
 	}
 	for _, e := range w.events {
 		assertNoSecret(t, "a hook event", e, append(upstreamTokens, clientTokens...)...)
 	}
+	w.mu.Unlock()
 	sealedUpstream := upstreamTokens[:0:0]
 	for _, token := range upstreamTokens {
 		if !containsString(clientTokens, token) {

@@ -32,8 +32,10 @@ func TestCollectorExposition(t *testing.T) {
 	c.OnMint(realtimesecret.MintEvent{Provider: "azure", Endpoint: contract.EndpointSession, Status: 504,
 		UpstreamDuration: 31 * time.Second})
 	c.OnMint(realtimesecret.MintEvent{Endpoint: contract.EndpointClientSecret, Status: 401, Code: "invalid_api_key"})
-	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: contract.EndpointLiveSession, Status: 429, Code: "too_many_sessions"})
-	c.OnMint(realtimesecret.MintEvent{Provider: "openai", Endpoint: contract.EndpointLiveSession, Status: 429, Code: "rate_limit_exceeded"})
+	c.OnSession(realtimesecret.SessionEvent{Provider: "openai", Endpoint: contract.EndpointLiveSession, Status: 429, Code: "too_many_sessions"})
+	c.OnSession(realtimesecret.SessionEvent{Provider: "openai", Endpoint: contract.EndpointLiveSession, Status: 429, Code: "rate_limit_exceeded"})
+	c.OnSession(realtimesecret.SessionEvent{Provider: "openai", Endpoint: contract.EndpointCall, SessionID: "rtc_1", Status: 201,
+		VirtualKeyID: "web", KeyID: "primary", UpstreamDuration: 200 * time.Millisecond})
 	c.OnRedeem(realtimesecret.RedeemEvent{Found: true})
 	c.OnRedeem(realtimesecret.RedeemEvent{})
 
@@ -41,13 +43,10 @@ func TestCollectorExposition(t *testing.T) {
 # HELP realtimesecret_mint_errors_total Errors the middleware answered on the mint routes, by endpoint and error code (too_many_sessions, rate_limit_exceeded, ...).
 # TYPE realtimesecret_mint_errors_total counter
 realtimesecret_mint_errors_total{code="invalid_api_key",endpoint="client_secrets"} 1
-realtimesecret_mint_errors_total{code="rate_limit_exceeded",endpoint="live_sessions"} 1
-realtimesecret_mint_errors_total{code="too_many_sessions",endpoint="live_sessions"} 1
 # HELP realtimesecret_mints_total Requests to the mint routes, by provider, endpoint and HTTP status answered.
 # TYPE realtimesecret_mints_total counter
 realtimesecret_mints_total{endpoint="client_secrets",provider="",status="401"} 1
 realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1
-realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 2
 realtimesecret_mints_total{endpoint="sessions",provider="azure",status="504"} 1
 # HELP realtimesecret_redemptions_total Passed-through requests that carried an ephemeral token, by result: found, not_found, store_error, rejected.
 # TYPE realtimesecret_redemptions_total counter
@@ -55,13 +54,34 @@ realtimesecret_redemptions_total{result="found"} 1
 realtimesecret_redemptions_total{result="not_found"} 1
 realtimesecret_redemptions_total{result="rejected"} 0
 realtimesecret_redemptions_total{result="store_error"} 0
+# HELP realtimesecret_session_request_errors_total Errors the middleware answered on the brokered session routes, by endpoint and error code (too_many_sessions, session_not_found, ...).
+# TYPE realtimesecret_session_request_errors_total counter
+realtimesecret_session_request_errors_total{code="rate_limit_exceeded",endpoint="live_sessions"} 1
+realtimesecret_session_request_errors_total{code="too_many_sessions",endpoint="live_sessions"} 1
+# HELP realtimesecret_session_requests_total Requests to the brokered session routes (creations and hang-ups), by provider, endpoint and HTTP status answered.
+# TYPE realtimesecret_session_requests_total counter
+realtimesecret_session_requests_total{endpoint="calls",provider="openai",status="201"} 1
+realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="429"} 2
 # HELP realtimesecret_store_errors_total Token store and rate limiter failures, by operation: put, get, rate_limit.
 # TYPE realtimesecret_store_errors_total counter
 realtimesecret_store_errors_total{op="get"} 0
 realtimesecret_store_errors_total{op="put"} 0
 realtimesecret_store_errors_total{op="rate_limit"} 0
-# HELP realtimesecret_upstream_duration_seconds Time the provider took to answer a mint, by provider and endpoint.
+# HELP realtimesecret_upstream_duration_seconds Time the provider took to answer a mint or a session request, by provider and endpoint.
 # TYPE realtimesecret_upstream_duration_seconds histogram
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="0.05"} 0
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="0.1"} 0
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="0.25"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="0.5"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="1"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="2"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="4"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="8"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="15"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="30"} 1
+realtimesecret_upstream_duration_seconds_bucket{endpoint="calls",provider="openai",le="+Inf"} 1
+realtimesecret_upstream_duration_seconds_sum{endpoint="calls",provider="openai"} 0.2
+realtimesecret_upstream_duration_seconds_count{endpoint="calls",provider="openai"} 1
 realtimesecret_upstream_duration_seconds_bucket{endpoint="client_secrets",provider="openai",le="0.05"} 0
 realtimesecret_upstream_duration_seconds_bucket{endpoint="client_secrets",provider="openai",le="0.1"} 1
 realtimesecret_upstream_duration_seconds_bucket{endpoint="client_secrets",provider="openai",le="0.25"} 1

@@ -7,17 +7,20 @@
 //	metrics := prometheus.New()
 //	registry.MustRegister(metrics) // client_golang's *prometheus.Registry
 //	cfg.OnMint = metrics.OnMint
+//	cfg.OnSession = metrics.OnSession
 //	cfg.OnRedeem = metrics.OnRedeem
 //	cfg.Store = metrics.Store(memory.NewStore()) // optional: store errors, stored records
 //
 // It exports:
 //
-//	realtimesecret_mints_total{provider,endpoint,status}           counter
-//	realtimesecret_mint_errors_total{endpoint,code}                counter: the code of an error the middleware answered
-//	realtimesecret_upstream_duration_seconds{provider,endpoint}    histogram
-//	realtimesecret_redemptions_total{result}                       counter: found, not_found, store_error, rejected
-//	realtimesecret_store_errors_total{op}                          counter: put, get, rate_limit
-//	realtimesecret_stored_records                                  gauge, when the store has a Len() int method
+//	realtimesecret_mints_total{provider,endpoint,status}                  counter, from OnMint: the mint routes
+//	realtimesecret_mint_errors_total{endpoint,code}                       counter, from OnMint: the code of an error the middleware answered
+//	realtimesecret_session_requests_total{provider,endpoint,status}       counter, from OnSession: calls, live_sessions and their hang-ups
+//	realtimesecret_session_request_errors_total{endpoint,code}            counter, from OnSession: the code of an error the middleware answered
+//	realtimesecret_upstream_duration_seconds{provider,endpoint}           histogram: a mint's or a session request's provider call
+//	realtimesecret_redemptions_total{result}                              counter: found, not_found, store_error, rejected
+//	realtimesecret_store_errors_total{op}                                 counter: put, get, rate_limit
+//	realtimesecret_stored_records                                         gauge, when the store has a Len() int method
 //
 // and, for session governance (usage metering, caps, limits):
 //

@@ -41,6 +41,7 @@ func ExampleNew() {
 		VirtualKeys: []realtimesecret.VirtualKey{{ID: "web", Value: "vk-web"}},
 		Store:       metrics.Store(memory.NewStore()),
 		OnMint:      metrics.OnMint,
+		OnSession:   metrics.OnSession,
 		OnRedeem:    metrics.OnRedeem,
 	})(mux)
 
@@ -61,8 +62,8 @@ func ExampleNew() {
 		}
 	}
 	// Output:
+	// realtimesecret_mints_total{endpoint="client_secrets",provider="",status="401"} 1
 	// realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="200"} 1
-	// realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="401"} 1
 	// realtimesecret_stored_records 1
 	// realtimesecret_upstream_duration_seconds_count{endpoint="client_secrets",provider="openai"} 1
 }

@@ -96,13 +96,13 @@ func TestGoSDKSessionsThroughSidecar(t *testing.T) {
 	}
 
 	samples := []string{
-		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="201"} 2`,
-		`realtimesecret_mints_total{endpoint="calls_hangup",provider="openai",status="200"} 2`,
-		`realtimesecret_mints_total{endpoint="calls_hangup",provider="openai",status="403"} 1`,
-		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 1`,
-		`realtimesecret_mints_total{endpoint="live_sessions_hangup",provider="openai",status="200"} 1`,
-		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="401"} 1`,
-		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="403"} 1`,
+		`realtimesecret_session_requests_total{endpoint="calls",provider="openai",status="201"} 2`,
+		`realtimesecret_session_requests_total{endpoint="calls_hangup",provider="openai",status="200"} 2`,
+		`realtimesecret_session_requests_total{endpoint="calls_hangup",provider="openai",status="403"} 1`,
+		`realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="201"} 1`,
+		`realtimesecret_session_requests_total{endpoint="live_sessions_hangup",provider="openai",status="200"} 1`,
+		`realtimesecret_session_requests_total{endpoint="calls",provider="",status="401"} 1`, // refused before the body named a provider
+		`realtimesecret_session_requests_total{endpoint="calls",provider="openai",status="403"} 1`,
 	}
 	metrics := metricsWhen(t, sc.URL+"/metrics", func(m []byte) bool {
 		lines := strings.Split(string(m), "\n")

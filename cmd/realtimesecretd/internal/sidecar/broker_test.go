@@ -61,8 +61,9 @@ func (h *harness) hangup(t *testing.T, path string) {
 
 // TestBrokerRoutesOnByDefault: with the minimal config the sidecar brokers
 // calls and Live sessions and hangs them up, at the provider with its key,
-// and reports each like a mint: one log line with the session id, and
-// realtimesecret_mints_total by endpoint.
+// and reports each as a session request, not a mint: one "realtime
+// session" log line with the session id, and
+// realtimesecret_session_requests_total by endpoint.
 func TestBrokerRoutesOnByDefault(t *testing.T) {
 	h := start(t, options{})
 
@@ -88,7 +89,7 @@ func TestBrokerRoutesOnByDefault(t *testing.T) {
 	assert.Zero(t, h.Proxy.count(), "brokered requests never reach the existing proxy")
 
 	t.Run("log lines name the endpoint and the session id, and hold no secret", func(t *testing.T) {
-		lines := h.Logs.await(t, "realtime mint", 5)
+		lines := h.Logs.await(t, "realtime session", 5)
 		want := []struct{ endpoint, id string }{
 			{"calls", callID}, {"calls", scopedID}, {"live_sessions", liveID},
 			{"calls_hangup", callID}, {"live_sessions_hangup", liveID},
@@ -102,24 +103,26 @@ func TestBrokerRoutesOnByDefault(t *testing.T) {
 			assert.Equal(t, "primary", l["key_id"], "line %d", i)
 		}
 		assert.Equal(t, "gpt-live-1", lines[2]["model"])
+		assert.Empty(t, h.Logs.lines(t, "realtime mint"), "a session request is not a mint")
 		logs := h.Logs.String()
 		for _, secret := range []string{upstreamKey, virtualKey} {
 			assert.NotContains(t, logs, secret)
 		}
 	})
 	t.Run("metrics count each endpoint", func(t *testing.T) {
-		h.awaitMetrics(t,
-			`realtimesecret_mints_total{endpoint="calls",provider="openai",status="201"} 2`,
-			`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 1`,
-			`realtimesecret_mints_total{endpoint="calls_hangup",provider="openai",status="200"} 1`,
-			`realtimesecret_mints_total{endpoint="live_sessions_hangup",provider="openai",status="200"} 1`,
+		m := h.awaitMetrics(t,
+			`realtimesecret_session_requests_total{endpoint="calls",provider="openai",status="201"} 2`,
+			`realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="201"} 1`,
+			`realtimesecret_session_requests_total{endpoint="calls_hangup",provider="openai",status="200"} 1`,
+			`realtimesecret_session_requests_total{endpoint="live_sessions_hangup",provider="openai",status="200"} 1`,
 			`realtimesecret_upstream_duration_seconds_count{endpoint="calls",provider="openai"} 2`,
 			`realtimesecret_upstream_duration_seconds_count{endpoint="live_sessions_hangup",provider="openai"} 1`)
+		assert.NotContains(t, m, "realtimesecret_mints_total{", "a session request is not a mint")
 	})
 	t.Run("refusals are counted by endpoint", func(t *testing.T) {
 		resp, body := do(t, http.MethodPost, h.URL+"/v1/realtime/calls/rtc_unknown/hangup", http.Header{"Authorization": {"Bearer " + virtualKey}}, "")
 		require.Equal(t, http.StatusNotFound, resp.StatusCode, string(body))
-		h.awaitMetrics(t, `realtimesecret_mints_total{endpoint="calls_hangup",provider="",status="404"} 1`)
+		h.awaitMetrics(t, `realtimesecret_session_requests_total{endpoint="calls_hangup",provider="",status="404"} 1`)
 	})
 }
 

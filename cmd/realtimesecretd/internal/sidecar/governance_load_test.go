@@ -117,8 +117,8 @@ func TestMeterLoadCappedSessionsThroughSidecar(t *testing.T) {
 		`realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="audio",provider="openai",virtual_key="web"}`: sums["calls.output_audio_tokens"],
 		`realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="text",provider="openai",virtual_key="web"}`:  sums["calls.output_text_tokens"],
 		`realtimesecret_session_seconds_total{endpoint="live_sessions",provider="openai",virtual_key="web"}`:                      sums["live_sessions.seconds"],
-		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="201"}`:                                             float64(n / 2),
-		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"}`:                                     float64(n / 2),
+		`realtimesecret_session_requests_total{endpoint="calls",provider="openai",status="201"}`:                                  float64(n / 2),
+		`realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="201"}`:                          float64(n / 2),
 	} {
 		got, ok := sample(m, series)
 		if assert.True(t, ok, "no %s", series) {

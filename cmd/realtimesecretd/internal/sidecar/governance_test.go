@@ -364,7 +364,7 @@ func errorCode(t *testing.T, body []byte) string {
 
 // TestGovernanceLeasesThroughSidecar: with max_sessions: 2 the third
 // concurrent session of the key is 429 too_many_sessions, counted in the
-// mint metrics; a hang-up or a WebSocket's close frees a slot; the
+// session request metrics; a hang-up or a WebSocket's close frees a slot; the
 // in-flight gauge follows and returns to 0.
 func TestGovernanceLeasesThroughSidecar(t *testing.T) {
 	noLeaks(t)
@@ -381,11 +381,11 @@ func TestGovernanceLeasesThroughSidecar(t *testing.T) {
 	requireTooMany(t, status, body)
 	assert.Equal(t, 2, h.Fake.SessionsCreated(), "a refused session is never created upstream")
 	h.awaitMetrics(t,
-		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} 1`,
-		`realtimesecret_mints_total{endpoint="calls",provider="openai",status="429"} 1`,
+		`realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="429"} 1`,
+		`realtimesecret_session_requests_total{endpoint="calls",provider="openai",status="429"} 1`,
 		// told apart from a rate limit's 429 by its code
-		`realtimesecret_mint_errors_total{code="too_many_sessions",endpoint="live_sessions"} 1`,
-		`realtimesecret_mint_errors_total{code="too_many_sessions",endpoint="calls"} 1`)
+		`realtimesecret_session_request_errors_total{code="too_many_sessions",endpoint="live_sessions"} 1`,
+		`realtimesecret_session_request_errors_total{code="too_many_sessions",endpoint="calls"} 1`)
 
 	// A hang-up through the broker frees a slot.
 	h.hangup(t, "/v1/live/sessions/"+live1+"/hangup")
@@ -542,8 +542,8 @@ func TestGovernanceAcceptance(t *testing.T) {
 	require.Eventually(t, func() bool { return seconds() > 0 }, 10*time.Second, 50*time.Millisecond,
 		"no session seconds metered")
 	h.awaitMetrics(t,
-		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="429"} `+strconv.Itoa(refused),
-		`realtimesecret_mints_total{endpoint="live_sessions",provider="openai",status="201"} 3`)
+		`realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="429"} `+strconv.Itoa(refused),
+		`realtimesecret_session_requests_total{endpoint="live_sessions",provider="openai",status="201"} 3`)
 	eventually(t, func() bool {
 		v, _ := sample(h.metrics(t), `realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="cap"}`)
 		return v == 2

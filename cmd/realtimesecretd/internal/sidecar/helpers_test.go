@@ -338,10 +338,18 @@ func (h *harness) metrics(t *testing.T) string {
 // has its answer may scrape before they are.
 func (h *harness) awaitMetrics(t *testing.T, samples ...string) string {
 	t.Helper()
-	var m string
+	// Eventually runs has on another goroutine and, on a timeout, returns
+	// without waiting for it: m is shared under mu.
+	var (
+		mu sync.Mutex
+		m  string
+	)
 	has := func() bool {
-		m = h.metrics(t)
-		lines := strings.Split(m, "\n")
+		got := h.metrics(t)
+		mu.Lock()
+		m = got
+		mu.Unlock()
+		lines := strings.Split(got, "\n")
 		for _, s := range samples {
 			if !slices.Contains(lines, s) {
 				return false
@@ -349,7 +357,10 @@ func (h *harness) awaitMetrics(t *testing.T, samples ...string) string {
 		}
 		return true
 	}
-	if !assert.Eventually(t, has, 10*time.Second, 5*time.Millisecond) {
+	ok := assert.Eventually(t, has, 10*time.Second, 5*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if !ok {
 		for _, s := range samples {
 			assertMetric(t, m, s) // names the missing ones
 		}

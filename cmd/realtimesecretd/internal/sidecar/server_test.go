@@ -98,8 +98,10 @@ func TestMintRefusals(t *testing.T) {
 		})
 	}
 	assert.Zero(t, h.Fake.Count(), "a refused mint never reaches the upstream")
+	// The virtual key is checked from the headers before the body is read,
+	// so a 401 names no provider (nor does the 400 of a body not JSON).
 	h.awaitMetrics(t,
-		`realtimesecret_mints_total{endpoint="client_secrets",provider="openai",status="401"} 2`,
+		`realtimesecret_mints_total{endpoint="client_secrets",provider="",status="401"} 2`,
 		`realtimesecret_mints_total{endpoint="client_secrets",provider="",status="400"} 1`)
 }
 
