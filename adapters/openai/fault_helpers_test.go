@@ -211,7 +211,7 @@ func (s *stack) event(t *testing.T) realtimesecret.MintEvent {
 	}
 }
 
-// apiErrorBody is the SPEC 5 error shape.
+// apiErrorBody is the OpenAI error shape.
 type apiErrorBody struct {
 	Error struct {
 		Message string  `json:"message"`
@@ -221,7 +221,7 @@ type apiErrorBody struct {
 	} `json:"error"`
 }
 
-// requireError checks a SPEC 5 error answer and returns it.
+// requireError checks a OpenAI-shaped error answer and returns it.
 func requireError(t *testing.T, resp *http.Response, body []byte, status int) apiErrorBody {
 	t.Helper()
 	require.Equal(t, status, resp.StatusCode, "body: %s", body)

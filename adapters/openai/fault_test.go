@@ -25,7 +25,7 @@ import (
 )
 
 // Each TestFault... injects one upstream failure under the whole stack and
-// checks the status SPEC 4 names, the SPEC 5 error body, that no secret
+// checks the status the README's error table names, the OpenAI-shaped error body, that no secret
 // reaches the client or a log line, and that no goroutine is left behind.
 
 // TestFaultUpstreamFails runs every failure mode of faultupstream under the
@@ -54,7 +54,7 @@ func TestFaultUpstreamFails(t *testing.T) {
 }
 
 // TestFaultUnusableReply covers 2xx replies without a usable client secret
-// (SPEC 2.10: no string value/client_secret.value or no positive
+// (no string value/client_secret.value or no positive
 // expires_at is 502) on every endpoint's reply shape.
 func TestFaultUnusableReply(t *testing.T) {
 	future := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
@@ -107,8 +107,8 @@ func TestFaultUnusableReply(t *testing.T) {
 }
 
 // TestFaultExpiredOnArrival: a secret whose expires_at has passed is
-// answered as the upstream gave it (SPEC 2.10 asks only for a positive
-// expires_at) but never stored (SPEC 2.11), so redeeming it is not
+// answered as the upstream gave it (the middleware asks only for a positive
+// expires_at) but never stored, so redeeming it is not
 // attributed; sealed, it is refused with 401 and never reaches next.
 func TestFaultExpiredOnArrival(t *testing.T) {
 	for _, sealed := range []bool{false, true} {
@@ -297,7 +297,7 @@ func TestFaultClientDisconnect(t *testing.T) {
 }
 
 // TestFaultUpstreamErrorStatus: non-2xx replies keep their status; an
-// OpenAI-shaped body passes through, anything else is wrapped (SPEC 2.10).
+// OpenAI-shaped body passes through, anything else is wrapped.
 func TestFaultUpstreamErrorStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name        string

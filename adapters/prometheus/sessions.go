@@ -44,7 +44,7 @@ const (
 // realtimesecret_sessions_in_flight.
 const sessionsTimeout = 2 * time.Second
 
-// sessionMetrics are the metrics of session governance (SPEC 8).
+// sessionMetrics are the metrics of session governance.
 type sessionMetrics struct {
 	usageTokens    *prometheus.CounterVec
 	sessionSeconds *prometheus.CounterVec

@@ -35,7 +35,7 @@
 //
 // # Session governance
 //
-// The keys of session governance (SPEC 8) live under Prefix + "{gov}:", the
+// The keys of session governance live under Prefix + "{gov}:", the
 // principal (a virtual key or Principal ID) ending each per-principal key, so
 // that any bytes are safe in it:
 //

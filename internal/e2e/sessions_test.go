@@ -28,7 +28,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 )
 
-// Upstream paths of the brokered session endpoints (SPEC 7).
+// Upstream paths of the brokered session endpoints.
 const (
 	upstreamCallsPath = "/v1/realtime/calls"
 	upstreamLivePath  = "/v1/live/sessions"

@@ -84,7 +84,7 @@ func attributionLike(name string) bool {
 }
 
 // TestBadInputSpoofedAttribution: whatever attribution headers a client
-// sends, the existing proxy sees only the sidecar's (SPEC 3), spelled any
+// sends, the existing proxy sees only the sidecar's, spelled any
 // way, repeated, or listed in Connection to be stripped as hop-by-hop.
 func TestBadInputSpoofedAttribution(t *testing.T) {
 	h := start(t, options{})

@@ -247,7 +247,7 @@ func TestCORSNotOnLookalikeHangupPaths(t *testing.T) {
 }
 
 // TestCORSOffByDefault: without a cors section the sidecar answers no
-// preflight; on a mint route the core passes OPTIONS on, as SPEC 2.1 says.
+// preflight; on a mint route the core passes OPTIONS on, so the app's CORS handler answers it.
 func TestCORSOffByDefault(t *testing.T) {
 	h := start(t, options{})
 	got := preflight200(t, h.URL+"/v1/realtime/client_secrets", "http://app.test:3000")

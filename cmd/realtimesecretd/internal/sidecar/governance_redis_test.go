@@ -17,7 +17,7 @@ import (
 )
 
 // Session governance across sidecars that share a Redis: the leases, the
-// tracked sessions and their cap deadlines live there (SPEC 8). Against
+// tracked sessions and their cap deadlines live there. Against
 // the Redis of REDIS_URL; skipped without one, failed under CI=true.
 
 // running is a sidecar started the way the binary runs: sidecar.Run with

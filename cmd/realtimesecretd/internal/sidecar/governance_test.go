@@ -21,7 +21,7 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 )
 
-// The tests of session governance through the sidecar (SPEC 8): the YAML,
+// The tests of session governance through the sidecar: the YAML,
 // the admin route that revokes, caps and limits through the HTTP surface.
 // Their names match 'Governance|Lease|Cap|Meter'.
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Attribution headers set on requests passed to the existing proxy for a
-// redeemed token (SPEC 3) or a request naming a brokered session
+// redeemed token or a request naming a brokered session
 // (?call_id= on the Realtime WebSocket path, a Live session's attach). Every header starting with "X-Realtime-" that the
 // client sent is deleted first, so the proxy can trust them. One whose
 // value would be empty (no virtual key, the provider's default model) is
