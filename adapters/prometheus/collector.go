@@ -69,7 +69,7 @@ func New() *Collector {
 		}, []string{"provider", "endpoint", "status"}),
 		mintErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realtimesecret_mint_errors_total",
-			Help: "Errors the middleware answered on the mint routes, by endpoint and error code (too_many_sessions, rate_limit_exceeded, ...).",
+			Help: "Errors the middleware answered on the mint routes, by endpoint and error code (rate_limit_exceeded, invalid_api_key, ...).",
 		}, []string{"endpoint", "code"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realtimesecret_session_requests_total",

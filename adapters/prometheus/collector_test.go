@@ -40,7 +40,7 @@ func TestCollectorExposition(t *testing.T) {
 	c.OnRedeem(realtimesecret.RedeemEvent{})
 
 	const want = `
-# HELP realtimesecret_mint_errors_total Errors the middleware answered on the mint routes, by endpoint and error code (too_many_sessions, rate_limit_exceeded, ...).
+# HELP realtimesecret_mint_errors_total Errors the middleware answered on the mint routes, by endpoint and error code (rate_limit_exceeded, invalid_api_key, ...).
 # TYPE realtimesecret_mint_errors_total counter
 realtimesecret_mint_errors_total{code="invalid_api_key",endpoint="client_secrets"} 1
 # HELP realtimesecret_mints_total Requests to the mint routes, by provider, endpoint and HTTP status answered.

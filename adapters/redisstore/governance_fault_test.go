@@ -34,10 +34,11 @@ func governanceCalls(s *redisstore.Store) map[string]func(context.Context) error
 }
 
 // TestGovernanceRedisRestart stops Redis under governed Handlers: the
-// registry's calls fail fast, a best-effort node still creates sessions
-// (uncounted), a strict one answers 503, revocation reports the error,
-// and the cap goroutine survives. A Redis restarted empty then counts
-// sessions again, through the same Stores and Handlers.
+// registry's calls fail fast, a node that fails open still creates
+// sessions (uncounted), one that fails closed (the default) answers 503
+// governance_unavailable before anything reaches the provider, revocation
+// reports the error, and the cap goroutine survives. A Redis restarted
+// empty then counts sessions again, through the same Stores and Handlers.
 func TestGovernanceRedisRestart(t *testing.T) {
 	verifyNoLeaks(t)
 	srv := redistest.StartServer(t)
@@ -47,16 +48,19 @@ func TestGovernanceRedisRestart(t *testing.T) {
 	t.Cleanup(func() { _ = store.Close() })
 	up := newBrokerUpstream()
 	web := realtimesecret.VirtualKey{MaxSessions: 1, MaxSession: time.Minute}
-	bestEffort := governedNode(t, up, store, web, false)
-	strict := governedNode(t, up, store, web, true)
+	bestEffort := governedNode(t, up, store, web, true)
+	strict := governedNode(t, up, store, web, false)
 	requireLive(t, bestEffort, vkValue)
 
 	srv.Stop()
 	requireFailsFast(t, governanceCalls(store), timeout)
-	requireLive(t, bestEffort, vkValue) // fails open, as the rate limit does
+	requireLive(t, bestEffort, vkValue) // fails open, as configured
+	created := up.sessionCount()
 	w := createLive(t, strict, vkValue)
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
-	assert.Equal(t, "store_unavailable", errorCode(t, w))
+	assert.Equal(t, "governance_unavailable", errorCode(t, w))
+	assert.Equal(t, "1", w.Header().Get("Retry-After"), "retryable")
+	assert.Equal(t, created, up.sessionCount(), "nothing reached the provider")
 	_, err = strict.EndSessions(context.Background(), vkID)
 	require.Error(t, err)
 
@@ -75,7 +79,7 @@ func TestGovernanceRedisStalled(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	srv, store := stallableStore(t, timeout)
 	up := newBrokerUpstream()
-	strict := governedNode(t, up, store, realtimesecret.VirtualKey{MaxSessions: 1}, true)
+	strict := governedNode(t, up, store, realtimesecret.VirtualKey{MaxSessions: 1}, false)
 	requireLive(t, strict, vkValue)
 
 	srv.Pause()

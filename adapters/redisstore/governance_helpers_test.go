@@ -49,6 +49,13 @@ func newBrokerUpstream() *brokerUpstream {
 	return &brokerUpstream{created: map[string]time.Time{}, hangups: map[string][]time.Time{}}
 }
 
+// sessionCount returns how many sessions were created.
+func (b *brokerUpstream) sessionCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.created)
+}
+
 // Mint answers a GA client secret mint.
 func (b *brokerUpstream) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	if req.Endpoint != contract.EndpointClientSecret {
@@ -131,15 +138,17 @@ func governedNodes(t *testing.T, up *brokerUpstream, n int, web realtimesecret.V
 		if i > 0 {
 			c = redistest.Client(t)
 		}
-		nodes[i] = governedNode(t, up, redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}), web, false)
+		nodes[i] = governedNode(t, up, redisstore.New(c, redisstore.Options{Prefix: prefix, Timeout: testTimeout}), web, true)
 	}
 	return nodes
 }
 
 // governedNode returns a Handler brokering at up, with store as its Store
 // and so its SessionRegistry, for the virtual keys vkValue (with the
-// limits of web) and otherVKValue. It is closed when the test ends.
-func governedNode(t *testing.T, up *brokerUpstream, store *redisstore.Store, web realtimesecret.VirtualKey, strict bool) *realtimesecret.Handler {
+// limits of web) and otherVKValue. failOpen admits sessions uncounted
+// while the registry is down (and stores records best effort); otherwise
+// the node refuses them. It is closed when the test ends.
+func governedNode(t *testing.T, up *brokerUpstream, store *redisstore.Store, web realtimesecret.VirtualKey, failOpen bool) *realtimesecret.Handler {
 	t.Helper()
 	web.ID, web.Value = vkID, vkValue
 	h, err := realtimesecret.New(realtimesecret.Config{
@@ -149,8 +158,9 @@ func governedNode(t *testing.T, up *brokerUpstream, store *redisstore.Store, web
 			Keys:     []realtimesecret.Key{{ID: "primary", Value: upstreamKey}},
 		}},
 		VirtualKeys: []realtimesecret.VirtualKey{web, {ID: otherVKID, Value: otherVKValue}},
-		Store:       store,
-		StrictStore: strict,
+		Store:              store,
+		StrictStore:        !failOpen,
+		GovernanceFailOpen: failOpen,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, h.Close()) })

@@ -42,6 +42,10 @@ type Principal struct {
 	// VirtualKey.MaxSessions. WebSocket redemptions count only for virtual
 	// keys: an Authorizer is not asked on redemption.
 	MaxSessions int
+	// GovernanceFailOpen admits the principal's sessions without a lease
+	// when the SessionRegistry cannot answer, as Config.GovernanceFailOpen
+	// does for everyone. False: 503 governance_unavailable.
+	GovernanceFailOpen bool
 }
 
 // virtualKeys authenticates virtual keys in constant time.
@@ -83,6 +87,13 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 			Message: "the virtual key is not valid"}
 	}
 	return &v.keys[found], nil
+}
+
+// principal is who a virtual key's requests are attributed to, with its
+// limits.
+func (vk *VirtualKey) principal() Principal {
+	return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession,
+		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen}
 }
 
 // authorize applies a virtual key's policy to the intent.
@@ -149,7 +160,7 @@ func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Princip
 			// The caller is identified: its ID goes to the log and the event.
 			return Principal{ID: vk.ID}, e
 		}
-		return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession, MaxSessions: vk.MaxSessions}, nil
+		return vk.principal(), nil
 	case c.authorizer != nil:
 		p, err := c.authorizer(r, in)
 		if err == nil {

@@ -54,7 +54,7 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 		lifetime = principal.MaxSession
 	}
 	leaseExpires := b.now().Add(lifetime)
-	lease, e, storeErr := b.governor.acquire(ctx, principal.ID, principal.MaxSessions, leaseExpires)
+	lease, e, storeErr := b.governor.acquire(ctx, principal, leaseExpires)
 	out.storeErr = storeErr
 	if e != nil {
 		out.fail(e)

@@ -79,6 +79,16 @@ type Config struct {
 	// means an in-process limiter; use a shared one when several nodes mint.
 	RateLimiter contract.RateLimiter
 
+	// GovernanceFailOpen decides what a session limit does when the
+	// SessionRegistry cannot answer (Redis down or stalled): true admits
+	// the session without a lease, uncounted (logged, and reported in the
+	// event's StoreErr); false (the default) answers 503
+	// governance_unavailable with Retry-After, so that no principal is
+	// ever over its MaxSessions. VirtualKey.GovernanceFailOpen and
+	// Principal.GovernanceFailOpen open it for one principal. It applies
+	// to principals with MaxSessions only.
+	GovernanceFailOpen bool
+
 	// StrictStore makes a failing Store or RateLimiter fail the mint with
 	// 503. False means the mint goes on (the failure is logged and reported
 	// in MintEvent.StoreErr) and the token is then not attributed.

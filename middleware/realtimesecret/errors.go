@@ -42,6 +42,14 @@ func storeUnavailable(err error) *Error {
 		Message: "the token store is unavailable; try again later", Err: err}
 }
 
+// governanceUnavailable refuses a session whose limit cannot be checked:
+// retryable, unlike a creation whose outcome is unknown.
+func governanceUnavailable(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Type: typeServer, Code: "governance_unavailable",
+		Message: "session limits cannot be checked now; try again shortly", Err: err,
+		Header: http.Header{"Retry-After": {"1"}}}
+}
+
 func tooManySessions() *Error {
 	return &Error{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "too_many_sessions",
 		Message: "the virtual key has as many concurrent sessions as it may; end one first"}

@@ -44,9 +44,9 @@ type governor struct {
 	endUpstream func(ctx context.Context, rec *Record, id string, how UsageEnd) error
 	now         func() time.Time
 	log         *slog.Logger
-	// strict fails a request whose lease cannot be taken because the
-	// registry did not answer; otherwise the request goes on without one.
-	strict bool
+	// failOpen admits a session without a lease when the registry does
+	// not answer (Config.GovernanceFailOpen); otherwise it is refused.
+	failOpen bool
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // stops the cap loop; nil when none runs
@@ -55,20 +55,21 @@ type governor struct {
 	wg     sync.WaitGroup
 }
 
-// acquire takes a lease for one more session of principal when it has
-// fewer than limit; limit 0 takes none (""). A registry that cannot answer
-// fails open, as the rate limit does, unless strict: storeErr then says
-// why the session has no lease.
-func (g *governor) acquire(ctx context.Context, principal string, limit int, expires time.Time) (lease string, e *Error, storeErr error) {
-	if limit <= 0 {
+// acquire takes a lease for one more session of p when it has fewer than
+// its MaxSessions; without MaxSessions it takes none (""). A registry that
+// cannot answer refuses the session (503 governance_unavailable), unless
+// governance fails open, globally or for p: storeErr then says why the
+// session has no lease.
+func (g *governor) acquire(ctx context.Context, p Principal, expires time.Time) (lease string, e *Error, storeErr error) {
+	if p.MaxSessions <= 0 {
 		return "", nil, nil
 	}
 	lease = newLeaseID()
-	ok, err := g.registry.Acquire(ctx, principal, lease, limit, expires)
+	ok, err := g.registry.Acquire(ctx, p.ID, lease, p.MaxSessions, expires)
 	switch {
 	case err != nil:
-		if g.strict {
-			return "", storeUnavailable(err), err
+		if !g.failOpen && !p.GovernanceFailOpen {
+			return "", governanceUnavailable(err), err
 		}
 		return "", nil, err
 	case !ok:

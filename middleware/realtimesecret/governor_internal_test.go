@@ -125,50 +125,68 @@ func TestGovernorLeases(t *testing.T) {
 	ctx := context.Background()
 	expires := tg.clock.now().Add(time.Hour)
 
-	lease, e, storeErr := tg.acquire(ctx, "web", 0, expires)
+	lease, e, storeErr := tg.acquire(ctx, Principal{ID: "web"}, expires)
 	assert.Empty(t, lease, "no limit, no lease")
 	assert.NoError(t, storeErr)
 	assert.Nil(t, e)
 
 	var leases []string
 	for range 2 {
-		lease, e, _ := tg.acquire(ctx, "web", 2, expires)
+		lease, e, _ := tg.acquire(ctx, Principal{ID: "web", MaxSessions: 2}, expires)
 		require.Nil(t, e)
 		require.NotEmpty(t, lease)
 		leases = append(leases, lease)
 	}
-	_, e, _ = tg.acquire(ctx, "web", 2, expires)
+	_, e, _ = tg.acquire(ctx, Principal{ID: "web", MaxSessions: 2}, expires)
 	require.NotNil(t, e)
 	assert.Equal(t, http.StatusTooManyRequests, e.Status)
 	assert.Equal(t, "too_many_sessions", e.Code)
-	_, e, _ = tg.acquire(ctx, "other", 2, expires)
+	_, e, _ = tg.acquire(ctx, Principal{ID: "other", MaxSessions: 2}, expires)
 	assert.Nil(t, e, "limits are per principal")
 
 	tg.release(ctx, "web", leases[0])
-	_, e, _ = tg.acquire(ctx, "web", 2, expires)
+	_, e, _ = tg.acquire(ctx, Principal{ID: "web", MaxSessions: 2}, expires)
 	assert.Nil(t, e, "a released lease is free again")
 }
 
 // TestGovernorLeaseWhenTheRegistryFails: a registry that cannot answer
-// lets the session go on without a lease and says why, unless strict.
+// refuses the session, retryable (503 governance_unavailable), unless
+// governance fails open for everyone or for the principal: the session
+// then goes on without a lease, and storeErr says why.
 func TestGovernorLeaseWhenTheRegistryFails(t *testing.T) {
 	tg := newTestGovernor(t)
 	reg := &failingRegistry{SessionRegistry: tg.reg}
 	reg.setDown(true)
 	tg.registry = reg
 	ctx := context.Background()
+	web := Principal{ID: "web", MaxSessions: 1}
+	expires := tg.clock.now().Add(time.Hour)
 
-	lease, e, storeErr := tg.acquire(ctx, "web", 1, tg.clock.now().Add(time.Hour))
+	lease, e, storeErr := tg.acquire(ctx, web, expires)
 	assert.Empty(t, lease)
 	assert.ErrorIs(t, storeErr, errRegistryDown)
-	assert.Nil(t, e, "fails open")
-
-	tg.strict = true
-	_, e, storeErr = tg.acquire(ctx, "web", 1, tg.clock.now().Add(time.Hour))
-	assert.ErrorIs(t, storeErr, errRegistryDown)
-	require.NotNil(t, e)
+	require.NotNil(t, e, "fails closed by default")
 	assert.Equal(t, http.StatusServiceUnavailable, e.Status)
+	assert.Equal(t, "governance_unavailable", e.Code)
+	assert.Equal(t, "1", e.Header.Get("Retry-After"), "retryable")
 	assert.ErrorIs(t, e, errRegistryDown)
+
+	web.GovernanceFailOpen = true
+	lease, e, storeErr = tg.acquire(ctx, web, expires)
+	assert.Empty(t, lease)
+	assert.Nil(t, e, "open for this principal")
+	assert.ErrorIs(t, storeErr, errRegistryDown)
+
+	tg.failOpen = true
+	_, e, _ = tg.acquire(ctx, Principal{ID: "other", MaxSessions: 1}, expires)
+	assert.Nil(t, e, "open for everyone")
+
+	reg.setDown(false)
+	tg.failOpen = false
+	lease, e, storeErr = tg.acquire(ctx, web, expires)
+	assert.NotEmpty(t, lease)
+	assert.Nil(t, e)
+	assert.NoError(t, storeErr)
 }
 
 // TestGovernorCapEndsAtItsDeadlineThenStops: on the fake clock, a cap ends

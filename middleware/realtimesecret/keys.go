@@ -153,6 +153,9 @@ type VirtualKey struct {
 	// WebSocket redemptions of its tokens through the middleware. One more
 	// is answered 429 too_many_sessions. Zero means no limit.
 	MaxSessions int
+	// GovernanceFailOpen admits the key's sessions without a lease when
+	// the SessionRegistry cannot answer; see Config.GovernanceFailOpen.
+	GovernanceFailOpen bool
 }
 
 // cloneKeys copies keys, each with providerAliases merged into its Aliases

@@ -96,7 +96,7 @@ func New(cfg Config) (*Handler, error) {
 
 	en := &ender{providers: ps, log: log}
 	ms := &meters{sessions: registry, now: now, log: log, onUsage: cfg.OnUsage}
-	g := &governor{registry: registry, local: local, lookup: rs.session, now: now, log: log, strict: cfg.StrictStore,
+	g := &governor{registry: registry, local: local, lookup: rs.session, now: now, log: log, failOpen: cfg.GovernanceFailOpen,
 		endUpstream: func(ctx context.Context, rec *Record, id string, how UsageEnd) error {
 			done := ms.ending(id, how)
 			err := en.end(ctx, rec, id)

@@ -96,7 +96,7 @@ func (rd *redeemer) leaseWebSocket(r *http.Request) (func(), *Error) {
 	if vk == nil || vk.MaxSessions <= 0 {
 		return nil, nil
 	}
-	lease, e, storeErr := rd.governor.acquire(r.Context(), vk.ID, vk.MaxSessions, rd.now().Add(rd.lifetime))
+	lease, e, storeErr := rd.governor.acquire(r.Context(), vk.principal(), rd.now().Add(rd.lifetime))
 	if storeErr != nil {
 		rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime session lease could not be taken", errAttr(storeErr))
 	}

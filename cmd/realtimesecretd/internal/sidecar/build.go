@@ -55,23 +55,24 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 		registry = memory.NewSessionRegistry()
 	}
 	b.core = realtimesecret.Config{
-		PathPrefix:       cfg.PathPrefix,
-		DefaultProvider:  cfg.DefaultProvider,
-		VirtualKeyHeader: cfg.VirtualKeyHeader,
-		MaxBodyBytes:     cfg.MaxBodyBytes,
-		ForwardHeaders:   cfg.ForwardHeaders,
-		Store:            b.store,
-		RateLimiter:      limiter,
-		StrictStore:      cfg.StrictStore,
-		SessionLifetime:  time.Duration(cfg.SessionLifetime),
-		SessionRegistry:  registry,
-		OnMint:           b.metrics.OnMint,
-		OnSession:        b.metrics.OnSession,
-		OnRedeem:         b.metrics.OnRedeem,
-		UsageMetering:    cfg.UsageMetering,
-		OnUsage:          b.metrics.OnUsage,
-		SealKeys:         sealKeys,
-		Logger:           log,
+		PathPrefix:         cfg.PathPrefix,
+		DefaultProvider:    cfg.DefaultProvider,
+		VirtualKeyHeader:   cfg.VirtualKeyHeader,
+		MaxBodyBytes:       cfg.MaxBodyBytes,
+		ForwardHeaders:     cfg.ForwardHeaders,
+		Store:              b.store,
+		RateLimiter:        limiter,
+		StrictStore:        cfg.StrictStore,
+		GovernanceFailOpen: cfg.GovernanceFailOpen,
+		SessionLifetime:    time.Duration(cfg.SessionLifetime),
+		SessionRegistry:    registry,
+		OnMint:             b.metrics.OnMint,
+		OnSession:          b.metrics.OnSession,
+		OnRedeem:           b.metrics.OnRedeem,
+		UsageMetering:      cfg.UsageMetering,
+		OnUsage:            b.metrics.OnUsage,
+		SealKeys:           sealKeys,
+		Logger:             log,
 	}
 	for _, name := range cfg.providerOrder {
 		pc, err := buildProvider(cfg, name, demoBaseURL)
@@ -95,6 +96,8 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 			RateLimit:   realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
 			MaxSession:  time.Duration(vk.MaxSession),
 			MaxSessions: int(vk.MaxSessions),
+
+			GovernanceFailOpen: vk.GovernanceFailOpen,
 		})
 	}
 	if len(principals) == 0 {

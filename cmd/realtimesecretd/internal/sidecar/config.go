@@ -64,6 +64,11 @@ type Config struct {
 	// StrictStore answers 503 when a token record cannot be stored, instead
 	// of minting an unattributed token. Default false.
 	StrictStore bool `yaml:"strict_store"`
+	// GovernanceFailOpen admits sessions without a lease, uncounted, when
+	// the store (Redis) cannot say how many a key holds. Default false:
+	// 503 governance_unavailable, retryable, so no key is ever over its
+	// max_sessions.
+	GovernanceFailOpen bool `yaml:"governance_fail_open"`
 	// SessionLifetime is how long the record of a brokered session (a
 	// WebRTC call or a GPT-Live session) is kept: its attribution on the
 	// requests that name its id, and its owner's right to hang it up. Set
@@ -222,6 +227,9 @@ type VirtualKeyConfig struct {
 	// and WebSocket connections redeeming its tokens through the sidecar.
 	// One more is answered 429 too_many_sessions. Default 0: no limit.
 	MaxSessions Count `yaml:"max_sessions"`
+	// GovernanceFailOpen opens governance for this key alone, as
+	// governance_fail_open does for all. Default false.
+	GovernanceFailOpen bool `yaml:"governance_fail_open"`
 }
 
 // RateConfig is a number of requests per period, as {requests: 60, per: 1m}.
