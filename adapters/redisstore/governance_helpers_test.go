@@ -157,7 +157,7 @@ func governedNode(t *testing.T, up *brokerUpstream, store *redisstore.Store, web
 			Provider: up,
 			Keys:     []realtimesecret.Key{{ID: "primary", Value: upstreamKey}},
 		}},
-		VirtualKeys: []realtimesecret.VirtualKey{web, {ID: otherVKID, Value: otherVKValue}},
+		VirtualKeys:        []realtimesecret.VirtualKey{web, {ID: otherVKID, Value: otherVKValue}},
 		Store:              store,
 		StrictStore:        !failOpen,
 		GovernanceFailOpen: failOpen,
