@@ -118,6 +118,10 @@ var (
 		message: "Live sessions cannot be created with an ephemeral client secret; use an API key."}
 )
 
+// errWebRTCHangup refuses the hang-up of a WebRTC GPT-Live session.
+var errWebRTCHangup = &apiError{status: http.StatusBadRequest, typ: "invalid_request_error", code: "webrtc_session",
+	message: "This session is connected over WebRTC: end it by sending session.close on its attach. Hang up is for SIP sessions."}
+
 func unknownParameter(param string) *apiError {
 	return &apiError{status: http.StatusBadRequest, param: param, code: "unknown_parameter",
 		message: "Unknown parameter: '" + param + "'."}
@@ -438,10 +442,17 @@ func (s *Server) holdCreation(ctx context.Context, sess Session) bool {
 }
 
 // hangup answers POST .../{id}/hangup: 200 with an empty body when it
-// ended a session of kind created with key, 404 otherwise.
+// ended a session of kind created with key, 404 for a session it does not
+// know, and 400 for a WebRTC GPT-Live session: OpenAI documents the
+// hang-up for SIP sessions, and session.close on an attach for WebRTC
+// ones.
 func (s *Server) hangup(w http.ResponseWriter, kind SessionKind, id, key string) {
-	if !s.sessions.hangup(kind, id, key, s.now()) {
+	switch s.sessions.hangup(kind, id, key, s.now()) {
+	case hangupUnknown:
 		writeError(w, notFound(kind, id))
+		return
+	case hangupWebRTC:
+		writeError(w, errWebRTCHangup)
 		return
 	}
 	h := w.Header()

@@ -351,6 +351,15 @@ func TestHangup(t *testing.T) {
 			id := create(t, up, kind, keyA)
 			otherID := create(t, up, other, keyA)
 			require.Equal(t, 2, up.ActiveSessions())
+			if kind == fakeupstream.SessionLive {
+				// A WebRTC Live session is not hung up: session.close ends
+				// it. A SIP one is.
+				rec := send(t, up, http.MethodPost, hangupPath(kind, id), keyA, "", nil)
+				assertAPIError(t, rec, http.StatusBadRequest, "", "webrtc_session")
+				sess, _ := up.Session(id)
+				require.True(t, sess.Active())
+				id = up.AddSIPSession(keyA).ID
+			}
 
 			for _, tc := range []struct {
 				name, path, key string
@@ -390,17 +399,29 @@ func TestHangup(t *testing.T) {
 			assertAPIError(t, rec, http.StatusNotFound, "", "not_found")
 
 			st := up.SessionStats()
-			assert.Equal(t, fakeupstream.SessionStats{Calls: 1, Live: 1, Hangups: 7, Ended: 1, Active: 1}, st)
-			assert.Equal(t, 2, st.Created())
+			want := fakeupstream.SessionStats{Calls: 1, Live: 1, Hangups: 7, Ended: 1, Active: 1}
+			sessions := 2
+			if kind == fakeupstream.SessionLive {
+				// The refused WebRTC hang-up, and the SIP session.
+				want = fakeupstream.SessionStats{Calls: 1, Live: 2, Hangups: 8, Ended: 1, Active: 2}
+				sessions = 3
+			}
+			assert.Equal(t, want, st)
+			assert.Equal(t, sessions, st.Created())
 
 			up.Reset()
-			assert.Equal(t, fakeupstream.SessionStats{Active: 1}, up.SessionStats(), "Reset keeps sessions")
+			assert.Equal(t, fakeupstream.SessionStats{Active: want.Active}, up.SessionStats(), "Reset keeps sessions")
 			_, ok = up.LastRequest(route)
 			assert.False(t, ok)
+			if other == fakeupstream.SessionLive {
+				otherID = up.AddSIPSession(keyA).ID // a Live session a hang-up ends
+				sessions++
+			}
+			active := up.ActiveSessions()
 			rec = send(t, up, http.MethodPost, hangupPath(other, otherID), keyA, "", nil)
 			assert.Equal(t, http.StatusOK, rec.Code, "a session from before Reset can be hung up")
-			assert.Equal(t, 0, up.ActiveSessions())
-			assert.Len(t, up.Sessions(), 2)
+			assert.Equal(t, active-1, up.ActiveSessions())
+			assert.Len(t, up.Sessions(), sessions)
 		})
 	}
 }
@@ -476,4 +497,19 @@ func TestSessionKindString(t *testing.T) {
 	assert.Equal(t, "call", fakeupstream.SessionCall.String())
 	assert.Equal(t, "live", fakeupstream.SessionLive.String())
 	assert.Equal(t, "unknown", fakeupstream.SessionKind(0).String())
+}
+
+// TestEndSessionEndsAsTheProviderDoes: a session ended on the provider's
+// side (the browser left) is over for its sidebands and its hang-up.
+func TestEndSessionEndsAsTheProviderDoes(t *testing.T) {
+	up := newSessionFake(fakeupstream.Options{Now: fixedNow})
+	id := create(t, up, fakeupstream.SessionLive, keyA)
+	require.True(t, up.EndSession(id, "client_left"))
+	sess, ok := up.Session(id)
+	require.True(t, ok)
+	assert.False(t, sess.Active())
+	assert.False(t, up.EndSession(id, "client_left"), "ended already")
+	assert.False(t, up.EndSession("sess_0", "client_left"), "unknown")
+	assertAPIError(t, send(t, up, http.MethodPost, hangupPath(fakeupstream.SessionLive, id), keyA, "", nil),
+		http.StatusNotFound, "", "not_found")
 }

@@ -38,6 +38,9 @@ type Session struct {
 	Model string
 	// Ephemeral reports a call created with a minted "ek_" key.
 	Ephemeral bool
+	// SIP reports a GPT-Live session a SIP call started (AddSIPSession):
+	// its hang-up ends it. A WebRTC one is ended with session.close.
+	SIP bool
 	// Created is from Options.Now; Ended is set by its hang-up (zero while
 	// the session is active).
 	Created time.Time
@@ -91,6 +94,31 @@ type sessionEntry struct {
 
 func ownerOf(key string) [32]byte { return sha256.Sum256([]byte(key)) }
 
+// AddSIPSession records an active GPT-Live session of key as a SIP call
+// would start one (OpenAI creates those from an incoming call, not
+// through the API), so that tests can hang one up.
+func (s *Server) AddSIPSession(key string) Session {
+	sess := Session{ID: string(appendRawID(make([]byte, 0, 32), liveIDPrefix)), Kind: SessionLive,
+		Model: "gpt-live-1", SIP: true, Created: s.now()}
+	s.sessions.create(sess, key)
+	return sess
+}
+
+// EndSession ends the active session id as the provider does on its own
+// (the browser left, a timeout): its sidebands see the end, with reason
+// for a Live session's session.closed. It reports whether id was active.
+func (s *Server) EndSession(id, reason string) bool {
+	t := &s.sessions
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.byID[id]
+	if e == nil || !e.Active() {
+		return false
+	}
+	t.endLocked(e, s.now(), reason)
+	return true
+}
+
 // create records a new session and counts it.
 func (t *sessionTable) create(sess Session, key string) {
 	t.mu.Lock()
@@ -107,20 +135,29 @@ func (t *sessionTable) create(sess Session, key string) {
 	t.stats.Active++
 }
 
+// The outcomes of a hang-up request.
+const (
+	hungUp        = iota
+	hangupUnknown // an unknown id, another kind's, another key's, or one ended: OpenAI answers alike, 404
+	hangupWebRTC  // a WebRTC GPT-Live session: ended with session.close on its attach, not hung up
+)
+
 // hangup counts a hang-up request and, when id is an active session of
-// kind created with key, ends it at now. ok is false for an unknown id,
-// another kind's, another key's, or one already ended, which OpenAI
-// answers alike: 404.
-func (t *sessionTable) hangup(kind SessionKind, id, key string, now time.Time) (ok bool) {
+// kind created with key that a hang-up ends (a call, or a SIP GPT-Live
+// session), ends it at now.
+func (t *sessionTable) hangup(kind SessionKind, id, key string, now time.Time) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stats.Hangups++
 	e := t.byID[id]
-	if e == nil || e.Kind != kind || e.owner != ownerOf(key) || !e.Active() {
-		return false
+	switch {
+	case e == nil || e.Kind != kind || e.owner != ownerOf(key) || !e.Active():
+		return hangupUnknown
+	case kind == SessionLive && !e.SIP:
+		return hangupWebRTC
 	}
 	t.endLocked(e, now, "close_requested")
-	return true
+	return hungUp
 }
 
 // endLocked ends the active session e at now and tells its sidebands, which

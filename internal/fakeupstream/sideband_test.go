@@ -110,7 +110,7 @@ func TestMeterSidebandEmitsTheScriptAndClosesOnHangup(t *testing.T) {
 	}
 	t.Run("live", func(t *testing.T) {
 		up, srv := newSidebandFake(t, script)
-		id := create(t, up, fakeupstream.SessionLive, keyA)
+		id := up.AddSIPSession(keyA).ID // a Live session a hang-up ends
 		c, _, err := dialSideband(t, srv, fakeupstream.SessionLive, id, keyA, false)
 		require.NoError(t, err)
 		for _, want := range script.LiveSeconds {

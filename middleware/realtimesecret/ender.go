@@ -24,6 +24,7 @@ var (
 
 var (
 	errKeyNotConfigured     = errors.New("realtimesecret: the key that created the session is no longer configured")
+	errSessionGone          = errors.New("realtimesecret: the provider no longer knows the session")
 	errNoSideband           = errors.New("realtimesecret: the adapter attaches no sideband")
 	errLiveCloseUnconfirmed = errors.New("realtimesecret: the sideband closed without session.closed")
 )
@@ -54,30 +55,45 @@ func (en *ender) creator(rec *Record) (*provider, *Key) {
 }
 
 // end ends session id, recorded as rec, on the middleware's own
-// initiative. A GPT-Live session is closed the way the provider documents,
-// with session.close sent on a sideband attach, when the adapter can
-// attach one; if that fails, and for a call, the hang-up endpoint is used.
-// A session the provider no longer knows counts as ended.
+// initiative (a cap, a revocation, an orphan). A session the provider no
+// longer knows counts as ended.
 func (en *ender) end(ctx context.Context, rec *Record, id string) error {
-	if rec.Endpoint == contract.EndpointLiveSession {
-		err := en.closeLive(ctx, rec, id)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, errNoSideband) {
-			en.log.LogAttrs(ctx, slog.LevelWarn, "realtime session could not be closed on a sideband; hanging up instead",
-				errAttr(err), slog.String("session_id", id))
-		}
-	}
-	resp, err := en.hangup(ctx, rec, id, nil)
+	resp, err := en.endAsDocumented(ctx, rec, id, nil)
 	if err == nil && !is2xx(resp.StatusCode) && resp.StatusCode != http.StatusNotFound {
 		err = errors.New("realtimesecret: the upstream provider answered with status " + strconv.Itoa(resp.StatusCode))
 	}
 	return err
 }
 
+// endAsDocumented ends session id the way the provider documents it, and
+// returns the provider's answer (header goes with a hang-up). A GPT-Live
+// session brokered here is a WebRTC one, which OpenAI ends with
+// session.close sent on a sideband attach (its hang-up endpoint is for
+// SIP sessions): that is tried first when the adapter can attach one, and
+// answered 200, or 404 when the provider no longer knows the session. If
+// it fails, and for a call, the hang-up endpoint is used.
+func (en *ender) endAsDocumented(ctx context.Context, rec *Record, id string, header http.Header) (*contract.Reply, error) {
+	if rec.Endpoint == contract.EndpointLiveSession {
+		switch err := en.closeLive(ctx, rec, id); {
+		case err == nil:
+			return &contract.Reply{StatusCode: http.StatusOK}, nil
+		case errors.Is(err, errSessionGone):
+			return &contract.Reply{StatusCode: http.StatusNotFound, Body: sessionGoneBody}, nil
+		case !errors.Is(err, errNoSideband):
+			en.log.LogAttrs(ctx, slog.LevelWarn, "realtime session could not be closed on a sideband; hanging up instead",
+				errAttr(err), slog.String("session_id", id))
+		}
+	}
+	return en.hangup(ctx, rec, id, header)
+}
+
+// sessionGoneBody answers a hang-up of a Live session the provider no
+// longer knows, as the provider's hang-up endpoint would.
+var sessionGoneBody = []byte(`{"error":{"message":"the session is not known to the provider: it has ended","type":"invalid_request_error","param":null,"code":"session_not_found"}}`)
+
 // closeLive attaches a sideband to the GPT-Live session id, sends
-// session.close and waits, within liveCloseWait, for session.closed.
+// session.close and waits, within liveCloseWait, for session.closed. It
+// fails with errSessionGone when the provider no longer knows the session.
 func (en *ender) closeLive(ctx context.Context, rec *Record, id string) error {
 	p, key := en.creator(rec)
 	switch {
@@ -90,7 +106,7 @@ func (en *ender) closeLive(ctx context.Context, rec *Record, id string) error {
 	defer cancel()
 	sb, err := p.watcher.Watch(ctx, &contract.SessionRequest{Endpoint: contract.EndpointLiveSession, SessionID: id, Key: key})
 	if errors.Is(err, contract.ErrSessionNotFound) {
-		return nil
+		return errSessionGone
 	}
 	if err != nil {
 		return err

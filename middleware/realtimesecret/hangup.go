@@ -19,9 +19,10 @@ type hangups struct {
 
 // hangup ends the session id upstream. The caller is authenticated as for
 // a mint; the session must be known here (404, nothing sent upstream) and
-// belong to the caller's principal (403); the hang-up is sent with the key
-// that created the session. It is not rate limited: refusing it would keep
-// a paid session running.
+// belong to the caller's principal (403); the session is ended the way
+// the provider documents (a Live session with session.close, a call with
+// its hang-up endpoint) with the key that created it. It is not rate
+// limited: refusing it would keep a paid session running.
 func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	ctx := r.Context()
 	out.sessionID = id
@@ -51,7 +52,7 @@ func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	}
 	start := hg.now()
 	done := hg.meters.ending(id, UsageHangup)
-	resp, err := hg.ender.hangup(ctx, &rec, id, hg.forward.pick(r.Header))
+	resp, err := hg.ender.endAsDocumented(ctx, &rec, id, hg.forward.pick(r.Header))
 	out.upstream = hg.now().Sub(start)
 	// A 404 is the provider saying the session is over already: it ends
 	// here too.

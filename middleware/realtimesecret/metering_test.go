@@ -321,3 +321,33 @@ func TestMeterSidebandPath(t *testing.T) {
 		assert.Equal(t, tc.want, tc.ep.SidebandPath(tc.id), "%s %q", tc.ep, tc.id)
 	}
 }
+
+// TestOwnersHangupOfALiveSessionSendsSessionClose: a WebRTC GPT-Live
+// session hung up by its owner is ended as OpenAI documents, with
+// session.close on an attach, not with the hang-up endpoint (which is for
+// SIP sessions); the owner gets 200, the session's usage reports a hang-up.
+// A session the provider no longer knows is 404 and ends here too.
+func TestOwnersHangupOfALiveSessionSendsSessionClose(t *testing.T) {
+	w := &watchingProvider{brokerProvider: newBrokerProvider()}
+	meter := newMemSideband(nil, `{"type":"session.usage.updated","usage":{"seconds":1}}`)
+	closer := newMemSideband(nil, `{"type":"session.closed","reason":"close_requested","usage":{"seconds":2}}`)
+	w.sidebands = []*memSideband{meter, closer}
+	_, srv, usage := newMetered(t, w, nil)
+	require.Equal(t, http.StatusCreated, do(t, srv, http.MethodPost, "/v1/live/sessions", liveBody, "Authorization", "Bearer "+vkWeb).Code)
+	require.Eventually(t, func() bool { return w.watchCount() == 1 }, 10*time.Second, 5*time.Millisecond, "the meter attached")
+
+	resp := do(t, srv, http.MethodPost, "/v1/live/sessions/sess_1/hangup", "", "Authorization", "Bearer "+vkWeb)
+	assert.Equal(t, http.StatusOK, resp.Code, resp.Body.String())
+	assert.Equal(t, []string{`{"type":"session.close"}`}, closer.wrote)
+	assert.Empty(t, w.hangups(), "not the hang-up endpoint")
+	meter.events <- []byte(`{"type":"session.closed","reason":"close_requested","usage":{"seconds":2}}`)
+	ev := nextUsage(t, usage)
+	assert.Equal(t, realtimesecret.UsageHangup, ev.End)
+	assert.InDelta(t, 2.0, ev.Usage.Seconds, 0)
+
+	// A second Live session the provider has forgotten: the attach says so.
+	require.Equal(t, http.StatusCreated, do(t, srv, http.MethodPost, "/v1/live/sessions", liveBody, "Authorization", "Bearer "+vkWeb).Code)
+	resp = do(t, srv, http.MethodPost, "/v1/live/sessions/sess_2/hangup", "", "Authorization", "Bearer "+vkWeb)
+	assert.Equal(t, "session_not_found", *requireAPIError(t, resp, http.StatusNotFound).Error.Code)
+	assert.Empty(t, w.hangups())
+}
