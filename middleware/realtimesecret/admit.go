@@ -25,6 +25,7 @@ type admission struct {
 	// strict refuses a request whose rate the limiter could not decide.
 	strict bool
 	log    *slog.Logger
+	now    func() time.Time
 }
 
 // admitted is a request admitted to its provider, or, when admission
@@ -36,7 +37,8 @@ type admitted struct {
 	principal Principal
 	key       *Key // nil until chosen
 	body      mintBody
-	offer     callOffer // calls only
+	offer     callOffer     // calls only
+	token     authTokenBody // Gemini auth tokens only (EndpointAuthToken)
 }
 
 // record is the Record of what adm creates upstream with upstreamModel.
@@ -81,7 +83,11 @@ func (a *admission) admit(r *http.Request, rt route, adm *admitted) *Error {
 	b := &adm.body
 	switch form {
 	case formJSON:
-		e = parseBody(body, rt.endpoint, b)
+		if rt.endpoint == contract.EndpointAuthToken {
+			e = parseAuthToken(body, &adm.token)
+		} else {
+			e = parseBody(body, rt.endpoint, b)
+		}
 	case formMultipart:
 		e = parseCall(body, boundary, &adm.offer, b)
 	case formSDP:
@@ -101,11 +107,19 @@ func (a *admission) admit(r *http.Request, rt route, adm *admitted) *Error {
 	if rt.endpoint.IsSession() && p.broker == nil { // after the caller check: configuration is not for strangers
 		return badRequest("provider "+quote(p.name)+" does not broker sessions", "", "unsupported_endpoint")
 	}
+	modelParam := b.modelParam
+	if rt.endpoint == contract.EndpointAuthToken {
+		// The token's uses and lifetime, against the caller's policy.
+		if e := adm.token.check(adm.principal, a.now()); e != nil {
+			return e
+		}
+		modelParam = adm.token.modelParam
+	}
 	if e := a.checkRate(r, adm.principal); e != nil {
 		return e
 	}
 	if adm.key = pickKey(p.keys, adm.model); adm.key == nil {
-		return badRequest("no upstream key of provider "+quote(p.name)+" serves model "+quote(adm.model), b.modelParam, "model_not_available")
+		return badRequest("no upstream key of provider "+quote(p.name)+" serves model "+quote(adm.model), modelParam, "model_not_available")
 	}
 	return nil
 }
@@ -113,6 +127,12 @@ func (a *admission) admit(r *http.Request, rt route, adm *admitted) *Error {
 // resolveModel sets adm's provider and model from the body and the route.
 func (a *admission) resolveModel(adm *admitted, form int) *Error {
 	b, rt := &adm.body, adm.route
+	if rt.endpoint == contract.EndpointAuthToken {
+		// A provider's own endpoint exists under its scope only: the
+		// model is Google's, never "provider/model".
+		adm.model = adm.token.model
+		return nil
+	}
 	if adm.provider == nil && form == formSDP {
 		adm.provider = a.providers.def // a raw offer names no model, so no provider either
 	}

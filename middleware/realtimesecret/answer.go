@@ -27,6 +27,9 @@ type outcome struct {
 	// answered. storeErr is a store or registry failure the request
 	// survived (or died of).
 	cause, storeErr error
+	// render writes err's body on a route of a provider's own endpoint;
+	// nil: the OpenAI shape.
+	render contract.ErrorRenderer
 }
 
 // reply is an answer passed on from the upstream: its status, its body
@@ -74,7 +77,11 @@ func (o *outcome) code() string {
 // the handler returns, after the log line and the hooks.
 func (o *outcome) write(w http.ResponseWriter) {
 	if o.err != nil {
-		writeError(w, o.err)
+		var body []byte
+		if o.render != nil {
+			body = o.render.RenderError(o.err)
+		}
+		writeErrorBody(w, o.err, body)
 	} else {
 		o.reply.write(w)
 	}
@@ -82,8 +89,14 @@ func (o *outcome) write(w http.ResponseWriter) {
 }
 
 // writeError answers the client with e and its headers.
-func writeError(w http.ResponseWriter, e *Error) {
-	body := errorbody.Marshal(e.Message, e.Type, e.Param, e.Code)
+func writeError(w http.ResponseWriter, e *Error) { writeErrorBody(w, e, nil) }
+
+// writeErrorBody answers the client with e's status and headers and body,
+// or e in the OpenAI shape when body is nil.
+func writeErrorBody(w http.ResponseWriter, e *Error, body []byte) {
+	if body == nil {
+		body = errorbody.Marshal(e.Message, e.Type, e.Param, e.Code)
+	}
 	h := w.Header()
 	for name, values := range e.Header {
 		h[http.CanonicalHeaderKey(name)] = values

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Authorizer decides whether the caller of r may mint for the intent. It
@@ -46,6 +48,9 @@ type Principal struct {
 	// when the SessionRegistry cannot answer, as Config.GovernanceFailOpen
 	// does for everyone. False: 503 governance_unavailable.
 	GovernanceFailOpen bool
+	// MaxUses caps the uses of its Gemini auth tokens, as
+	// VirtualKey.MaxUses. Zero means 1.
+	MaxUses int
 }
 
 // virtualKeys authenticates virtual keys in constant time.
@@ -65,11 +70,24 @@ func newVirtualKeys(keys []VirtualKey, header string) *virtualKeys {
 	return v
 }
 
+// byIDOrNil returns the virtual key id, or nil (also on nil v).
+func (v *virtualKeys) byIDOrNil(id string) *VirtualKey {
+	if v == nil {
+		return nil
+	}
+	return v.byID[id]
+}
+
 // find returns the virtual key presented by r, or an *Error (401).
 func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 	presented := headerValue(r.Header, v.header) // canonicalized by New
 	if presented == "" {
 		presented, _ = bearer(headerValue(r.Header, "Authorization"))
+	}
+	if presented == "" {
+		// Where Google's SDKs send their API key: @google/genai pointed
+		// at the middleware presents the virtual key here.
+		presented = headerValue(r.Header, googAPIKeyHeader)
 	}
 	if presented == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "missing_api_key",
@@ -93,7 +111,7 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 // limits.
 func (vk *VirtualKey) principal() Principal {
 	return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession,
-		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen}
+		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen, MaxUses: vk.MaxUses}
 }
 
 // authorize applies a virtual key's policy to the intent.
@@ -110,6 +128,10 @@ func (vk *VirtualKey) authorize(in Intent) *Error {
 	case len(vk.Providers) > 0 && !contains(vk.Providers, in.Provider):
 		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "provider_not_allowed",
 			Message: "the virtual key may not mint for provider " + quote(in.Provider)}
+	case in.Model == "" && in.Endpoint == contract.EndpointAuthToken && len(vk.Models) > 0 && !matchModel(vk.Models, "*"):
+		// A Gemini token without a model opens a session with any.
+		return &Error{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "bidiGenerateContentSetup.model", Code: "missing_model",
+			Message: "bidiGenerateContentSetup.model is required: the virtual key may mint for some models only, and a token without one opens a session with any"}
 	case len(vk.Models) > 0 && !matchModel(vk.Models, in.Model):
 		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "model_not_allowed",
 			Message: "the virtual key may not mint for model " + quote(in.Model)}

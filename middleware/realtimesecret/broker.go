@@ -149,16 +149,19 @@ func (b *broker) hangUpOrphan(ctx context.Context, rec *Record, id string) error
 // createdID returns the id of the session an upstream 2xx created: the last
 // segment of a call's Location, or a Live reply's session.id.
 func createdID(ep Endpoint, resp *contract.Reply) (string, bool) {
-	var id string
 	if ep == contract.EndpointCall {
-		loc := headerValue(resp.Header, "Location")
-		if i := strings.IndexAny(loc, "?#"); i >= 0 {
-			loc = loc[:i]
-		}
-		id = loc[strings.LastIndexByte(loc, '/')+1:]
-	} else {
-		id = liveSessionID(resp.Body)
+		return callIDOf(headerValue(resp.Header, "Location"))
 	}
+	id := liveSessionID(resp.Body)
+	return id, validSessionID(id)
+}
+
+// callIDOf returns the call id a call's Location names: its last segment.
+func callIDOf(location string) (string, bool) {
+	if i := strings.IndexAny(location, "?#"); i >= 0 {
+		location = location[:i]
+	}
+	id := location[strings.LastIndexByte(location, '/')+1:]
 	return id, validSessionID(id)
 }
 

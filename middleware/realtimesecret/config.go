@@ -278,6 +278,8 @@ func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
 			return configError("virtual key %q has a negative MaxTTL", vk.ID)
 		case vk.MaxSession < 0 || vk.MaxSessions < 0:
 			return configError("virtual key %q has a negative MaxSession or MaxSessions", vk.ID)
+		case vk.MaxUses < 0:
+			return configError("virtual key %q has a negative MaxUses", vk.ID)
 		case (vk.RateLimit.Requests > 0) != (vk.RateLimit.Per > 0):
 			return configError("virtual key %q: RateLimit needs both Requests and Per", vk.ID)
 		}

@@ -6,6 +6,10 @@ import (
 	"strings"
 )
 
+// googAPIKeyHeader is the header Google's SDKs send their API key in: a
+// caller may present its virtual key there, and it is never forwarded.
+const googAPIKeyHeader = "X-Goog-Api-Key"
+
 // forwardHeaders is the allowlist of client headers sent upstream, in
 // canonical form.
 type forwardHeaders []string
@@ -17,7 +21,7 @@ func newForwardHeaders(names []string, virtualKeyHeader string) forwardHeaders {
 	var out forwardHeaders
 	for _, name := range names {
 		c := http.CanonicalHeaderKey(name)
-		if c == "Authorization" || c == "Cookie" || c == virtualKeyHeader {
+		if c == "Authorization" || c == "Cookie" || c == virtualKeyHeader || c == googAPIKeyHeader {
 			continue
 		}
 		out = append(out, c)

@@ -156,6 +156,10 @@ type VirtualKey struct {
 	// GovernanceFailOpen admits the key's sessions without a lease when
 	// the SessionRegistry cannot answer; see Config.GovernanceFailOpen.
 	GovernanceFailOpen bool
+	// MaxUses caps the uses (sessions opened) a Gemini auth token minted
+	// with the key may ask for; "uses": 0, which Google reads as no limit,
+	// is always refused. Zero means 1, Google's default.
+	MaxUses int
 }
 
 // cloneKeys copies keys, each with providerAliases merged into its Aliases

@@ -25,6 +25,7 @@ type Handler struct {
 	broker    *broker
 	hangups   *hangups
 	redeemer  *redeemer
+	ekCalls   *ekCalls
 	governor  *governor
 	meters    *meters
 	records   *records
@@ -105,13 +106,14 @@ func New(cfg Config) (*Handler, error) {
 		}}
 	h := &Handler{
 		routes: newRouteTable(strings.TrimSuffix(cfg.PathPrefix, "/"), ps.list),
-		admission: &admission{providers: ps, callers: cs, limiter: limiter, strict: cfg.StrictStore, log: log,
+		admission: &admission{providers: ps, callers: cs, limiter: limiter, strict: cfg.StrictStore, log: log, now: now,
 			maxBody: cmp(cfg.MaxBodyBytes, defaultMaxBodyBytes)},
 		minter: &minter{records: rs, forward: forward, now: now, strict: cfg.StrictStore},
 		broker: &broker{records: rs, governor: g, meters: ms, ender: en, forward: forward, lifetime: lifetime,
 			now: now, log: log, strict: cfg.StrictStore},
 		hangups:    &hangups{callers: cs, records: rs, governor: g, meters: ms, ender: en, forward: forward, now: now},
 		redeemer:   &redeemer{records: rs, vks: cs.vks, governor: g, lifetime: lifetime, now: now, log: log, onRedeem: cfg.OnRedeem},
+		ekCalls:    &ekCalls{vks: cs.vks, ps: ps, records: rs, governor: g, meters: ms, lifetime: lifetime, now: now, log: log},
 		governor:   g,
 		meters:     ms,
 		records:    rs,
@@ -201,7 +203,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			return
 		}
 	}
-	if token := ephemeralToken(r.Method, r.Header); token != "" {
+	token := ephemeralToken(r.Method, r.Header)
+	if token == "" {
+		token = h.routes.formats.token(r) // another provider's secret, if one is configured
+	}
+	if token != "" {
 		r2, release, e := h.redeemer.redeem(r, token)
 		if e != nil {
 			writeError(w, e)
@@ -211,6 +217,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			defer release() // when the upgraded connection has closed
 		}
 		r = r2
+		if rec, found := FromContext(r.Context()); found && m.kind == refRoute && m.route.endpoint == contract.EndpointCall &&
+			r.Method == http.MethodPost {
+			h.ekCalls.serve(w, r, next, rec) // a call created with a minted secret
+			return
+		}
 	} else if m.kind == refAttach || m.kind == refRealtime {
 		r = h.redeemer.attribute(r, m)
 	}
@@ -225,6 +236,9 @@ func (h *Handler) serveRoute(w http.ResponseWriter, r *http.Request, m match, re
 	var out outcome
 	if p := m.route.provider; p != nil {
 		out.provider = p.name
+		if p.serves(m.route.endpoint) {
+			out.render = p.renderer // the provider's own endpoint answers in its API's shape
+		}
 	}
 	switch {
 	case refuse != nil:

@@ -19,11 +19,16 @@ type minter struct {
 // mint is the provider, store and answer steps of a mint.
 func (mn *minter) mint(r *http.Request, adm *admitted, out *outcome) {
 	upstreamModel := resolveAlias(adm.key, adm.model)
+	ep := adm.route.endpoint
 	req := &contract.MintRequest{
-		Endpoint: adm.route.endpoint,
+		Endpoint: ep,
 		Key:      adm.key,
-		Body:     adm.body.normalize(upstreamModel, ttlSeconds(adm.principal.MaxTTL)),
 		Header:   mn.forward.pick(r.Header),
+	}
+	if ep == contract.EndpointAuthToken {
+		req.Body = adm.token.normalize(upstreamModel)
+	} else {
+		req.Body = adm.body.normalize(upstreamModel, ttlSeconds(adm.principal.MaxTTL))
 	}
 	start := mn.now()
 	resp, err := adm.provider.adapter.Mint(r.Context(), req)
@@ -40,17 +45,29 @@ func (mn *minter) mint(r *http.Request, adm *admitted, out *outcome) {
 		}
 		return
 	}
-	token, expiresAt, ok := mintedToken(resp.Body)
+	token, expiresAt, ok := "", time.Time{}, false
+	if ep == contract.EndpointAuthToken {
+		// Google answers the token's name; it expires when the request
+		// said it would.
+		token, ok = authTokenName(resp.Body)
+		expiresAt = adm.token.expiresAt
+	} else {
+		var at int64
+		token, at, ok = mintedToken(resp.Body)
+		expiresAt = time.Unix(at, 0)
+	}
 	if !ok {
 		out.fail(&Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",
 			Message: "the upstream provider answered without a client secret"})
 		return
 	}
 	rec := adm.record(upstreamModel)
-	rec.ExpiresAt = time.Unix(expiresAt, 0)
+	rec.ExpiresAt = expiresAt
 	body := resp.Body
 	switch {
-	case mn.records.sealer != nil:
+	case mn.records.sealer != nil && ep != contract.EndpointAuthToken:
+		// A Gemini token stays as Google named it: the SDKs pick the
+		// Live endpoint by its "auth_tokens/" prefix. It is stored.
 		if body, err = sealBody(mn.records.sealer, resp.Body, token, &rec); err != nil {
 			out.cause = err
 			out.fail(&Error{Status: http.StatusBadGateway, Type: typeUpstream, Code: "invalid_upstream_response",

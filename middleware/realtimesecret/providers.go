@@ -1,6 +1,7 @@
 package realtimesecret
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
@@ -15,6 +16,23 @@ type provider struct {
 	watcher contract.SessionWatcher // adapter, when it attaches sidebands; nil otherwise
 	metered bool                    // its brokered sessions are metered (watcher is set)
 	keys    []Key
+	// own are the endpoints of the provider's own API (ProviderEndpoints),
+	// routed under its scope only; nil for most.
+	own []Endpoint
+	// renderer writes the errors of its own endpoints; nil: OpenAI's shape.
+	renderer contract.ErrorRenderer
+	// format is how its client secrets are presented; nil: OpenAI's only.
+	format *contract.SecretFormat
+}
+
+// serves reports whether ep is one of the provider's own endpoints.
+func (p *provider) serves(ep Endpoint) bool {
+	for _, e := range p.own {
+		if e == ep {
+			return true
+		}
+	}
+	return false
 }
 
 // key returns the provider's key with id, or nil.
@@ -43,11 +61,32 @@ func newProviders(cfg *Config) *providers {
 		p.broker, _ = pc.Provider.(contract.SessionBroker)
 		p.watcher, _ = pc.Provider.(contract.SessionWatcher)
 		p.metered = p.watcher != nil && pc.metered(cfg)
+		if pe, ok := pc.Provider.(contract.ProviderEndpoints); ok {
+			p.own = ownEndpoints(pe.ProviderEndpoints())
+		}
+		p.renderer, _ = pc.Provider.(contract.ErrorRenderer)
+		if sf, ok := pc.Provider.(contract.SecretFormatter); ok {
+			f := sf.SecretFormat()
+			p.format = &f
+		}
 		ps.byName[p.name] = p
 		ps.list = append(ps.list, p)
 	}
 	ps.def = ps.byName[cfg.DefaultProvider] // nil for ""
 	return ps
+}
+
+// ownEndpoints keeps the endpoints a provider may serve under its scope:
+// those that are not already routed for every provider (the OpenAI mints
+// and sessions) and have a path.
+func ownEndpoints(list []Endpoint) []Endpoint {
+	var out []Endpoint
+	for _, e := range list {
+		if e.Path() != "" && !e.IsSession() && !slices.Contains(contract.Endpoints(), e) && !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // anyMetered reports whether some provider's sessions are metered.

@@ -2,7 +2,6 @@ package realtimesecret
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
@@ -78,10 +77,14 @@ type routeTable struct {
 	// tails has bit b set when a path of no fixed length (a session
 	// subpath, the WebSocket path) can end in the byte b.
 	tails [4]uint64
+	// formats recognizes the client secrets of providers that present
+	// them other than as OpenAI does; nil when none does.
+	formats *secretFormats
 }
 
 // newRouteTable compiles the paths under prefix and under prefix/{name}
-// for every provider.
+// for every provider, with the endpoints of a provider's own API under its
+// name only.
 func newRouteTable(prefix string, list []*provider) *routeTable {
 	t := &routeTable{
 		fixed:    make(map[string]route, len(routeEndpoints)*(len(list)+1)),
@@ -97,8 +100,18 @@ func newRouteTable(prefix string, list []*provider) *routeTable {
 			rt.endpoint = ep
 			t.fixed[s.scope+ep.Path()] = rt
 		}
+		if s.provider != nil {
+			// The endpoints of the provider's own API exist under its
+			// scope only.
+			for _, ep := range s.provider.own {
+				rt := s
+				rt.endpoint = ep
+				t.fixed[s.scope+ep.Path()] = rt
+			}
+		}
 		t.realtime[s.scope+realtimePath] = s.provider
 	}
+	t.formats = newSecretFormats(list)
 	for path := range t.fixed {
 		if n := len(path); n < 256 {
 			setBit(&t.lens, n)
@@ -135,6 +148,9 @@ func (t *routeTable) passes(r *http.Request) bool {
 		if mayBeEphemeral(v) {
 			return false
 		}
+	}
+	if t.formats != nil && t.formats.mayCarry(r) {
+		return false
 	}
 	return r.Method != http.MethodGet && r.Method != http.MethodConnect || len(r.Header["Sec-Websocket-Protocol"]) == 0
 }
@@ -216,26 +232,4 @@ func validSessionID(id string) bool {
 		return false
 	}
 	return validName(id)
-}
-
-// queryValue returns the first value of name in a raw query, unescaped,
-// or "". It allocates only to unescape.
-func queryValue(query, name string) string {
-	for query != "" {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		k, v, _ := strings.Cut(pair, "=")
-		if k != name {
-			continue
-		}
-		if strings.ContainsAny(v, "%+") {
-			u, err := url.QueryUnescape(v)
-			if err != nil {
-				return ""
-			}
-			return u
-		}
-		return v
-	}
-	return ""
 }

@@ -3,8 +3,10 @@ package contract
 import "net/url"
 
 // Endpoint is the kind of request a route serves: one of the four kinds of
-// client secret a mint route creates, or a brokered session (a WebRTC call
-// or a GPT-Live session) and its hang-up.
+// client secret a mint route creates, a brokered session (a WebRTC call or
+// a GPT-Live session) and its hang-up, or a mint of a provider's own API
+// (EndpointAuthToken), which the middleware routes only under the scope of
+// a provider that lists it (ProviderEndpoints).
 type Endpoint uint8
 
 // The four mint endpoints of the OpenAI Realtime API.
@@ -33,6 +35,19 @@ const (
 	EndpointLiveSessionHangup
 )
 
+// The mint endpoints of other providers' own APIs. The middleware answers
+// them only under the scope of a provider whose adapter lists them
+// (ProviderEndpoints), at /{provider}{Path}, with the provider's request
+// and answer shapes.
+const (
+	// EndpointAuthToken is Google's Gemini API POST /v1alpha/auth_tokens,
+	// which mints an ephemeral token for the Live API. Its body is Google's
+	// AuthToken (uses, expireTime, newSessionExpireTime,
+	// bidiGenerateContentSetup, fieldMask) and its answer
+	// {"name":"auth_tokens/..."}.
+	EndpointAuthToken Endpoint = iota + 9
+)
+
 // endpointPaths maps each endpoint to its OpenAI path; a hang-up's is the
 // collection the session id follows.
 var endpointPaths = [...]string{ //nolint:gosec // G101: API paths, not credentials
@@ -44,6 +59,7 @@ var endpointPaths = [...]string{ //nolint:gosec // G101: API paths, not credenti
 	EndpointLiveSession:          "/v1/live/sessions",
 	EndpointCallHangup:           "/v1/realtime/calls",
 	EndpointLiveSessionHangup:    "/v1/live/sessions",
+	EndpointAuthToken:            "/v1alpha/auth_tokens",
 }
 
 // endpointNames are the endpoints' names in logs and metrics.
@@ -56,9 +72,12 @@ var endpointNames = [...]string{
 	EndpointLiveSession:          "live_sessions",
 	EndpointCallHangup:           "calls_hangup",
 	EndpointLiveSessionHangup:    "live_sessions_hangup",
+	EndpointAuthToken:            "auth_tokens",
 }
 
-// Endpoints lists the four mint endpoints, in a fixed order.
+// Endpoints lists the four mint endpoints of the OpenAI Realtime API, in a
+// fixed order. EndpointAuthToken is not among them: it belongs to the
+// providers that list it (ProviderEndpoints).
 func Endpoints() []Endpoint {
 	return []Endpoint{EndpointClientSecret, EndpointSession, EndpointTranscriptionSession, EndpointTranslation}
 }
@@ -69,8 +88,9 @@ func SessionEndpoints() []Endpoint {
 	return []Endpoint{EndpointCall, EndpointLiveSession, EndpointCallHangup, EndpointLiveSessionHangup}
 }
 
-// Path returns the endpoint's OpenAI path, for example
-// "/v1/realtime/client_secrets". A hang-up's path has the session id in
+// Path returns the endpoint's path in its provider's API, for example
+// "/v1/realtime/client_secrets" or, for EndpointAuthToken,
+// "/v1alpha/auth_tokens". A hang-up's path has the session id in
 // it: Path returns the collection ("/v1/realtime/calls"), and SessionPath
 // the whole path. It returns "" for an unknown endpoint.
 func (e Endpoint) Path() string {
@@ -98,9 +118,9 @@ func (e Endpoint) IsSession() bool { return e >= EndpointCall && e <= EndpointLi
 func (e Endpoint) IsHangup() bool { return e == EndpointCallHangup || e == EndpointLiveSessionHangup }
 
 // String returns the endpoint's name in logs and metrics: the path below
-// /v1/realtime/ for a mint ("client_secrets"), and "calls",
-// "live_sessions", "calls_hangup" or "live_sessions_hangup" for the
-// brokered session endpoints.
+// /v1/realtime/ for a mint ("client_secrets"), "calls", "live_sessions",
+// "calls_hangup" or "live_sessions_hangup" for the brokered session
+// endpoints, and "auth_tokens" for EndpointAuthToken.
 func (e Endpoint) String() string {
 	if e == 0 || int(e) >= len(endpointNames) {
 		return "unknown"
