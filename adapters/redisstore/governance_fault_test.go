@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,4 +97,43 @@ func TestGovernanceRedisStalled(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	requireLive(t, strict, vkValue)
+}
+
+// TestGovernanceRedisKilledMidBurst: two nodes on one Redis take a
+// 100-way burst of creations for a key with MaxSessions 2, and Redis is
+// killed halfway. Governance fails closed: the upstream never holds more
+// live sessions for the key than its limit.
+func TestGovernanceRedisKilledMidBurst(t *testing.T) {
+	verifyNoLeaks(t)
+	srv := redistest.StartServer(t)
+	const timeout = 300 * time.Millisecond
+	store, err := redisstore.NewFromURL(srv.URL(), redisstore.Options{Timeout: timeout})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	up := newBrokerUpstream()
+	web := realtimesecret.VirtualKey{MaxSessions: 2}
+	nodes := []*realtimesecret.Handler{governedNode(t, up, store, web, false), governedNode(t, up, store, web, false)}
+
+	var mu sync.Mutex
+	codes := map[int]int{}
+	wave := func(n int) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				w := createLive(t, nodes[i%2], vkValue)
+				mu.Lock()
+				codes[w.Code]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+	}
+	wave(50)
+	srv.Stop()
+	wave(50)
+
+	assert.Equal(t, 2, codes[http.StatusCreated], "%v", codes)
+	assert.Equal(t, 48, codes[http.StatusTooManyRequests], "%v", codes)
+	assert.Equal(t, 50, codes[http.StatusServiceUnavailable], "refused while Redis is down: %v", codes)
+	assert.LessOrEqual(t, up.sessionCount(), 2, "the upstream never held more than the limit")
 }
