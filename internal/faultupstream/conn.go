@@ -26,7 +26,8 @@ func ResetMidBody(t testing.TB) string {
 }
 
 // EchoCredential returns the URL of an upstream that answers the request's
-// credential (the bearer token of Authorization, else the api-key header)
+// credential (the bearer token of Authorization, else the api-key or
+// x-goog-api-key header)
 // as a malformed status line, and closes the connection. The transport
 // quotes that line in its error, so the credential reaches the caller's
 // error text unless it is redacted.
@@ -36,6 +37,9 @@ func EchoCredential(t testing.TB) string {
 		cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			cred = r.Header.Get("Api-Key")
+		}
+		if cred == "" {
+			cred = r.Header.Get("X-Goog-Api-Key")
 		}
 		assert.NotEmpty(t, cred, "the request carried no credential to echo")
 		return cred + "\r\n\r\n"

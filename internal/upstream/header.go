@@ -62,7 +62,7 @@ var anyType = []string{"*/*"}
 // from decoding gzip itself.
 func dropped(ck string) bool {
 	switch ck {
-	case "Authorization", "Proxy-Authorization", "Api-Key", "Cookie", "Host",
+	case "Authorization", "Proxy-Authorization", "Api-Key", "X-Goog-Api-Key", "Cookie", "Host",
 		"Content-Type", "Content-Length", "Content-Encoding", "Transfer-Encoding", "Trailer", "Te",
 		"Connection", "Keep-Alive", "Proxy-Connection", "Upgrade",
 		"Accept", "Accept-Encoding":

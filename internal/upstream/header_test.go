@@ -17,6 +17,7 @@ func TestHeader(t *testing.T) {
 		// Not canonical on purpose: must still be dropped.
 		"authorization":     {"Bearer sk-attacker"},
 		"api-key":           {"attacker"},
+		"x-goog-api-key":    {"attacker"},
 		"Cookie":            {"s=1"},
 		"Host":              {"evil.example"},
 		"Content-Type":      {"text/plain"},
