@@ -32,11 +32,16 @@ type adminAPI struct {
 	keys map[string]bool
 	// endSessions is the core's Handler.EndSessions.
 	endSessions func(ctx context.Context, virtualKeyID string) (int, error)
-	log         *slog.Logger
+	// failures counts and logs the refused requests; it outlives the
+	// adminAPI across reloads, so its log stays rate-limited.
+	failures *authFailures
+	log      *slog.Logger
 }
 
-func newAdminAPI(token realtimesecret.Secret, cfg *Config, endSessions func(context.Context, string) (int, error), log *slog.Logger) *adminAPI {
-	a := &adminAPI{token: sha256.Sum256([]byte(token.Reveal())), keys: map[string]bool{}, endSessions: endSessions, log: log}
+func newAdminAPI(token realtimesecret.Secret, cfg *Config, endSessions func(context.Context, string) (int, error),
+	failures *authFailures, log *slog.Logger) *adminAPI {
+	a := &adminAPI{token: sha256.Sum256([]byte(token.Reveal())), keys: map[string]bool{}, endSessions: endSessions,
+		failures: failures, log: log}
 	for _, vk := range cfg.VirtualKeys {
 		a.keys[vk.ID] = true
 	}
@@ -59,9 +64,7 @@ func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !a.authorized(r) {
-		// Nothing from the request goes to the log but where it came from.
-		a.log.LogAttrs(r.Context(), slog.LevelWarn, "admin request refused: missing or wrong admin token",
-			slog.String("path", adminAPIPrefix+"{id}"+endSessionsSuffix), slog.String("remote_addr", r.RemoteAddr))
+		a.failures.refused(r)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="realtimesecretd admin"`)
 		writeJSONError(w, http.StatusUnauthorized, "invalid_request_error", "invalid_admin_token",
 			"send the admin token as Authorization: Bearer <admin.token>")

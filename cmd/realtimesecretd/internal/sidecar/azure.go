@@ -25,7 +25,7 @@ func validateTypeFields(name string, p ProviderConfig) error {
 		return nil
 	}
 	if p.BaseURL != "" {
-		return fmt.Errorf("providers.%s: base_url is for type openai; type azure takes endpoint", name)
+		return fmt.Errorf("providers.%s: base_url is for type openai, xai or gemini; type azure takes endpoint", name)
 	}
 	if p.Endpoint == "" {
 		return fmt.Errorf("providers.%s: endpoint is required for type azure, like https://my-resource.openai.azure.com", name)

@@ -16,76 +16,91 @@ import (
 // demoKey is the provider key a demo provider sends to the fake upstream.
 const demoKey realtimesecret.Secret = "sk-demo-not-secret"
 
-// built is a Config turned into the core's config and the pieces the
-// sidecar serves beside it.
+// built is a Config turned into the core's config, with the stores it
+// uses.
 type built struct {
-	core    realtimesecret.Config
-	store   contract.Store // metered by metrics
-	metrics *metrics
+	core   realtimesecret.Config
+	stores *stores
+}
+
+// stores are what a reload keeps when the file's store section did not
+// change, so that nothing a running session or a caller's budget depends
+// on is lost: the token and session records, the rate limiter's state and
+// the session registry (leases, caps). With Redis they are one client.
+type stores struct {
+	cfg      StoreConfig
+	store    contract.Store       // metered by metrics
+	limiter  contract.RateLimiter // metered by metrics
+	registry contract.SessionRegistry
 	// closers release what the store holds (connections), after the
 	// server has drained.
 	closers []io.Closer
 }
 
+// close releases the stores' connections.
+func (st *stores) close(log *slog.Logger) {
+	for _, c := range st.closers {
+		if err := c.Close(); err != nil {
+			log.Warn("store did not close cleanly", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// sameStore reports whether a and b configure the same store, so that a
+// reload keeps it. The in-process store ignores url, prefix and timeout.
+func sameStore(a, b StoreConfig) bool {
+	if a.Type != b.Type {
+		return false
+	}
+	return a.Type == "memory" || (a.URL == b.URL && a.Prefix == b.Prefix && a.Timeout == b.Timeout)
+}
+
 // build turns cfg into the core's configuration. demoBaseURL is where the
-// demo providers (cfg.DemoProviders) send their mints.
-func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
-	b := &built{}
-	store, limiter, err := buildStore(cfg)
-	if err != nil {
-		return nil, err
+// demo providers (cfg.DemoProviders) send their mints. The stores of prev
+// are used when cfg configures the same store; otherwise new ones are
+// made. m counts what the core reports.
+func build(cfg *Config, demoBaseURL string, log *slog.Logger, m *metrics, prev *stores) (*built, error) {
+	st := prev
+	if st == nil || !sameStore(st.cfg, cfg.Store) {
+		var err error
+		if st, err = buildStores(cfg.Store, m); err != nil {
+			return nil, err
+		}
 	}
-	if c, ok := store.(io.Closer); ok {
-		b.closers = append(b.closers, c)
-	}
-	b.metrics = newMetrics()
-	b.store = b.metrics.Store(store)
-	if limiter != nil {
-		limiter = b.metrics.RateLimiter(limiter)
-	}
+	b := &built{stores: st}
 	sealKeys, err := decodeSealKeys(cfg.SealKeys)
 	if err != nil {
+		b.discard(prev, log)
 		return nil, err
 	}
-	// The registry is the store's when it is one (Redis), so that leases,
-	// caps and revocation hold across sidecars; the sessions-in-flight
-	// gauge reads it too.
-	registry, ok := store.(contract.SessionRegistry)
-	if !ok {
-		registry = memory.NewSessionRegistry()
-	}
 	b.core = realtimesecret.Config{
-		PathPrefix:         cfg.PathPrefix,
-		DefaultProvider:    cfg.DefaultProvider,
-		VirtualKeyHeader:   cfg.VirtualKeyHeader,
-		MaxBodyBytes:       cfg.MaxBodyBytes,
-		ForwardHeaders:     cfg.ForwardHeaders,
-		Store:              b.store,
-		RateLimiter:        limiter,
-		StrictStore:        cfg.StrictStore,
-		GovernanceFailOpen: cfg.GovernanceFailOpen,
-		SessionLifetime:    time.Duration(cfg.SessionLifetime),
-		SessionRegistry:    registry,
-		OnMint:             b.metrics.OnMint,
-		OnSession:          b.metrics.OnSession,
-		OnRedeem:           b.metrics.OnRedeem,
-		UsageMetering:      cfg.UsageMetering,
-		OnUsage:            b.metrics.OnUsage,
-		SealKeys:           sealKeys,
-		Logger:             log,
+		PathPrefix:       cfg.PathPrefix,
+		DefaultProvider:  cfg.DefaultProvider,
+		VirtualKeyHeader: cfg.VirtualKeyHeader,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		ForwardHeaders:   cfg.ForwardHeaders,
+		Store:            st.store,
+		RateLimiter:      st.limiter,
+		StrictStore:      cfg.StrictStore,
+		SessionLifetime:  time.Duration(cfg.SessionLifetime),
+		SessionRegistry:  st.registry,
+		OnMint:           m.OnMint,
+		OnSession:        m.OnSession,
+		OnRedeem:         m.OnRedeem,
+		UsageMetering:    cfg.UsageMetering,
+		OnUsage:          m.OnUsage,
+		SealKeys:         sealKeys,
+		Logger:           log,
 	}
 	for _, name := range cfg.providerOrder {
 		pc, err := buildProvider(cfg, name, demoBaseURL)
 		if err != nil {
+			b.discard(prev, log)
 			return nil, err
 		}
 		b.core.Providers = append(b.core.Providers, pc)
 	}
-	// The virtual keys are the principals: their ids label the usage and
-	// in-flight metrics.
-	var principals []string
 	for _, vk := range cfg.VirtualKeys {
-		principals = append(principals, vk.ID)
 		b.core.VirtualKeys = append(b.core.VirtualKeys, realtimesecret.VirtualKey{
 			ID:          vk.ID,
 			Value:       vk.Value,
@@ -96,16 +111,32 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger) (*built, error) {
 			RateLimit:   realtimesecret.Rate{Requests: vk.RateLimit.Requests, Per: time.Duration(vk.RateLimit.Per)},
 			MaxSession:  time.Duration(vk.MaxSession),
 			MaxSessions: int(vk.MaxSessions),
-
-			GovernanceFailOpen: vk.GovernanceFailOpen,
+			MaxUses:     int(vk.MaxUses),
 		})
+	}
+	return b, nil
+}
+
+// discard closes the stores build made for a config that failed after
+// them; those of prev are still in use.
+func (b *built) discard(prev *stores, log *slog.Logger) {
+	if b.stores != prev {
+		b.stores.close(log)
+	}
+}
+
+// label points the metrics at b: its virtual key ids (the principals)
+// label the usage and in-flight metrics, read from its registry.
+func (b *built) label(cfg *Config, m *metrics) {
+	var principals []string
+	for _, vk := range cfg.VirtualKeys {
+		principals = append(principals, vk.ID)
 	}
 	if len(principals) == 0 {
 		principals = []string{""} // allow_anonymous: one principal without an id
 	}
-	b.metrics.LabelVirtualKeys(principals...)
-	b.metrics.SessionsInFlight(registry, principals...)
-	return b, nil
+	m.LabelVirtualKeys(principals...)
+	m.SessionsInFlight(b.stores.registry, principals...)
 }
 
 func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
@@ -129,6 +160,12 @@ func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.Provid
 		pc.Provider = adapter
 	case "azure":
 		adapter, err := buildAzure(p)
+		if err != nil {
+			return pc, fmt.Errorf("providers.%s: %w", name, err)
+		}
+		pc.Provider = adapter
+	case "xai", "gemini":
+		adapter, err := buildVoice(p)
 		if err != nil {
 			return pc, fmt.Errorf("providers.%s: %w", name, err)
 		}
@@ -159,24 +196,33 @@ func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.Provid
 	return pc, nil
 }
 
-// buildStore returns the token store and, for shared stores, the rate
-// limiter that goes with it (nil: the core's in-process one).
-func buildStore(cfg *Config) (contract.Store, contract.RateLimiter, error) {
-	switch cfg.Store.Type {
+// buildStores makes the store, the rate limiter and the session registry
+// for sc, metered by m. The in-process ones are made here, not left to the
+// core, so that a reload can keep them.
+func buildStores(sc StoreConfig, m *metrics) (*stores, error) {
+	st := &stores{cfg: sc}
+	switch sc.Type {
 	case "memory":
-		return memory.NewStore(), nil, nil
+		st.store = m.Store(memory.NewStore())
+		st.limiter = m.RateLimiter(memory.NewRateLimiter(nil))
+		// Unwrapped: the core runs the cap loop only while a cap is
+		// pending when it recognises the in-process registry.
+		st.registry = memory.NewSessionRegistry()
 	case "redis":
-		// One Store is both: the rate limits then live beside the records,
-		// shared by every sidecar on the same Redis and prefix.
-		s, err := redisstore.NewFromURL(cfg.Store.URL.Reveal(), redisstore.Options{
-			Prefix:  cfg.Store.Prefix,
-			Timeout: time.Duration(cfg.Store.Timeout),
+		// One Store is all three: the rate limits, leases and caps then
+		// live beside the records, shared by every sidecar on the same
+		// Redis and prefix.
+		s, err := redisstore.NewFromURL(sc.URL.Reveal(), redisstore.Options{
+			Prefix:  sc.Prefix,
+			Timeout: time.Duration(sc.Timeout),
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("store.url: %w", err)
+			return nil, fmt.Errorf("store.url: %w", err)
 		}
-		return s, s, nil
+		st.store, st.limiter, st.registry = m.Store(s), m.RateLimiter(s), s
+		st.closers = append(st.closers, s)
 	default:
-		return nil, nil, fmt.Errorf("store.type %q: want memory or redis", cfg.Store.Type)
+		return nil, fmt.Errorf("store.type %q: want memory or redis", sc.Type)
 	}
+	return st, nil
 }

@@ -52,11 +52,11 @@ func TestCheckStoreReachability(t *testing.T) {
 		stderr []string
 	}{
 		{name: "unreachable is a warning", url: down, code: 0,
-			stderr: []string{"warning: store (redis) is not reachable", "rate limits would not be enforced", "-require-store"}},
+			stderr: []string{"warning: redis at 127.0.0.1:", " did not answer within 200ms", "rate limits would not be enforced", "-require-store"}},
 		{name: "unreachable with strict_store says 503", url: down, strict: true, code: 0,
-			stderr: []string{"warning: store (redis) is not reachable", "503"}},
+			stderr: []string{"warning: redis at 127.0.0.1:", "503"}},
 		{name: "unreachable with -require-store is an error", url: down, args: []string{"-require-store"}, code: 1,
-			stderr: []string{"store (redis) is not reachable"}},
+			stderr: []string{"redis at 127.0.0.1:", " did not answer within 200ms"}},
 		{name: "no scheme says what is expected", url: strings.TrimPrefix(down, "redis://"), code: 1,
 			stderr: []string{"store.url", "no scheme: want redis://host:6379/0, rediss://"}},
 	}

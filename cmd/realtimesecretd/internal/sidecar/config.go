@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,6 +101,9 @@ type Config struct {
 
 	// providerOrder is the order of Providers in the file.
 	providerOrder []string
+	// ix says where each key is in the file, for errors; nil for a Config
+	// not parsed from one.
+	ix *fileIndex
 }
 
 // ServerConfig holds the HTTP server's limits.
@@ -149,10 +153,13 @@ type AdminConfig struct {
 
 // ProviderConfig is one upstream.
 type ProviderConfig struct {
-	// Type is the adapter: openai (OpenAI and OpenAI-compatible vendors) or
-	// azure. Default: the provider's name when it is one of them.
+	// Type is the adapter: openai (OpenAI and OpenAI-compatible vendors),
+	// azure, xai (xAI's Voice Agent API) or gemini (the Gemini API's Live API
+	// tokens). Default: the provider's name when it is one of them.
 	Type string `yaml:"type"`
-	// BaseURL is the API root. Default https://api.openai.com for openai.
+	// BaseURL is the API root. Default https://api.openai.com for openai,
+	// https://api.x.ai for xai, https://generativelanguage.googleapis.com for
+	// gemini.
 	BaseURL string `yaml:"base_url"`
 	// Endpoint is the Azure OpenAI resource endpoint, like
 	// https://my-resource.openai.azure.com. Required for azure; azure only.
@@ -227,6 +234,9 @@ type VirtualKeyConfig struct {
 	// and WebSocket connections redeeming its tokens through the sidecar.
 	// One more is answered 429 too_many_sessions. Default 0: no limit.
 	MaxSessions Count `yaml:"max_sessions"`
+	// MaxUses caps the uses (sessions opened) of a Gemini auth token it
+	// mints; "uses": 0, unlimited, is always refused. Default 0: 1 use.
+	MaxUses Count `yaml:"max_uses"`
 	// GovernanceFailOpen opens governance for this key alone, as
 	// governance_fail_open does for all. Default false.
 	GovernanceFailOpen bool `yaml:"governance_fail_open"`
@@ -322,6 +332,12 @@ const (
 // looked up with env. Errors name the line and, for unset variables, the
 // variable; they never hold a value.
 func Load(path string, env LookupEnv) (*Config, error) {
+	return load(path, env, nil)
+}
+
+// load is Load with adjust applied to the config before it is validated
+// (the flags that override the file); adjust may be nil.
+func load(path string, env LookupEnv, adjust func(*Config)) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -334,7 +350,7 @@ func Load(path string, env LookupEnv) (*Config, error) {
 	if len(data) > maxConfigBytes {
 		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxConfigBytes)
 	}
-	cfg, err := Parse(data, env)
+	cfg, err := parse(data, env, adjust)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -343,6 +359,10 @@ func Load(path string, env LookupEnv) (*Config, error) {
 
 // Parse is Load for a file's contents.
 func Parse(data []byte, env LookupEnv) (*Config, error) {
+	return parse(data, env, nil)
+}
+
+func parse(data []byte, env LookupEnv, adjust func(*Config)) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -361,15 +381,22 @@ func Parse(data []byte, env LookupEnv) (*Config, error) {
 	if err := checkKnownKeys(&doc, reflect.TypeFor[Config]()); err != nil {
 		return nil, err
 	}
+	ix := indexFile(&doc)
 	if err := expandNode(&doc, env); err != nil {
 		return nil, err
 	}
-	cfg := &Config{}
+	if err := checkTypes(&doc, reflect.TypeFor[Config](), ix); err != nil {
+		return nil, err
+	}
+	cfg := &Config{ix: ix}
 	if err := doc.Decode(cfg); err != nil {
 		return nil, sanitizeYAMLError(err)
 	}
 	cfg.providerOrder = mappingKeys(doc.Content[0], "providers")
 	cfg.setDefaults()
+	if adjust != nil {
+		adjust(cfg)
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -442,7 +469,7 @@ func (c *Config) setDefaults() {
 		c.Server.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	for name, p := range c.Providers {
-		if p.Type == "" && (name == "openai" || name == "azure") {
+		if p.Type == "" && knownType(name) {
 			p.Type = name
 		}
 		defDur(&p.Timeout, defaultProviderTimeout)
@@ -451,44 +478,51 @@ func (c *Config) setDefaults() {
 }
 
 func (c *Config) validate() error {
+	ix := c.ix
 	if _, err := slogLevel(c.LogLevel); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", ix.at("log_level"), err)
 	}
-	if err := validAddr("listen", c.Listen); err != nil {
+	if err := validAddr(ix.at("listen"), c.Listen); err != nil {
 		return err
 	}
 	if c.Admin.Listen != "" {
-		if err := validAddr("admin.listen", c.Admin.Listen); err != nil {
+		if err := validAddr(ix.at("admin.listen"), c.Admin.Listen); err != nil {
 			return err
 		}
 		if c.Admin.Listen == c.Listen {
-			return errors.New("admin.listen is the same address as listen: leave it empty to serve the admin endpoints on listen")
+			return fmt.Errorf("%s is the same address as listen: leave it empty to serve the admin endpoints on listen", ix.at("admin.listen"))
 		}
 	}
 	if c.Upstream != "" {
 		if _, err := parseUpstream(c.Upstream); err != nil {
-			return err
+			return fmt.Errorf("%s%w", lineOf(ix, "upstream"), err)
 		}
 	}
+	if c.PathPrefix != "" && !strings.HasPrefix(c.PathPrefix, "/") {
+		return fmt.Errorf("%s %q: want a path starting with /, like /api", ix.at("path_prefix"), c.PathPrefix)
+	}
+	if c.VirtualKeyHeader != "" && !validHeaderName(c.VirtualKeyHeader) {
+		return fmt.Errorf("%s %q: not a header name", ix.at("virtual_key_header"), c.VirtualKeyHeader)
+	}
 	if c.MaxBodyBytes < 0 {
-		return errors.New("max_body_bytes must not be negative")
+		return fmt.Errorf("%s must not be negative", ix.at("max_body_bytes"))
 	}
 	if c.Server.MaxHeaderBytes < 0 {
-		return errors.New("server.max_header_bytes must not be negative")
+		return fmt.Errorf("%s must not be negative", ix.at("server.max_header_bytes"))
 	}
 	if d := time.Duration(c.SessionLifetime); d < minSessionLifetime {
-		return fmt.Errorf("session_lifetime %s is below %s: a brokered session's record would expire while it runs, and its owner could no longer hang it up", d, minSessionLifetime)
+		return fmt.Errorf("%s %s is below %s: a brokered session's record would expire while it runs, and its owner could no longer hang it up", ix.at("session_lifetime"), d, minSessionLifetime)
 	}
 	if err := c.validateProviders(); err != nil {
 		return err
 	}
 	if _, ok := c.Providers[c.DefaultProvider]; c.DefaultProvider != "" && !ok {
-		return fmt.Errorf("default_provider %q is not one of providers (%s)", c.DefaultProvider, strings.Join(c.providerOrder, ", "))
+		return fmt.Errorf("%s %q is not one of providers (%s)", ix.at("default_provider"), c.DefaultProvider, strings.Join(c.providerOrder, ", "))
 	}
 	if err := c.validateAdminPaths(); err != nil {
 		return err
 	}
-	if err := c.CORS.validate(); err != nil {
+	if err := c.CORS.validate(ix); err != nil {
 		return err
 	}
 	switch {
@@ -496,74 +530,151 @@ func (c *Config) validate() error {
 		return errors.New("no virtual_keys: anyone who reaches the sidecar could mint with the provider keys. " +
 			"Add virtual_keys, or set allow_anonymous: true if an authenticating proxy in front decides who may mint")
 	case len(c.VirtualKeys) > 0 && c.AllowAnonymous:
-		return errors.New("allow_anonymous: true and virtual_keys are both set: with virtual keys every mint needs one, so remove one of them")
+		return fmt.Errorf("%s and virtual_keys are both set: with virtual keys every mint needs one, so remove one of them", ix.at("allow_anonymous"))
 	}
-	for i, vk := range c.VirtualKeys {
-		if vk.Value == "" {
-			return fmt.Errorf("virtual_keys[%d] (%s): value is empty (is its variable set?)", i, vk.ID)
-		}
+	if err := c.validateVirtualKeys(); err != nil {
+		return err
 	}
 	if t := c.Admin.Token; t != "" && len(t) < minAdminTokenLen {
-		return fmt.Errorf("admin.token is shorter than %d characters: use a random one, like the output of openssl rand -hex 32", minAdminTokenLen)
+		return fmt.Errorf("%s is shorter than %d characters: use a random one, like the output of openssl rand -hex 32", ix.at("admin.token"), minAdminTokenLen)
 	}
-	if err := c.Store.validate(); err != nil {
+	if err := c.Store.validate(ix); err != nil {
 		return err
 	}
 	// Decoded again by build: the decoded keys are not kept in the Config,
 	// where an unexported field would print them with %+v.
-	_, err := decodeSealKeys(c.SealKeys)
-	return err
+	if _, err := decodeSealKeys(c.SealKeys); err != nil {
+		return fmt.Errorf("%s%w", lineOf(ix, "seal_keys"), err)
+	}
+	return nil
 }
 
-func (s *StoreConfig) validate() error {
+// lineOf returns "line N: " for path, or "" when the file does not have
+// it, for errors that name their key themselves.
+func lineOf(ix *fileIndex, path string) string {
+	if at := ix.at(path); at != path {
+		return strings.TrimSuffix(at, path)
+	}
+	return ""
+}
+
+// validateVirtualKeys checks what the core would refuse, in the file's
+// terms: the core names Go fields ("RateLimit needs both Requests and
+// Per"), the file's author wrote YAML keys.
+func (c *Config) validateVirtualKeys() error {
+	ix := c.ix
+	ids := map[string]int{}
+	values := map[realtimesecret.Secret]int{}
+	for i, vk := range c.VirtualKeys {
+		path := "virtual_keys[" + strconv.Itoa(i) + "]"
+		switch prev, dupID := ids[vk.ID]; {
+		case vk.ID == "":
+			return fmt.Errorf("%s: id is required: it names the key in logs, metrics and X-Realtime-Virtual-Key-Id", ix.at(path))
+		case dupID:
+			return fmt.Errorf("%s %q: virtual_keys[%d] has it too; each key needs its own id", ix.at(path+".id"), vk.ID, prev)
+		case vk.Value == "":
+			return fmt.Errorf("%s (%s): value is empty (%s)", ix.at(path), vk.ID, ix.setHint(path+".value"))
+		}
+		if prev, dup := values[vk.Value]; dup {
+			return fmt.Errorf("%s (%s): value is the same as virtual_keys[%d]'s: each key needs its own", ix.at(path+".value"), vk.ID, prev)
+		}
+		ids[vk.ID], values[vk.Value] = i, i
+		rl := vk.RateLimit
+		if rl.Requests < 0 {
+			return fmt.Errorf("%s must not be negative", ix.at(path+".rate_limit.requests"))
+		}
+		if (rl.Requests > 0) != (rl.Per > 0) {
+			return fmt.Errorf("%s needs both requests and per, like {requests: 60, per: 1m}", ix.at(path+".rate_limit"))
+		}
+		for j, p := range vk.Providers {
+			if _, ok := c.Providers[p]; !ok {
+				return fmt.Errorf("%s %q is not one of providers (%s)", ix.at(path+".providers["+strconv.Itoa(j)+"]"), p, strings.Join(c.providerOrder, ", "))
+			}
+		}
+		if vk.Value.Reveal() == demoVirtualKey {
+			if err := c.demoKeyAllowed(path, vk.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// demoKeyAllowed refuses the published demo virtual key where it would
+// mint for real on a network address: anyone who has read the repository
+// has it. It is allowed in demo mode (no provider has a key: it mints only
+// worthless demo secrets) and on a loopback address (make run with a key).
+func (c *Config) demoKeyAllowed(path, id string) error {
+	if len(c.DemoProviders()) == len(c.Providers) || isLoopback(c.Listen) {
+		return nil
+	}
+	return fmt.Errorf("%s (%s): value is the published demo key, and a provider has a key: on %s anyone could mint with it. "+
+		"Give the virtual key a value of your own (set %s), or leave the provider keys unset for demo mode",
+		c.ix.at(path+".value"), id, c.Listen, c.ix.varsOf(path+".value"))
+}
+
+func (s *StoreConfig) validate(ix *fileIndex) error {
 	switch s.Type {
 	case "memory":
 		// url, prefix and timeout are ignored, so that one file can switch
 		// type with a variable.
 	case "redis":
 		if s.URL == "" {
-			return errors.New("store.url is required for type redis (is its variable set?)")
+			return fmt.Errorf("%s is required for type redis (%s)", ix.at("store.url"), ix.setHint("store.url"))
 		}
 	default:
-		return fmt.Errorf("store.type %q: want memory or redis", s.Type)
+		return fmt.Errorf("%s %q: want memory or redis", ix.at("store.type"), s.Type)
 	}
 	return nil
 }
 
 func (c *Config) validateProviders() error {
+	ix := c.ix
 	if len(c.Providers) == 0 {
-		return errors.New("no providers: configure at least one under providers")
+		return fmt.Errorf("%sno providers: configure at least one under providers", lineOf(ix, "providers"))
 	}
 	for _, name := range c.providerOrder {
 		p := c.Providers[name]
+		path := "providers." + name
+		if !validName(name) {
+			return fmt.Errorf("%s: the name must be letters, digits, '-', '_' or '.'", ix.at(path))
+		}
 		switch p.Type {
-		case "openai", "azure":
+		case "openai", "azure", "xai", "gemini":
 		case "":
-			return fmt.Errorf("providers.%s: type is required (openai or azure)", name)
+			return fmt.Errorf("%s: type is required ("+typeList+")", ix.at(path))
 		default:
-			return fmt.Errorf("providers.%s: type %q: want openai or azure", name, p.Type)
+			return fmt.Errorf("%s: type %q: want "+typeList, ix.at(path), p.Type)
 		}
 		if p.MaxResponseBytes < 0 {
-			return fmt.Errorf("providers.%s: max_response_bytes must not be negative", name)
+			return fmt.Errorf("%s must not be negative", ix.at(path+".max_response_bytes"))
 		}
 		if ws := time.Duration(c.Server.WriteTimeout); ws <= time.Duration(p.Timeout) {
-			return fmt.Errorf("providers.%s: timeout %s is not below server.write_timeout %s: a slow mint would be cut off without an answer",
-				name, time.Duration(p.Timeout), ws)
+			return fmt.Errorf("%s %s is not below server.write_timeout %s: a slow mint would be cut off without an answer",
+				ix.at(path+".timeout"), time.Duration(p.Timeout), ws)
 		}
 		if len(p.Keys) == 0 {
-			return fmt.Errorf("providers.%s: no keys", name)
+			return fmt.Errorf("%s: no keys", ix.at(path+".keys"))
 		}
 		if err := validateTypeFields(name, p); err != nil {
-			return err
+			return fmt.Errorf("%s%w", lineOf(ix, path), err)
 		}
 		demo := c.isDemo(p)
+		ids := map[string]int{}
 		for i, k := range p.Keys {
-			if k.Value == "" && k.BearerToken == "" && !demo {
-				return fmt.Errorf("providers.%s.keys[%d] (%s): value is empty (is its variable set?)", name, i, k.ID)
+			kpath := path + ".keys[" + strconv.Itoa(i) + "]"
+			prev, dup := ids[k.ID]
+			switch {
+			case k.ID == "":
+				return fmt.Errorf("%s: id is required: it names the key in logs, metrics and X-Realtime-Key-Id", ix.at(kpath))
+			case dup:
+				return fmt.Errorf("%s %q: keys[%d] has it too; each key needs its own id", ix.at(kpath+".id"), k.ID, prev)
+			case k.Value == "" && k.BearerToken == "" && !demo:
+				return fmt.Errorf("%s (%s): value is empty (%s)", ix.at(kpath), k.ID, ix.setHint(kpath+".value"))
+			case k.Weight != nil && *k.Weight <= 0:
+				return fmt.Errorf("%s (%s): weight must be positive (set enabled: false to stop using a key)", ix.at(kpath+".weight"), k.ID)
 			}
-			if k.Weight != nil && *k.Weight <= 0 {
-				return fmt.Errorf("providers.%s.keys[%d] (%s): weight must be positive (set enabled: false to stop using a key)", name, i, k.ID)
-			}
+			ids[k.ID] = i
 		}
 	}
 	return nil
@@ -580,18 +691,19 @@ func (c *Config) validateAdminPaths() error {
 		{"admin.ready_path", c.Admin.ReadyPath},
 		{"admin.metrics_path", c.Admin.MetricsPath},
 	} {
+		at := c.ix.at(p.key)
 		u, err := url.Parse(p.path)
 		if err != nil || !strings.HasPrefix(p.path, "/") || u.Path != p.path || u.RawQuery != "" {
-			return fmt.Errorf("%s %q: want a path starting with /", p.key, p.path)
+			return fmt.Errorf("%s %q: want a path starting with /", at, p.path)
 		}
 		if other, dup := paths[p.path]; dup {
-			return fmt.Errorf("%s and %s are both %q", other, p.key, p.path)
+			return fmt.Errorf("%s and %s are both %q", c.ix.at(other), p.key, p.path)
 		}
 		if mint[p.path] || isHangupPath(mint, p.path) {
-			return fmt.Errorf("%s %q is a mint route or a broker route", p.key, p.path)
+			return fmt.Errorf("%s %q is a mint route or a broker route", at, p.path)
 		}
 		if c.Admin.Token != "" && strings.HasPrefix(p.path, adminAPIPrefix) {
-			return fmt.Errorf("%s %q is under %s, where the admin API is served", p.key, p.path, adminAPIPrefix)
+			return fmt.Errorf("%s %q is under %s, where the admin API is served", at, p.path, adminAPIPrefix)
 		}
 		paths[p.path] = p.key
 	}
@@ -622,6 +734,34 @@ func (c *Config) DemoProviders() []string {
 		}
 	}
 	return names
+}
+
+// isLoopback reports whether addr (host:port) listens on a loopback
+// address only; an empty host listens on every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validName is the core's rule for a provider name, which is also a path
+// segment (/{provider}/v1/...).
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func validAddr(key, addr string) error {

@@ -162,7 +162,7 @@ max_body_bytes: ${MAX}
 		assert.Equal(t, int64(2048), cfg.MaxBodyBytes)
 	})
 	t.Run("a value cannot add keys", func(t *testing.T) {
-		inject := "x\nallow_anonymous: true\nvirtual_keys: []"
+		inject := "/x\nallow_anonymous: true\nvirtual_keys: []"
 		cfg, err := sidecar.Parse([]byte(minimalYAML+"path_prefix: ${P}\n"),
 			env(map[string]string{"OPENAI_API_KEY": "k", "VK_WEB": "{id: evil}", "P": inject}))
 		require.NoError(t, err)
@@ -180,11 +180,11 @@ providers:
       - &k {id: a, value: "${A}"}
 virtual_keys:
   - {id: web, value: "${B}"}
-path_prefix: "$${A}"
+path_prefix: "/$${A}"
 `), env(map[string]string{"A": "${B}", "B": "b-value"}))
 		require.NoError(t, err)
 		assert.Equal(t, "${B}", cfg.Providers["openai"].Keys[0].Value.Reveal())
-		assert.Equal(t, "${A}", cfg.PathPrefix, "$$ is a literal $")
+		assert.Equal(t, "/${A}", cfg.PathPrefix, "$$ is a literal $")
 	})
 	t.Run("merge keys", func(t *testing.T) {
 		cfg, err := sidecar.Parse([]byte(`
@@ -315,7 +315,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name:  "a secret in a number field is not quoted back",
 			yaml:  "allow_anonymous: true\nproviders:\n  openai:\n    keys:\n      - id: a\n        value: k\n        weight: ${OPENAI_API_KEY}\n",
-			want:  []string{"line 7", "float64"},
+			want:  []string{"line 7: providers.openai.keys[0].weight: want a number, got the value of ${OPENAI_API_KEY}"},
 			never: []string{upstreamKey, upstreamKey[:7]},
 		},
 		{

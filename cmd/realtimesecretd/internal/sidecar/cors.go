@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,6 +97,10 @@ var corsSDKHeaders = []string{
 	"X-Stainless-Runtime-Version",
 	"X-Stainless-Stream-Helper",
 	"X-Stainless-Timeout",
+	// Google's Gen AI SDKs (a gemini provider): the virtual key as their
+	// API key, and their client header.
+	"X-Goog-Api-Key",
+	"X-Goog-Api-Client",
 }
 
 // enabled reports whether any origin is allowed.
@@ -104,25 +109,26 @@ func (c *CORSConfig) enabled() bool { return len(c.AllowedOrigins) > 0 }
 // validate checks the cors section; errors name the key at fault. An origin
 // with a path or a trailing slash is the usual typo: it never matches what
 // a browser sends, so it is refused rather than silently ignored.
-func (c *CORSConfig) validate() error {
+func (c *CORSConfig) validate(ix *fileIndex) error {
 	if c.MaxAge < 0 {
-		return errors.New("cors.max_age must not be negative")
+		return fmt.Errorf("%s must not be negative", ix.at("cors.max_age"))
 	}
 	if !c.enabled() && (len(c.AllowedHeaders) > 0 || len(c.ExposedHeaders) > 0 || c.AllowCredentials) {
-		return errors.New("cors: allowed_origins is empty, so the other cors settings would have no effect")
+		return fmt.Errorf("%s: allowed_origins is empty, so the other cors settings would have no effect", ix.at("cors"))
 	}
 	for i, o := range c.AllowedOrigins {
+		path := "cors.allowed_origins[" + strconv.Itoa(i) + "]"
 		if o == "*" {
 			if len(c.AllowedOrigins) > 1 {
-				return errors.New("cors.allowed_origins: \"*\" allows every origin; list it alone")
+				return fmt.Errorf("%s: \"*\" allows every origin; list it alone", ix.at(path))
 			}
 			if c.AllowCredentials {
-				return errors.New("cors.allow_credentials: true is not allowed with the \"*\" origin: browsers refuse it, and it would let any page mint with its visitors' cookies")
+				return fmt.Errorf("%s: true is not allowed with the \"*\" origin: browsers refuse it, and it would let any page mint with its visitors' cookies", ix.at("cors.allow_credentials"))
 			}
 			continue
 		}
 		if err := validOrigin(o); err != nil {
-			return fmt.Errorf("cors.allowed_origins[%d] %q: %w", i, o, err)
+			return fmt.Errorf("%s %q: %w", ix.at(path), o, err)
 		}
 	}
 	for _, l := range []struct {
@@ -131,7 +137,7 @@ func (c *CORSConfig) validate() error {
 	}{{"cors.allowed_headers", c.AllowedHeaders}, {"cors.exposed_headers", c.ExposedHeaders}} {
 		for i, h := range l.names {
 			if !validHeaderName(h) {
-				return fmt.Errorf("%s[%d] %q: not a header name", l.key, i, h)
+				return fmt.Errorf("%s %q: not a header name", ix.at(l.key+"["+strconv.Itoa(i)+"]"), h)
 			}
 		}
 	}

@@ -11,6 +11,12 @@ import (
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 )
 
+// demoVirtualKey is the published virtual key value of the demo configs
+// (testdata/sidecar.yaml, container/config.yaml): anyone who has read the
+// repository has it, so Config.validate refuses it where it would mint for
+// real on a network address, and the demo page fills it in.
+const demoVirtualKey = "vk-demo-not-secret"
+
 // demoUpstream is the built-in fake OpenAI upstream the demo providers mint
 // at: it answers like the real API with fresh "ek_" values that no real
 // service accepts. It listens on a loopback port only.

@@ -129,11 +129,11 @@ admin: {token: "${ADMIN_TOKEN}"}
 		want []string
 	}{
 		{name: "negative max_sessions", vars: map[string]string{"MAX_SESSIONS": "-1"}, want: []string{"line 10", "negative"}},
-		{name: "max_sessions not a number", vars: map[string]string{"MAX_SESSIONS": "two"}, want: []string{"line 10", "whole number"}},
-		{name: "max_sessions a fraction", vars: map[string]string{"MAX_SESSIONS": "1.5"}, want: []string{"line 10", "whole number"}},
+		{name: "max_sessions not a number", vars: map[string]string{"MAX_SESSIONS": "two"}, want: []string{"line 10: virtual_keys[0].max_sessions: want an integer, got the value of ${MAX_SESSIONS}"}},
+		{name: "max_sessions a fraction", vars: map[string]string{"MAX_SESSIONS": "1.5"}, want: []string{"line 10", "want an integer"}},
 		{name: "negative max_session", vars: map[string]string{"MAX_SESSION": "-3s"}, want: []string{"line 9", "negative"}},
 		{name: "max_session without a unit", vars: map[string]string{"MAX_SESSION": "3"}, want: []string{"line 9", "duration"}},
-		{name: "usage_metering not a bool", yaml: "usage_metering: sometimes\n", want: []string{"line", "bool"}},
+		{name: "usage_metering not a bool", yaml: "usage_metering: sometimes\n", want: []string{"line 11: usage_metering: want true or false, got \"sometimes\""}},
 		{name: "short admin token", yaml: "admin: {token: \"${ADMIN_TOKEN}\"}\n", vars: map[string]string{"ADMIN_TOKEN": "short-secret"},
 			want: []string{"admin.token", "16 characters"}},
 		{name: "admin path under the admin API", yaml: "admin: {token: \"${ADMIN_TOKEN}\", metrics_path: /admin/v1/virtual_keys/metrics}\n",
@@ -282,7 +282,9 @@ func TestGovernanceAdminEndSessions(t *testing.T) {
 	assert.Equal(t, "web", lines[0]["virtual_key_id"])
 	assert.InDelta(t, 3, lines[0]["ended"], 0)
 	assert.InDelta(t, 0, lines[1]["ended"], 0)
-	assert.Len(t, h.Logs.lines(t, "admin request refused: missing or wrong admin token"), len(refused))
+	// Logged at a bounded rate (TestAdminAuthFailuresBounded), all counted.
+	assert.NotEmpty(t, h.Logs.lines(t, "admin request refused: missing or wrong admin token"))
+	h.awaitMetrics(t, "realtimesecret_admin_auth_failures_total "+strconv.Itoa(len(refused)))
 	assert.NotContains(t, h.Logs.String(), adminToken, "the admin token is never logged")
 }
 

@@ -147,6 +147,9 @@ type harness struct {
 	Fake     *fakeupstream.Server
 	Proxy    *fakeProxy
 	Logs     *syncBuffer
+	Server   *sidecar.Server
+	Text     string            // the config it was started with
+	vars     map[string]string // the variables Text reads
 	cancel   context.CancelFunc
 	stopped  chan struct{} // closed when Serve returned
 	serveErr error         // what Serve returned, once stopped
@@ -219,6 +222,7 @@ func start(t *testing.T, o options) *harness {
 	logger := newJSONLogger(h.Logs)
 	srv, err := sidecar.New(cfg, sidecar.Options{Logger: logger})
 	require.NoError(t, err)
+	h.Server, h.Text, h.vars = srv, text, vars
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -245,6 +249,17 @@ func start(t *testing.T, o options) *harness {
 		}
 	})
 	return h
+}
+
+// reload parses text with the harness's variables and swaps it in, as
+// SIGHUP does with the file read again.
+func (h *harness) reload(t *testing.T, text string) error {
+	t.Helper()
+	cfg, err := sidecar.Parse([]byte(text), env(h.vars))
+	if err != nil {
+		return err
+	}
+	return h.Server.Reload(cfg)
 }
 
 // newFake starts a fake upstream that accepts upstreamKey, stopped when the

@@ -77,13 +77,13 @@ server:
   max_header_bytes: 4096
 `), func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
-	s := &Server{cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	s := &Server{boot: cfg, log: slog.New(slog.DiscardHandler)}
 	srv := s.httpServer(context.Background(), http.NotFoundHandler())
 	assert.Equal(t, time.Second, srv.ReadHeaderTimeout)
 	assert.Equal(t, 2*time.Second, srv.ReadTimeout)
 	assert.Equal(t, 40*time.Second, srv.WriteTimeout)
 	assert.Equal(t, 4*time.Second, srv.IdleTimeout)
-	assert.Equal(t, 4096, srv.MaxHeaderBytes)
+	assert.Equal(t, 8192, srv.MaxHeaderBytes, "the configured limit and as much again: withHeaderLimit answers between them")
 }
 
 func TestTracker(t *testing.T) {
@@ -117,7 +117,7 @@ func TestBuildPassesTheSessionLifetime(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, err := Parse([]byte(yaml+tc.extra), func(string) (string, bool) { return "", false })
 			require.NoError(t, err)
-			b, err := build(cfg, "", slog.New(slog.DiscardHandler))
+			b, err := build(cfg, "", slog.New(slog.DiscardHandler), newMetrics(), nil)
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, b.core.SessionLifetime)
 		})

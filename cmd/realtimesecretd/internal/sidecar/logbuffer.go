@@ -24,7 +24,7 @@ const logBufferLimit = 32 << 10
 // logBufferLimit, every interval, at once with any record at level WARN
 // or above, and on close. What a crash (or a second signal, or SIGKILL)
 // loses is at most the last interval of INFO and DEBUG lines.
-func newLogger(w io.Writer, level slog.Level, interval time.Duration) (*slog.Logger, func() error) {
+func newLogger(w io.Writer, level slog.Leveler, interval time.Duration) (*slog.Logger, func() error) {
 	opts := &slog.HandlerOptions{Level: level}
 	if interval <= 0 {
 		return slog.New(slog.NewJSONHandler(w, opts)), func() error { return nil }

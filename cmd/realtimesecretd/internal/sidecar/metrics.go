@@ -3,6 +3,7 @@ package sidecar
 import (
 	"context"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,18 +21,29 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 	*rsprom.Collector
+	// adminAuthFailures counts the admin API requests refused for a
+	// missing or wrong token: the sidecar's own, not the middleware's.
+	adminAuthFailures prometheus.Counter
+	handlerOnce       sync.Once
+	h                 http.Handler
 }
 
 func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(), Collector: rsprom.New()}
-	m.reg.MustRegister(m.Collector,
+	m := &metrics{reg: prometheus.NewRegistry(), Collector: rsprom.New(),
+		adminAuthFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realtimesecret_admin_auth_failures_total",
+			Help: "Admin API requests refused because the admin token was missing or wrong.",
+		})}
+	m.reg.MustRegister(m.Collector, m.adminAuthFailures,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// handler serves the metrics; one for every generation of the config.
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	m.handlerOnce.Do(func() { m.h = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) })
+	return m.h
 }
 
 // pingerOf returns what readiness pings for store: the store itself when it

@@ -37,7 +37,7 @@ func newProxy(target *url.URL, timeout time.Duration, conns *tracker, log *slog.
 	if target == nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			writeJSONError(w, http.StatusNotFound, "invalid_request_error", "not_found",
-				"no such route: this sidecar serves only the realtime mint routes")
+				"no such route: this sidecar has no upstream configured, so it serves only the realtime mint and session routes")
 		})
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()

@@ -15,7 +15,8 @@ func routeEndpoints() []realtimesecret.Endpoint {
 }
 
 // fixedRoutes returns every fixed path the core answers for cfg, as it
-// matches them: exactly, under the prefix and under prefix/{provider}.
+// matches them: exactly, under the prefix and under prefix/{provider}, and
+// a gemini provider's auth tokens under its name.
 func fixedRoutes(cfg *Config) map[string]bool {
 	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
 	paths := map[string]bool{}
@@ -23,6 +24,11 @@ func fixedRoutes(cfg *Config) map[string]bool {
 		paths[prefix+e.Path()] = true
 		for name := range cfg.Providers {
 			paths[prefix+"/"+name+e.Path()] = true
+		}
+	}
+	for name, p := range cfg.Providers {
+		if p.Type == "gemini" { // Google's own route, under its scope only
+			paths[prefix+"/"+name+contract.EndpointAuthToken.Path()] = true
 		}
 	}
 	return paths

@@ -9,12 +9,17 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/realtimesecret/realtimesecret/adapters/redisstore"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 )
 
 // Exit codes of Run.
@@ -25,19 +30,21 @@ const (
 )
 
 // Run is the realtimesecretd command: it parses args (without the program
-// name), loads the config with env, and serves until ctx is done. It
-// returns the process exit code. stdout gets the answers of -check and
-// -version, stderr the JSON log and errors.
+// name), loads the config with env, and serves until ctx is done,
+// reloading the config on SIGHUP. It returns the process exit code. stdout
+// gets the answers of -check and -version, stderr the JSON log and errors.
 func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("realtimesecretd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "path of the YAML config `file` (required)")
+	listen := fs.String("listen", "", "serve on `host:port` instead of the config file's listen (also after a reload)")
 	check := fs.Bool("check", false, "validate the config, print the result and exit: 0 valid, 1 not")
 	version := fs.Bool("version", false, "print the version and exit")
 	requireStore := fs.Bool("require-store", false, "with -check: fail (exit 1) when the store (Redis) cannot be reached, instead of warning")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: realtimesecretd -config FILE [-check [-require-store]]\n\n"+
-			"Mints OpenAI Realtime client secrets and proxies everything else to an existing LLM proxy.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: realtimesecretd -config FILE [-listen HOST:PORT] [-check [-require-store]]\n\n"+
+			"Mints OpenAI Realtime client secrets and proxies everything else to an existing LLM proxy.\n"+
+			"SIGHUP reloads FILE; SIGTERM and SIGINT drain and stop.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +67,14 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 		fs.Usage()
 		return exitUsage
 	}
-	cfg, err := Load(*configPath, env)
+	if *listen != "" {
+		if err := validAddr("-listen", *listen); err != nil {
+			fmt.Fprintln(stderr, "realtimesecretd:", err)
+			return exitUsage
+		}
+	}
+	loadConfig := func() (*Config, error) { return load(*configPath, env, overrideListen(*listen)) }
+	cfg, err := loadConfig()
 	if err != nil {
 		fmt.Fprintln(stderr, "realtimesecretd:", err)
 		return exitError
@@ -68,7 +82,9 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 	if *check {
 		return runCheck(cfg, *configPath, *requireStore, stdout, stderr)
 	}
-	level, _ := slogLevel(cfg.LogLevel) // validated by Load
+	level := new(slog.LevelVar)
+	l, _ := slogLevel(cfg.LogLevel) // validated by Load
+	level.Set(l)
 	log, closeLog := newLogger(stderr, level, time.Duration(*cfg.LogFlushInterval))
 	// Deferred, so that every return writes out the buffered lines.
 	defer func() {
@@ -76,11 +92,23 @@ func Run(ctx context.Context, args []string, env LookupEnv, stdout, stderr io.Wr
 			fmt.Fprintln(stderr, "realtimesecretd: writing the log:", err)
 		}
 	}()
-	if err := serve(ctx, cfg, log); err != nil {
+	if err := serve(ctx, cfg, log, level, loadConfig); err != nil {
 		log.Error("realtimesecretd failed", slog.String("error", err.Error()))
 		return exitError
 	}
 	return exitOK
+}
+
+// overrideListen returns what load applies for -listen: the address, in
+// place of the file's listen; nil without the flag.
+func overrideListen(addr string) func(*Config) {
+	if addr == "" {
+		return nil
+	}
+	return func(c *Config) {
+		c.Listen = addr
+		c.ix.forget("listen") // an error about it is about the flag, not the file's line
+	}
 }
 
 // runCheck builds everything a start would, except what listens, so that
@@ -110,18 +138,29 @@ func runCheck(cfg *Config, path string, requireStore bool, stdout, stderr io.Wri
 		fmt.Fprintf(stderr, "realtimesecretd: %s: warning: %s\n", path, w)
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", path)
+	printRoutes(stdout, cfg)
 	if demo := cfg.DemoProviders(); len(demo) > 0 {
 		fmt.Fprintf(stdout, "demo mode: %s would mint at the built-in fake upstream (no key set)\n", strings.Join(demo, ", "))
 	}
 	return exitOK
 }
 
-func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
+// serve runs the sidecar for cfg until ctx is done. On SIGHUP it reloads
+// the config with reload (the file read again) and swaps it in; a config
+// that does not load or build is logged in one line and the running one
+// stays.
+func serve(ctx context.Context, cfg *Config, log *slog.Logger, level *slog.LevelVar, reload func() (*Config, error)) error {
+	// Registered first: once the sidecar has said it listens, SIGHUP
+	// reloads it; without a handler it would kill the process, losing the
+	// buffered log and every request in flight.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	// go-redis prints its own notices (pool, reconnects) as plain text on
 	// stderr; they go into the JSON log instead. Process-wide, so set here
 	// and not in New, which tests call many times.
 	redis.SetLogger(redisstore.SlogLogger{Logger: log, Level: slog.LevelWarn})
-	s, err := New(cfg, Options{Logger: log})
+	s, err := New(cfg, Options{Logger: log, Level: level})
 	if err != nil {
 		return err
 	}
@@ -140,13 +179,64 @@ func serve(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 	}
 	s.logStart(ln, adminLn)
-	return s.Serve(ctx, ln, adminLn)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { s.warnStoreDown(stop) })
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-hup:
+				s.reloadWith(reload)
+			}
+		}
+	})
+	err = s.Serve(ctx, ln, adminLn)
+	// Nothing may log after Run has closed the log.
+	close(stop)
+	wg.Wait()
+	return err
+}
+
+// reloadWith loads a config with load and swaps it in (Reload); when
+// either fails, one WARN line says why and the running config stays.
+func (s *Server) reloadWith(load func() (*Config, error)) {
+	s.log.Info("SIGHUP: reloading the config")
+	cfg, err := load()
+	if err == nil {
+		err = s.Reload(cfg)
+	}
+	if err != nil {
+		// Load's and build's errors name keys, lines and variables,
+		// never a value.
+		s.log.Warn("config not reloaded: the running config stays", slog.String("error", err.Error()))
+	}
+}
+
+// warnStoreDown pings a shared store once at start and warns when it does
+// not answer: the sidecar serves without it (see strict_store), but
+// attribution and shared limits wait for it. It gives up when stop closes.
+func (s *Server) warnStoreDown(stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if err := s.pingStore(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("store unreachable at start: "+err.Error(), slog.String("effect", storeDownEffect(s.config())))
+	}
 }
 
 // logStart logs what the sidecar serves, and warns about the modes that
 // must not go unnoticed.
 func (s *Server) logStart(ln, adminLn net.Listener) {
-	cfg := s.cfg
+	cfg := s.config()
 	upstream := "none (404 for every other path)"
 	if u, err := url.Parse(cfg.Upstream); err == nil && cfg.Upstream != "" {
 		upstream = u.Redacted()
@@ -168,6 +258,7 @@ func (s *Server) logStart(ln, adminLn net.Listener) {
 		slog.Bool("usage_metering", cfg.UsageMetering),
 		slog.Bool("admin_api", cfg.Admin.Token != ""),
 	)
+	logRoutes(s.log, cfg)
 	for _, w := range cfg.warnings() {
 		s.log.Warn(w)
 	}
@@ -196,21 +287,52 @@ func slogLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", s)
 }
 
-// checkStoreTimeout bounds the store ping of -check.
+// checkStoreTimeout bounds the store ping of -check and of the start.
 const checkStoreTimeout = 3 * time.Second
 
 // pingStore reports whether a shared store answers; the in-process store
-// always does. The error names the store, never its URL.
+// always does. The error names the store's host and port, never its URL,
+// which may hold a password: "redis at 10.0.0.5:6379 did not answer within
+// 250ms".
 func (s *Server) pingStore(ctx context.Context) error {
-	if s.cfg.Store.Type == "memory" {
+	g := s.cur.Load()
+	sc := g.cfg.Store
+	if sc.Type == "memory" {
 		return nil
 	}
+	// The store bounds each call, the ping too, by its own timeout.
+	limit := time.Duration(sc.Timeout)
+	if limit <= 0 {
+		limit = redisstore.DefaultTimeout
+	}
+	limit = min(limit, checkStoreTimeout)
 	ctx, cancel := context.WithTimeout(ctx, checkStoreTimeout)
 	defer cancel()
-	if err := pingerOf(s.built.store).Ping(ctx); err != nil {
-		return fmt.Errorf("store (%s) is not reachable: %w", s.cfg.Store.Type, err)
+	err := pingerOf(g.stores.store).Ping(ctx)
+	if err == nil {
+		return nil
 	}
-	return nil
+	where := sc.Type + " at " + redisAddress(sc.URL)
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%s did not answer within %s", where, limit)
+	}
+	return fmt.Errorf("%s is not reachable: %s", where, strings.TrimPrefix(err.Error(), "redisstore: ping: "))
+}
+
+// redisAddress returns where a Redis URL points, without its user,
+// password or database: "host:port", or the socket's path.
+func redisAddress(u realtimesecret.Secret) string {
+	parsed, err := url.Parse(u.Reveal())
+	switch {
+	case err != nil:
+		return "the configured address"
+	case parsed.Scheme == "unix":
+		return parsed.Path
+	case parsed.Port() == "":
+		return parsed.Hostname() + ":6379"
+	}
+	return parsed.Host
 }
 
 // storeDownEffect says what mints do while the store is down.

@@ -52,10 +52,10 @@ func TestRunExitCodes(t *testing.T) {
 			never:  []string{virtualKey, "VK_WEB"},
 		},
 		{
-			name:   "check fails a config the core refuses",
+			name:   "check fails a config the core would refuse, in the file's terms",
 			args:   []string{"-config", writeConfig(t, "providers: {openai: {keys: [{id: a, value: k}, {id: a, value: k2}]}}\nallow_anonymous: true\n"), "-check"},
 			code:   1,
-			stderr: []string{"duplicate key ID"},
+			stderr: []string{`line 1: providers.openai.keys[1].id "a": keys[0] has it too`},
 		},
 		{
 			name:   "check fails an azure provider without endpoint",

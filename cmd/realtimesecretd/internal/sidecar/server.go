@@ -20,6 +20,9 @@ type Options struct {
 	// Logger receives the sidecar's log lines and the core's one line per
 	// mint. Nil discards them.
 	Logger *slog.Logger
+	// Level, when set, is the level of Logger's handler: Reload sets it to
+	// the new log_level.
+	Level *slog.LevelVar
 	// DemoBaseURL is where the config's demo providers mint. Empty means
 	// New starts the built-in fake upstream on a loopback port when there
 	// are demo providers.
@@ -27,17 +30,47 @@ type Options struct {
 }
 
 // Server is the sidecar: the core middleware in front of a reverse proxy to
-// the existing proxy, plus the admin endpoints.
+// the existing proxy, plus the admin endpoints. Its config can be replaced
+// while it serves (Reload): each config is a generation, and requests go to
+// the current one.
 type Server struct {
-	cfg      *Config
-	log      *slog.Logger
-	built    *built
-	core     *realtimesecret.Handler // nil until assembled
-	main     http.Handler
-	admin    http.Handler // nil when the admin paths are served on main
-	draining atomic.Bool
-	conns    tracker
-	demo     *demoUpstream
+	log  *slog.Logger
+	opts Options
+	// boot is the config the listeners and HTTP servers were made for:
+	// listen, admin.listen and server.* keep its values across reloads.
+	boot    *Config
+	metrics *metrics
+	// authFailures counts and rate-limits the log of refused admin API
+	// requests, across reloads.
+	authFailures *authFailures
+	cur          atomic.Pointer[generation]
+	main         http.Handler
+	admin        http.Handler // nil when the admin paths are served on main
+	draining     atomic.Bool
+	conns        tracker
+
+	mu sync.Mutex // serializes Reload and release; guards the fields below
+	// retired are the generations a reload replaced. Each keeps metering
+	// and capping the sessions it created; they are closed on shutdown
+	// (or, with a shared registry, once idle: see prune).
+	retired []*generation
+	// oldStores are stores a reload replaced (store: changed); the retired
+	// generations still use them, so they are closed on shutdown.
+	oldStores []*stores
+	demo      *demoUpstream
+	released  bool
+}
+
+// generation is one config, built: the core Handler for it and the
+// handlers served on the listeners.
+type generation struct {
+	cfg    *Config
+	stores *stores
+	core   *realtimesecret.Handler
+	main   http.Handler
+	admin  http.Handler // nil when the admin paths are served on main
+	// retiredAt is when a reload replaced it.
+	retiredAt time.Time
 }
 
 // New builds a Server from a loaded Config. It starts nothing but, in demo
@@ -47,66 +80,96 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log}
-	demoURL := opts.DemoBaseURL
-	if len(cfg.DemoProviders()) > 0 && demoURL == "" {
-		d, err := startDemo(context.Background(), log)
-		if err != nil {
-			return nil, fmt.Errorf("demo upstream: %w", err)
-		}
-		s.demo, demoURL = d, d.url
-	}
-	if err := s.assemble(demoURL); err != nil {
+	s := &Server{log: log, opts: opts, boot: cfg, metrics: newMetrics()}
+	s.authFailures = newAuthFailures(s.metrics.adminAuthFailures, log, time.Now)
+	g, err := s.assemble(cfg, nil)
+	if err != nil {
 		s.release(context.Background())
 		return nil, err
+	}
+	s.cur.Store(g)
+	s.main = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cur.Load().main.ServeHTTP(w, r) })
+	if cfg.Admin.Listen != "" {
+		s.admin = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.cur.Load().admin.ServeHTTP(w, r) })
 	}
 	return s, nil
 }
 
-func (s *Server) assemble(demoURL string) error {
-	b, err := build(s.cfg, demoURL, s.log)
-	if err != nil {
-		return err
+// demoURL returns where cfg's demo providers mint, starting the built-in
+// fake upstream the first time a config has demo providers.
+func (s *Server) demoURL(cfg *Config) (string, error) {
+	if s.opts.DemoBaseURL != "" || len(cfg.DemoProviders()) == 0 {
+		return s.opts.DemoBaseURL, nil
 	}
-	s.built = b
-	core, err := realtimesecret.New(b.core)
-	if err != nil {
-		return err
+	if s.demo == nil {
+		d, err := startDemo(context.Background(), s.log)
+		if err != nil {
+			return "", fmt.Errorf("demo upstream: %w", err)
+		}
+		s.demo = d
 	}
-	s.core = core
+	return s.demo.url, nil
+}
+
+// assemble builds a generation for cfg, with the stores of prev when cfg
+// configures the same store. The admin paths go where s.boot put them.
+func (s *Server) assemble(cfg *Config, prev *stores) (*generation, error) {
+	demoURL, err := s.demoURL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, err := build(cfg, demoURL, s.log, s.metrics, prev)
+	if err != nil {
+		return nil, err
+	}
+	g := &generation{cfg: cfg, stores: b.stores}
+	fail := func(err error) (*generation, error) {
+		if g.core != nil {
+			_ = g.core.Close()
+		}
+		b.discard(prev, s.log)
+		return nil, err
+	}
+	if g.core, err = realtimesecret.New(b.core); err != nil {
+		return fail(err)
+	}
 	var target *url.URL
-	if s.cfg.Upstream != "" {
-		if target, err = parseUpstream(s.cfg.Upstream); err != nil {
-			return err
+	if cfg.Upstream != "" {
+		if target, err = parseUpstream(cfg.Upstream); err != nil {
+			return fail(err)
 		}
 	}
-	h := &health{store: pingerOf(b.store), draining: &s.draining, log: s.log}
+	h := &health{store: pingerOf(b.stores.store), draining: &s.draining, log: s.log}
 	routes := map[string]http.HandlerFunc{
-		s.cfg.Admin.HealthPath:  h.live,
-		s.cfg.Admin.ReadyPath:   h.ready,
-		s.cfg.Admin.MetricsPath: b.metrics.handler().ServeHTTP,
+		cfg.Admin.HealthPath:  h.live,
+		cfg.Admin.ReadyPath:   h.ready,
+		cfg.Admin.MetricsPath: s.metrics.handler().ServeHTTP,
 	}
-	app := core.Wrap(newProxy(target, time.Duration(s.cfg.Server.ProxyTimeout), &s.conns, s.log))
-	app = withCORS(s.cfg, app, s.log)
-	if len(s.cfg.DemoProviders()) > 0 {
-		page, err := newDemoPage(s.cfg)
+	app := g.core.Wrap(newProxy(target, time.Duration(cfg.Server.ProxyTimeout), &s.conns, s.log))
+	app = withCORS(cfg, app, s.log)
+	if len(cfg.DemoProviders()) > 0 {
+		page, err := newDemoPage(cfg)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		app = withDemoPage(page, app)
 	}
 	var api http.Handler
-	if s.cfg.Admin.Token != "" {
-		api = newAdminAPI(s.cfg.Admin.Token, s.cfg, core.EndSessions, s.log)
+	if cfg.Admin.Token != "" {
+		api = newAdminAPI(cfg.Admin.Token, cfg, g.core.EndSessions, s.authFailures, s.log)
 	}
-	if s.cfg.Admin.Listen == "" {
-		s.main = &adminMux{routes: routes, api: api, next: app}
+	if s.boot.Admin.Listen == "" {
+		g.main = &adminMux{routes: routes, api: api, next: app}
 	} else {
-		s.main = app
-		s.admin = &adminMux{routes: routes, api: api}
+		g.main = app
+		g.admin = &adminMux{routes: routes, api: api}
 	}
-	return nil
+	b.label(cfg, s.metrics)
+	return g, nil
 }
+
+// config returns the config in use.
+func (s *Server) config() *Config { return s.cur.Load().cfg }
 
 // Handler returns the handler served on the config's listen address.
 func (s *Server) Handler() http.Handler { return s.main }
@@ -143,7 +206,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	case serveErr = <-errc:
 	}
 	s.draining.Store(true)
-	limit := time.Duration(s.cfg.Server.ShutdownTimeout)
+	limit := time.Duration(s.boot.Server.ShutdownTimeout)
 	s.log.Info("shutting down: draining in-flight requests", slog.String("limit", limit.String()))
 	drainCtx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
@@ -171,14 +234,24 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	return nil
 }
 
-// release stops the core's session governance (the goroutine that enforces
-// caps, and metering), then the demo upstream, and closes the store. Serve
-// calls it after the drain, on every return.
+// release stops the session governance of every generation (the
+// goroutines that enforce caps, and metering), then the demo upstream, and
+// closes the stores. Serve calls it after the drain, on every return.
 func (s *Server) release(ctx context.Context) {
-	if s.core != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return
+	}
+	s.released = true
+	gens := s.retired
+	if g := s.cur.Load(); g != nil {
+		gens = append(gens, g)
+	}
+	for _, g := range gens {
 		// Caps not yet due stay in a shared registry, where another node
 		// enforces them.
-		if err := s.core.Close(); err != nil {
+		if err := g.core.Close(); err != nil {
 			s.log.Warn("session governance did not stop cleanly", slog.String("error", err.Error()))
 		}
 	}
@@ -187,24 +260,23 @@ func (s *Server) release(ctx context.Context) {
 			s.log.Warn("demo upstream did not stop cleanly", slog.String("error", err.Error()))
 		}
 	}
-	if s.built != nil {
-		for _, c := range s.built.closers {
-			if err := c.Close(); err != nil {
-				s.log.Warn("store did not close cleanly", slog.String("error", err.Error()))
-			}
-		}
+	for _, st := range s.oldStores {
+		st.close(s.log)
+	}
+	if g := s.cur.Load(); g != nil {
+		g.stores.close(s.log)
 	}
 }
 
 func (s *Server) httpServer(base context.Context, h http.Handler) *http.Server {
-	sc := s.cfg.Server
+	sc := s.boot.Server
 	return &http.Server{
-		Handler:           h,
+		Handler:           withHeaderLimit(sc.MaxHeaderBytes, h),
 		ReadHeaderTimeout: time.Duration(sc.ReadHeaderTimeout),
 		ReadTimeout:       time.Duration(sc.ReadTimeout),
 		WriteTimeout:      time.Duration(sc.WriteTimeout),
 		IdleTimeout:       time.Duration(sc.IdleTimeout),
-		MaxHeaderBytes:    sc.MaxHeaderBytes,
+		MaxHeaderBytes:    headerReadLimit(sc.MaxHeaderBytes),
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}

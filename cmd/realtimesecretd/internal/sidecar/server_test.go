@@ -247,7 +247,8 @@ func TestNoUpstream(t *testing.T) {
 	resp, body := do(t, http.MethodGet, h.URL+"/v1/models", nil, "")
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-	assert.Contains(t, string(body), `"error"`)
+	assert.JSONEq(t, `{"error":{"message":"no such route: this sidecar has no upstream configured, so it serves only the realtime mint and session routes",`+
+		`"type":"invalid_request_error","param":null,"code":"not_found"}}`, string(body))
 	h.mint(t)
 }
 
