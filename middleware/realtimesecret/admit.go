@@ -104,6 +104,9 @@ func (a *admission) admit(r *http.Request, rt route, adm *admitted) *Error {
 	if e != nil {
 		return e
 	}
+	if e := refuseUnmeteredMint(rt.endpoint, &adm.principal); e != nil {
+		return e
+	}
 	if rt.endpoint.IsSession() && p.broker == nil { // after the caller check: configuration is not for strangers
 		return badRequest("provider "+quote(p.name)+" does not broker sessions", "", "unsupported_endpoint")
 	}

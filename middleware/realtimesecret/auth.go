@@ -60,6 +60,12 @@ type virtualKeys struct {
 	hashes [][sha256.Size]byte // of keys[i].Value; equal lengths hide nothing
 	header string
 }
+	// Budget caps what its metered sessions cost per period, as
+	// VirtualKey.Budget. The zero value means none.
+	Budget contract.Budget
+	// AllowUnmeteredMints lets a principal with a Budget mint client
+	// secrets, as VirtualKey.AllowUnmeteredMints.
+	AllowUnmeteredMints bool
 
 func newVirtualKeys(keys []VirtualKey, header string) *virtualKeys {
 	v := &virtualKeys{keys: keys, header: header, hashes: make([][sha256.Size]byte, len(keys)), byID: make(map[string]*VirtualKey, len(keys))}
@@ -111,7 +117,8 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 // limits.
 func (vk *VirtualKey) principal() Principal {
 	return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession,
-		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen, MaxUses: vk.MaxUses}
+		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen, MaxUses: vk.MaxUses,
+		Budget: vk.Budget, AllowUnmeteredMints: vk.AllowUnmeteredMints}
 }
 
 // authorize applies a virtual key's policy to the intent.

@@ -27,6 +27,7 @@ type broker struct {
 	records  *records
 	governor *governor
 	meters   *meters
+	budgets  *budgets
 	ender    *ender
 	forward  forwardHeaders
 	// lifetime is how long a session's record is kept without a cap
@@ -49,6 +50,15 @@ type broker struct {
 // tracked, with its cap deadline when the principal has MaxSession.
 func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	ctx, principal, ep := r.Context(), adm.principal, adm.route.endpoint
+	upstreamModel := resolveAlias(adm.key, adm.model)
+	// A budget is checked before anything is held or sent.
+	if e, storeErr := b.budgets.check(ctx, &principal, adm.provider, upstreamModel, adm.body.modelParam); e != nil || storeErr != nil {
+		out.storeErr = storeErr
+		if e != nil {
+			out.fail(e)
+			return
+		}
+	}
 	lifetime := b.lifetime
 	if principal.MaxSession > 0 {
 		lifetime = principal.MaxSession
@@ -67,7 +77,6 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 		}
 	}()
 
-	upstreamModel := resolveAlias(adm.key, adm.model)
 	req := sessionRequest(ep, adm.key, &adm.body, &adm.offer, upstreamModel)
 	req.Header = b.forward.pick(r.Header)
 	start := b.now()
@@ -124,7 +133,7 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 		out.storeErr = errors.Join(out.storeErr, err)
 	}
 	if adm.provider.metered {
-		b.meters.start(adm.provider.watcher, adm.key, id, principal.ID, rec)
+		b.meters.start(adm.provider.watcher, adm.key, id, &principal, rec)
 	}
 	out.reply = passOn(resp, replyContentType(resp, ep))
 	if ep == contract.EndpointCall || headerValue(resp.Header, "Location") != "" {

@@ -86,7 +86,8 @@ type Config struct {
 	// governance_unavailable with Retry-After, so that no principal is
 	// ever over its MaxSessions. VirtualKey.GovernanceFailOpen and
 	// Principal.GovernanceFailOpen open it for one principal. It applies
-	// to principals with MaxSessions only.
+	// to principals with MaxSessions or a Budget (whose spend the
+	// SpendLedger cannot say) only.
 	GovernanceFailOpen bool
 
 	// StrictStore makes a failing Store or RateLimiter fail the mint with
@@ -119,6 +120,24 @@ type Config struct {
 	// its metering stops (see UsageEvent.End), from the goroutine that
 	// metered it. It must not block for long.
 	OnUsage func(UsageEvent)
+
+	// Prices are model prices in US dollars (per 1M tokens, per second
+	// for GPT-Live) that metered usage is priced with (UsageEvent.CostUSD)
+	// and budgets are spent by. A name matches the model, or a dated or
+	// numbered name that continues it ("-2025-08-28", "-1.5"),
+	// case-insensitively; the longest match wins. An entry replaces the
+	// built-in price of the same name or adds one. Nil means the built-in
+	// prices only: gpt-realtime, gpt-realtime-2, gpt-realtime-mini,
+	// gpt-realtime-2.1-mini, gpt-4o-transcribe, gpt-4o-mini-transcribe,
+	// gpt-live-1 (OpenAI's list prices of 2026-12-06). An Azure deployment
+	// is priced by its name: add it here.
+	Prices map[string]contract.Price
+
+	// SidebandAttachTimeout is how long the metering sideband of a
+	// session whose principal has a Budget may take to attach; a session
+	// still unmetered then is ended upstream (UsageEnd "unmetered"), since
+	// nothing it costs could be counted. Zero means 10s.
+	SidebandAttachTimeout time.Duration
 
 	// OnRedeem, if set, is called for each passed-through request that
 	// carries an ephemeral token, found or not, before next is called.
@@ -259,9 +278,47 @@ func validateKeys(p *ProviderConfig) error {
 	}
 	return nil
 }
+	if err := cfg.validateSpend(); err != nil {
+		return err
+	}
 
 func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
 	ids := make(map[string]bool, len(vks))
+// validateSpend checks the prices, and that every virtual key with a
+// Budget is one the middleware can hold to it: its brokered sessions are
+// metered.
+func (cfg *Config) validateSpend() error {
+	if cfg.SidebandAttachTimeout < 0 {
+		return configError("SidebandAttachTimeout must not be negative")
+	}
+	for name, p := range cfg.Prices {
+		if name == "" {
+			return configError("Prices has an entry without a model name")
+		}
+		if why := validPrice(&p); why != "" {
+			return configError("Prices[%q]: a price %s", name, why)
+		}
+	}
+	for i := range cfg.VirtualKeys {
+		vk := &cfg.VirtualKeys[i]
+		if why := validateBudget(vk.Budget); why != "" {
+			return configError("virtual key %q: %s", vk.ID, why)
+		}
+		if vk.Budget.IsZero() {
+			continue
+		}
+		for j := range cfg.Providers {
+			p := &cfg.Providers[j]
+			_, brokers := p.Provider.(contract.SessionBroker)
+			if brokers && !p.metered(cfg) && (len(vk.Providers) == 0 || contains(vk.Providers, p.Name)) {
+				return configError("virtual key %q has a Budget, and provider %q's sessions are not metered: "+
+					"turn on UsageMetering, or leave the provider out of the key's Providers", vk.ID, p.Name)
+			}
+		}
+	}
+	return nil
+}
+
 	values := make(map[Secret]bool, len(vks))
 	for i := range vks {
 		vk := &vks[i]

@@ -28,6 +28,7 @@ type ekCalls struct {
 	records  *records
 	governor *governor
 	meters   *meters
+	budgets  *budgets
 	lifetime time.Duration
 	now      func() time.Time
 	log      *slog.Logger
@@ -40,6 +41,12 @@ func (ec *ekCalls) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 	principal := Principal{ID: rec.VirtualKeyID}
 	if vk := ec.vks.byIDOrNil(rec.VirtualKeyID); vk != nil {
 		principal = vk.principal()
+	}
+	if p := ec.ps.byName[rec.Provider]; p != nil {
+		if e, _ := ec.budgets.check(ctx, &principal, p, rec.Model, "model"); e != nil {
+			writeError(w, e)
+			return
+		}
 	}
 	lifetime := ec.lifetime
 	if principal.MaxSession > 0 {
@@ -91,7 +98,7 @@ func (ec *ekCalls) adopt(ctx context.Context, principal Principal, lease string,
 	err = errors.Join(err, ec.governor.track(ctx, tracked))
 	if p := ec.ps.byName[rec.Provider]; p != nil && p.metered {
 		if key := p.key(rec.KeyID); key != nil {
-			ec.meters.start(p.watcher, key, id, principal.ID, rec)
+			ec.meters.start(p.watcher, key, id, &principal, rec)
 		}
 	}
 	return err

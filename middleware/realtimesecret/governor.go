@@ -109,7 +109,7 @@ func (g *governor) ended(ctx context.Context, principal, id string) error {
 }
 
 // endSession ends principal's session id upstream on the middleware's own
-// initiative (UsageCap or UsageRevoked). It reports whether this call
+// initiative (UsageCap, UsageRevoked, UsageBudget). It reports whether this call
 // ended it: a session that already ended, here or on another node, is left
 // alone.
 func (g *governor) endSession(ctx context.Context, principal, id string, how UsageEnd) (bool, error) {
@@ -140,6 +140,11 @@ func (g *governor) endSession(ctx context.Context, principal, id string, how Usa
 // revoke ends every live session of principal, a batch at a time side by
 // side, and returns how many this call ended.
 func (g *governor) revoke(ctx context.Context, principal string) (int, error) {
+	return g.revokeAs(ctx, principal, UsageRevoked)
+}
+
+// revokeAs is revoke for the reason how (UsageRevoked, UsageBudget).
+func (g *governor) revokeAs(ctx context.Context, principal string, how UsageEnd) (int, error) {
 	ids, err := g.registry.Sessions(ctx, principal)
 	if err != nil {
 		return 0, err
@@ -153,7 +158,7 @@ func (g *governor) revoke(ctx context.Context, principal string) (int, error) {
 		var wg sync.WaitGroup
 		for _, id := range batch {
 			wg.Go(func() {
-				ended, err := g.endSession(ctx, principal, id, UsageRevoked)
+				ended, err := g.endSession(ctx, principal, id, how)
 				mu.Lock()
 				defer mu.Unlock()
 				if ended {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // allows reports whether the key may mint for model. An empty model (the
@@ -160,6 +162,19 @@ type VirtualKey struct {
 	// with the key may ask for; "uses": 0, which Google reads as no limit,
 	// is always refused. Zero means 1, Google's default.
 	MaxUses int
+	// Budget caps what the key's metered sessions cost per period (USD
+	// per Per, fixed windows aligned to the Unix epoch). A session
+	// created when it is spent is answered 429 budget_exceeded; the usage
+	// that spends it ends every live session of the key upstream. Its
+	// sessions must be metered and their models priced (see
+	// Config.Prices). The zero value means no budget.
+	Budget contract.Budget
+	// AllowUnmeteredMints lets a key with a Budget mint client secrets.
+	// WARNING: the sessions a client secret opens go to the provider
+	// directly, so the middleware cannot count them: they spend outside
+	// the budget. False (the default) answers a budgeted key's mints 403
+	// unmetered_mint, asking for a brokered session instead.
+	AllowUnmeteredMints bool
 }
 
 // cloneKeys copies keys, each with providerAliases merged into its Aliases

@@ -37,6 +37,12 @@ type meters struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onUsage  func(UsageEvent) // nil: none
+	// budgets prices each session's usage, takes a budgeted session's
+	// cost to the ledger, and ends sessions over budget or unmetered.
+	budgets *budgets
+	// attachWait is how long a budgeted session's sideband may take to
+	// attach before the session is ended (Config.SidebandAttachTimeout).
+	attachWait time.Duration
 
 	mu     sync.Mutex
 	closed bool
@@ -65,20 +71,29 @@ type meter struct {
 	reason   string
 	attaches int
 	err      error
+	cost     sessionCost
+	// spendErr is set once the ledger failed (logged once).
+	spendErr bool
 }
 
 // start meters session id, watched with watcher and key, created by
-// principal and recorded as rec. Nothing starts once close was called.
-func (ms *meters) start(watcher contract.SessionWatcher, key *Key, id, principal string, rec Record) {
+// principal p and recorded as rec: its usage is priced at rec.Model's
+// price, and with p's Budget goes to the ledger. Nothing starts once close
+// was called.
+func (ms *meters) start(watcher contract.SessionWatcher, key *Key, id string, p *Principal, rec Record) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &meter{
 		ms:        ms,
 		watcher:   watcher,
 		req:       contract.SessionRequest{Endpoint: rec.Endpoint, SessionID: id, Key: key},
-		principal: principal,
+		principal: p.ID,
 		rec:       rec,
 		ctx:       ctx,
 		cancel:    cancel,
+	}
+	if ms.budgets != nil {
+		m.cost.price, _ = ms.budgets.prices.lookup(rec.Model)
+		m.cost.budget = p.Budget
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
@@ -173,9 +188,44 @@ func (m *meter) stop(end UsageEnd) {
 func (m *meter) run() {
 	defer m.ms.wg.Done()
 	expiry := time.AfterFunc(m.rec.ExpiresAt.Sub(m.ms.now()), func() { m.stop(UsageExpired) })
+	stopUnmetered := m.armUnmetered()
 	ended := m.watch()
 	expiry.Stop()
+	stopUnmetered()
 	m.report(ended)
+}
+
+// armUnmetered ends a budgeted session whose sideband has not attached
+// within attachWait: nothing it costs would be counted. The returned func
+// disarms it, waiting for an end under way.
+func (m *meter) armUnmetered() (stop func()) {
+	if !m.cost.budgeted() || m.ms.budgets == nil {
+		return func() {}
+	}
+	fired := make(chan struct{})
+	t := time.AfterFunc(m.ms.attachWait, func() {
+		defer close(fired)
+		m.mu.Lock()
+		unmetered := m.attaches == 0 && m.end == ""
+		m.mu.Unlock()
+		if !unmetered {
+			return
+		}
+		m.ms.budgets.endUnmetered(m.principal, &m.rec, m.req.SessionID)
+		// Ended upstream, with no sideband to read its end from: metering
+		// stops now rather than after the drain.
+		m.mu.Lock()
+		stop := m.end == usageUnmetered && m.attaches == 0
+		m.mu.Unlock()
+		if stop {
+			m.cancel()
+		}
+	})
+	return func() {
+		if !t.Stop() {
+			<-fired
+		}
+	}
 }
 
 // watch attaches the sideband, reads it, and attaches again when it
@@ -241,7 +291,9 @@ func (m *meter) read(sb contract.Sideband) (ended, delivered bool) {
 			return false, delivered
 		}
 		delivered = true
-		if m.handle(event) {
+		ended = m.handle(event)
+		m.spend(ended)
+		if ended {
 			return true, true
 		}
 	}
@@ -268,28 +320,20 @@ type sidebandEvent struct {
 	Reason string `json:"reason"`
 }
 
-// responseUsage is a Realtime response.usage.
-type responseUsage struct {
-	InputTokens       int64 `json:"input_tokens"`
-	OutputTokens      int64 `json:"output_tokens"`
-	InputTokenDetails struct {
-		AudioTokens  int64 `json:"audio_tokens"`
-		TextTokens   int64 `json:"text_tokens"`
-		CachedTokens int64 `json:"cached_tokens"`
-	} `json:"input_token_details"`
-	OutputTokenDetails struct {
-		AudioTokens int64 `json:"audio_tokens"`
-		TextTokens  int64 `json:"text_tokens"`
-	} `json:"output_token_details"`
-}
-
 var (
 	typeResponseDone = []byte(`"response.done"`)
 	typeUsageUpdated = []byte(`"session.usage.updated"`)
 )
 
+// errInvalidUsage is reported (UsageEvent.Err) when a sideband event's
+// usage holds a count no provider sends: negative, or above maxTokenCount
+// (maxSessionSeconds for seconds). The event is not counted.
+var errInvalidUsage = errors.New("realtimesecret: the sideband reported a usage out of range; it was not counted")
+
 // handle counts one sideband event and reports whether it says the session
-// ended. Events other than the three metered ones are not decoded.
+// ended. Events other than the three metered ones are not decoded. A
+// response is counted once per id; a running total of seconds never
+// counts less than one seen before.
 func (m *meter) handle(event []byte) (ended bool) {
 	if !bytes.Contains(event, typeResponseDone) && !bytes.Contains(event, typeUsageUpdated) &&
 		!bytes.Contains(event, typeSessionClosed) {
@@ -306,6 +350,10 @@ func (m *meter) handle(event []byte) (ended bool) {
 		if ev.Response == nil || ev.Response.Usage == nil {
 			return false
 		}
+		if !validUsage(ev.Response.Usage) {
+			m.err = errInvalidUsage
+			return false
+		}
 		if id := ev.Response.ID; id != "" {
 			if _, dup := m.seen[id]; dup {
 				return false
@@ -316,18 +364,81 @@ func (m *meter) handle(event []byte) (ended bool) {
 			m.seen[id] = struct{}{}
 		}
 		m.usage.add(ev.Response.Usage)
+		m.cost.response(ev.Response.Usage)
 	case "session.usage.updated":
-		if ev.Usage != nil && ev.Usage.Seconds != nil && *ev.Usage.Seconds >= m.usage.Seconds {
-			m.usage.Seconds = *ev.Usage.Seconds
+		if ev.Usage == nil || ev.Usage.Seconds == nil {
+			return false
+		}
+		if s := *ev.Usage.Seconds; !validSeconds(s) {
+			m.err = errInvalidUsage
+		} else if s >= m.usage.Seconds {
+			m.usage.Seconds = s
+			m.cost.liveSeconds(s)
 		}
 	case "session.closed":
 		if ev.Usage != nil && ev.Usage.Seconds != nil {
-			m.usage.Seconds = *ev.Usage.Seconds // final
+			if s := *ev.Usage.Seconds; !validSeconds(s) {
+				m.err = errInvalidUsage
+			} else {
+				m.usage.Seconds = s // final
+				m.cost.liveSeconds(s)
+			}
 		}
 		m.reason = ev.Reason
 		return true
 	}
 	return false
+}
+
+// spend takes the session's cost to the ledger when it is due (see
+// sessionCost.due; final: the session ended or metering stops), and ends
+// every session of the principal when the budget is spent. A ledger that
+// fails is tried again with the next event: the cost it is sent is the
+// session's running total, so nothing is lost or counted twice; meanwhile
+// the budget is checked against what this session knows.
+func (m *meter) spend(final bool) {
+	ms := m.ms
+	if ms.budgets == nil {
+		return
+	}
+	now := ms.now()
+	m.mu.Lock()
+	if !m.cost.due(now, final) {
+		m.mu.Unlock()
+		return
+	}
+	m.cost.sent = now
+	s := contract.SessionSpend{Principal: m.principal, ID: m.req.SessionID, USD: m.cost.usd,
+		Per: m.cost.budget.Per, Expires: m.rec.ExpiresAt}
+	m.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), spendTimeout)
+	spent, err := ms.budgets.ledger.AddSpend(ctx, s)
+	cancel()
+
+	m.mu.Lock()
+	before := m.cost.estimate() - (s.USD - m.cost.ledgered) // the spend before this session's growth
+	logFailure := false
+	if err == nil {
+		before = spent.USD - (s.USD - m.cost.ledgered)
+		m.cost.ledgered = max(m.cost.ledgered, s.USD)
+		m.cost.spent = spent.USD
+	} else {
+		m.err = err
+		logFailure = !m.spendErr
+		m.spendErr = true
+	}
+	// A live session over budget ends them all; an ended one only when its
+	// growth is what spent the budget.
+	over := m.cost.estimate() >= m.cost.budget.USD && (!final || before < m.cost.budget.USD)
+	m.mu.Unlock()
+	if logFailure {
+		ms.log.LogAttrs(ctx, slog.LevelWarn, "realtime session spend could not be recorded; retried with its next usage",
+			errAttr(err), slog.String("session_id", s.ID), slog.String("virtual_key_id", s.Principal))
+	}
+	if over {
+		ms.budgets.overBudget(m.principal, &m.rec, m.req.SessionID)
+	}
 }
 
 func (u *Usage) add(r *responseUsage) {
@@ -336,6 +447,7 @@ func (u *Usage) add(r *responseUsage) {
 	u.OutputTokens += r.OutputTokens
 	u.InputTokenDetails.AudioTokens += r.InputTokenDetails.AudioTokens
 	u.InputTokenDetails.TextTokens += r.InputTokenDetails.TextTokens
+	u.InputTokenDetails.ImageTokens += r.InputTokenDetails.ImageTokens
 	u.InputTokenDetails.CachedTokens += r.InputTokenDetails.CachedTokens
 	u.OutputTokenDetails.AudioTokens += r.OutputTokenDetails.AudioTokens
 	u.OutputTokenDetails.TextTokens += r.OutputTokenDetails.TextTokens
@@ -345,6 +457,7 @@ func (u *Usage) add(r *responseUsage) {
 // lease is released), then reports its usage, once.
 func (m *meter) report(ended bool) {
 	ms := m.ms
+	m.spend(true)
 	if ended {
 		ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
 		if _, err := ms.sessions.End(ctx, m.principal, m.req.SessionID); err != nil {
@@ -367,6 +480,7 @@ func (m *meter) report(ended bool) {
 		SessionID:  m.req.SessionID,
 		Record:     m.rec,
 		Usage:      m.usage,
+		CostUSD:    m.cost.usd,
 		End:        m.end,
 		Reason:     m.reason,
 		Duration:   ms.now().Sub(m.rec.CreatedAt),
@@ -403,6 +517,7 @@ func (ms *meters) logUsage(ev *UsageEvent) {
 		slog.String("virtual_key_id", ev.Record.VirtualKeyID),
 		slog.String("end", string(ev.End)),
 		slog.Float64("duration_ms", millis(ev.Duration)),
+		slog.Float64("cost_usd", ev.CostUSD),
 	}
 	if ev.Reason != "" {
 		attrs = append(attrs, slog.String("reason", ev.Reason))
@@ -415,6 +530,7 @@ func (ms *meters) logUsage(ev *UsageEvent) {
 			slog.Int64("input_tokens", u.InputTokens),
 			slog.Int64("input_audio_tokens", u.InputTokenDetails.AudioTokens),
 			slog.Int64("input_text_tokens", u.InputTokenDetails.TextTokens),
+			slog.Int64("input_image_tokens", u.InputTokenDetails.ImageTokens),
 			slog.Int64("input_cached_tokens", u.InputTokenDetails.CachedTokens),
 			slog.Int64("output_tokens", u.OutputTokens),
 			slog.Int64("output_audio_tokens", u.OutputTokenDetails.AudioTokens),

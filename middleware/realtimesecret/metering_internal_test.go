@@ -97,7 +97,7 @@ func TestMetersSumACallOnceAtItsEnd(t *testing.T) {
 	require.NoError(t, reg.Track(ctx, contract.TrackedSession{ID: "rtc_1", Principal: "web", Expires: created.Add(time.Hour)}))
 	sb := newChanSideband()
 	rec := Record{Provider: "openai", KeyID: "k", VirtualKeyID: "web", Endpoint: contract.EndpointCall, CreatedAt: created, ExpiresAt: created.Add(time.Hour)}
-	ms.start(&oneSideband{sb: sb}, &Key{ID: "k"}, "rtc_1", "web", rec)
+	ms.start(&oneSideband{sb: sb}, &Key{ID: "k"}, "rtc_1", &Principal{ID: "web"}, rec)
 	assert.Equal(t, 1, ms.count())
 
 	done := func(id string, in, out int64) []byte {
@@ -132,7 +132,7 @@ func TestMetersCloseReportsWhatWasCounted(t *testing.T) {
 	ms, _, clock, reports := newTestMeters(t)
 	sb := newChanSideband()
 	rec := Record{Endpoint: contract.EndpointLiveSession, CreatedAt: clock.now(), ExpiresAt: clock.now().Add(time.Hour)}
-	ms.start(&oneSideband{sb: sb}, &Key{ID: "k"}, "sess_1", "web", rec)
+	ms.start(&oneSideband{sb: sb}, &Key{ID: "k"}, "sess_1", &Principal{ID: "web"}, rec)
 	sb.events <- []byte(`{"type":"session.usage.updated","usage":{"seconds":12.5}}`)
 	require.Eventually(t, func() bool { u, _ := ms.usage("sess_1"); return u.Seconds == 12.5 }, 10*time.Second, time.Millisecond)
 
@@ -141,7 +141,7 @@ func TestMetersCloseReportsWhatWasCounted(t *testing.T) {
 	assert.Equal(t, UsageStopped, ev.End)
 	assert.InDelta(t, 12.5, ev.Usage.Seconds, 0)
 
-	ms.start(&oneSideband{sb: newChanSideband()}, &Key{ID: "k"}, "sess_2", "web", rec)
+	ms.start(&oneSideband{sb: newChanSideband()}, &Key{ID: "k"}, "sess_2", &Principal{ID: "web"}, rec)
 	assert.Zero(t, ms.count(), "nothing starts after close")
 	select {
 	case ev := <-reports:

@@ -28,6 +28,7 @@ type Handler struct {
 	ekCalls   *ekCalls
 	governor  *governor
 	meters    *meters
+	budgets   *budgets
 	records   *records
 	reporter  *reporter
 	now       func() time.Time
@@ -95,8 +96,20 @@ func New(cfg Config) (*Handler, error) {
 	lifetime := cmp(cfg.SessionLifetime, DefaultSessionLifetime)
 	forward := newForwardHeaders(cfg.ForwardHeaders, vkHeader)
 
+	// The ledger of budgets: the registry's or the store's when it keeps
+	// one (adapters/redisstore, memory.SessionRegistry), else in-process.
+	ledger, _ := registry.(contract.SpendLedger)
+	if ledger == nil {
+		ledger, _ = rs.store.(contract.SpendLedger)
+	}
+	if ledger == nil {
+		ledger = memory.NewSessionRegistry()
+	}
+
 	en := &ender{providers: ps, log: log}
-	ms := &meters{sessions: registry, now: now, log: log, onUsage: cfg.OnUsage}
+	bg := &budgets{ledger: ledger, prices: newPrices(cfg.Prices), log: log, failOpen: cfg.GovernanceFailOpen}
+	ms := &meters{sessions: registry, now: now, log: log, onUsage: cfg.OnUsage, budgets: bg,
+		attachWait: cmp(cfg.SidebandAttachTimeout, defaultSidebandAttachTimeout)}
 	g := &governor{registry: registry, local: local, lookup: rs.session, now: now, log: log, failOpen: cfg.GovernanceFailOpen,
 		endUpstream: func(ctx context.Context, rec *Record, id string, how UsageEnd) error {
 			done := ms.ending(id, how)
@@ -104,18 +117,20 @@ func New(cfg Config) (*Handler, error) {
 			done(err == nil)
 			return err
 		}}
+	bg.governor = g
 	h := &Handler{
 		routes: newRouteTable(strings.TrimSuffix(cfg.PathPrefix, "/"), ps.list),
 		admission: &admission{providers: ps, callers: cs, limiter: limiter, strict: cfg.StrictStore, log: log, now: now,
 			maxBody: cmp(cfg.MaxBodyBytes, defaultMaxBodyBytes)},
 		minter: &minter{records: rs, forward: forward, now: now, strict: cfg.StrictStore},
-		broker: &broker{records: rs, governor: g, meters: ms, ender: en, forward: forward, lifetime: lifetime,
+		broker: &broker{records: rs, governor: g, meters: ms, budgets: bg, ender: en, forward: forward, lifetime: lifetime,
 			now: now, log: log, strict: cfg.StrictStore},
 		hangups:    &hangups{callers: cs, records: rs, governor: g, meters: ms, ender: en, forward: forward, now: now},
 		redeemer:   &redeemer{records: rs, vks: cs.vks, governor: g, lifetime: lifetime, now: now, log: log, onRedeem: cfg.OnRedeem},
-		ekCalls:    &ekCalls{vks: cs.vks, ps: ps, records: rs, governor: g, meters: ms, lifetime: lifetime, now: now, log: log},
+		ekCalls:    &ekCalls{vks: cs.vks, ps: ps, records: rs, governor: g, meters: ms, budgets: bg, lifetime: lifetime, now: now, log: log},
 		governor:   g,
 		meters:     ms,
+		budgets:    bg,
 		records:    rs,
 		reporter:   &reporter{log: log, onMint: cfg.OnMint, onSession: cfg.OnSession},
 		now:        now,
@@ -281,6 +296,7 @@ func (h *Handler) EndSessions(ctx context.Context, virtualKeyID string) (int, er
 func (h *Handler) Close() error {
 	h.governor.close()
 	h.meters.close()
+	h.budgets.close()
 	return nil
 }
 

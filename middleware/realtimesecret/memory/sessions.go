@@ -11,7 +11,8 @@ import (
 
 // SessionRegistry is an in-process contract.SessionRegistry, the one the
 // middleware uses when Config.SessionRegistry is nil and the Store is not one: limits, caps and
-// revocation then hold for this process only.
+// revocation then hold for this process only. It is also a
+// contract.SpendLedger, which keeps budgets for this process.
 type SessionRegistry struct {
 	mu        sync.Mutex
 	leases    map[string]map[string]time.Time               // principal -> lease -> expires
@@ -20,6 +21,8 @@ type SessionRegistry struct {
 	// expiries holds when each tracked session lapses, soonest first, so
 	// that Track forgets the lapsed ones without scanning the live ones.
 	expiries deadlineHeap
+	// spend is its SpendLedger (spend.go), under a lock of its own.
+	spend spendBook
 }
 
 var _ contract.SessionRegistry = (*SessionRegistry)(nil)
