@@ -53,9 +53,10 @@ CONTAINER_TOOL ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/
 IMAGE ?= realtimesecretd:$(VERSION)
 
 .PHONY: image
-image: bin ## Build the container image IMAGE (realtimesecretd:VERSION) with podman, else docker
+image: bin ## Build the container image IMAGE (realtimesecretd:VERSION) with podman, else docker, and print its tag
 	@if [ -z "$(CONTAINER_TOOL)" ]; then echo "make image needs podman or docker (apt-get install podman)" >&2; exit 1; fi
 	$(CONTAINER_TOOL) build -f Containerfile -t $(IMAGE) .
+	@echo "image: $(IMAGE)"
 
 .PHONY: image-check
 image-check: ## Build the image and check its user, entrypoint, and its binary's -version and -check (CI runs it)

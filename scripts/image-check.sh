@@ -8,15 +8,16 @@
 #      FROM scratch image of one file). If it cannot, it says so clearly and
 #      exits 0 with "SKIPPED": the machine, not the Containerfile, is at fault.
 #   2. `make image` builds IMAGE from the Containerfile (retrying once with
-#      the vfs storage driver where overlay is refused). From here on every
-#      failure fails the script.
+#      the vfs storage driver where overlay is refused) and prints its tag.
+#      From here on every failure fails the script.
 #   3. the image's user is 65532:65532 (never root), its entrypoint is
 #      /realtimesecretd and its default command names the config it ships.
 #   4. the binary in the image prints VERSION with -version and accepts the
-#      image's default config with -check: inside a container where the
-#      machine allows one to run; otherwise (sandboxes that refuse setrlimit
-#      or namespaces) on the binary and config copied out of the image with
-#      `create` + `cp`, which is the same file.
+#      image's default config with -check, with keys and, in demo mode,
+#      without any: inside a container where the machine allows one to run;
+#      otherwise (sandboxes that refuse setrlimit or namespaces) on the
+#      binary and config copied out of the image with `create` + `cp`,
+#      which is the same file.
 #   5. the binary is static (CGO_ENABLED=0) and carries the fallback CA roots.
 #
 # Environment: CONTAINER_TOOL [podman, else docker], IMAGE
@@ -86,8 +87,9 @@ fi
 say "this machine can build images (${TOOL}${tool_flags[*]:+ ${tool_flags[*]}})"
 
 # 2. The image.
-make --no-print-directory image CONTAINER_TOOL="$TOOL ${tool_flags[*]}" IMAGE="$IMAGE" VERSION="$VERSION" GO="$GO" ||
-	fail "make image did not build $IMAGE"
+make --no-print-directory image CONTAINER_TOOL="$TOOL ${tool_flags[*]}" IMAGE="$IMAGE" VERSION="$VERSION" GO="$GO" 2>&1 |
+	tee "$work/make-image.log" || fail "make image did not build $IMAGE"
+grep -qx "image: $IMAGE" "$work/make-image.log" || fail "make image did not print the tag it built (image: $IMAGE)"
 t() { "$TOOL" "${tool_flags[@]}" "$@"; }
 
 # 3. User, entrypoint, default command.
@@ -106,6 +108,8 @@ if out=$(timeout 60 "$TOOL" "${tool_flags[@]}" run --rm "$IMAGE" -version 2>&1);
 	version_out=$out
 	check_out=$(timeout 60 "$TOOL" "${tool_flags[@]}" run --rm -e "${check_env[0]}" -e "${check_env[1]}" "$IMAGE" \
 		-config "$CONFIG_IN_IMAGE" -check 2>&1) || fail "-check of the image's config failed in a container: $check_out"
+	demo_out=$(timeout 60 "$TOOL" "${tool_flags[@]}" run --rm "$IMAGE" -config "$CONFIG_IN_IMAGE" -check 2>&1) ||
+		fail "-check of the image's config without keys failed in a container: $demo_out"
 else
 	say "this machine does not run containers ($(tail -n 1 <<<"$out")); checking the binary copied out of the image"
 	mode="copied out of the image"
@@ -116,10 +120,14 @@ else
 	version_out=$("$work/realtimesecretd" -version 2>&1) || fail "-version failed: $version_out"
 	check_out=$(env "${check_env[@]}" "$work/realtimesecretd" -config "$work/config.yaml" -check 2>&1) ||
 		fail "-check of the image's config failed: $check_out"
+	demo_out=$(env -u OPENAI_API_KEY -u VK_WEB "$work/realtimesecretd" -config "$work/config.yaml" -check 2>&1) ||
+		fail "-check of the image's config without keys failed: $demo_out"
 fi
 [[ "$version_out" == "realtimesecretd $VERSION "* ]] || fail "-version printed '$version_out', want realtimesecretd $VERSION ..."
 say "-version ($mode): $version_out"
 say "-check of $CONFIG_IN_IMAGE ($mode): $(head -n 1 <<<"$check_out")"
+grep -q '^demo mode: openai' <<<"$demo_out" || fail "without OPENAI_API_KEY the image's config does not run the demo: $demo_out"
+say "-check of $CONFIG_IN_IMAGE without keys ($mode): $(tail -n 1 <<<"$demo_out")"
 
 # 5. Static, with CA roots for TLS to the provider.
 if [[ -f "$work/realtimesecretd" ]]; then bin="$work/realtimesecretd"; else bin=bin/realtimesecretd; fi

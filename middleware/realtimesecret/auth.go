@@ -51,6 +51,12 @@ type Principal struct {
 	// MaxUses caps the uses of its Gemini auth tokens, as
 	// VirtualKey.MaxUses. Zero means 1.
 	MaxUses int
+	// Budget caps what its metered sessions cost per period, as
+	// VirtualKey.Budget. The zero value means none.
+	Budget contract.Budget
+	// AllowUnmeteredMints lets a principal with a Budget mint client
+	// secrets, as VirtualKey.AllowUnmeteredMints.
+	AllowUnmeteredMints bool
 }
 
 // virtualKeys authenticates virtual keys in constant time.
@@ -60,12 +66,6 @@ type virtualKeys struct {
 	hashes [][sha256.Size]byte // of keys[i].Value; equal lengths hide nothing
 	header string
 }
-	// Budget caps what its metered sessions cost per period, as
-	// VirtualKey.Budget. The zero value means none.
-	Budget contract.Budget
-	// AllowUnmeteredMints lets a principal with a Budget mint client
-	// secrets, as VirtualKey.AllowUnmeteredMints.
-	AllowUnmeteredMints bool
 
 func newVirtualKeys(keys []VirtualKey, header string) *virtualKeys {
 	v := &virtualKeys{keys: keys, header: header, hashes: make([][sha256.Size]byte, len(keys)), byID: make(map[string]*VirtualKey, len(keys))}

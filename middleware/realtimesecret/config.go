@@ -254,36 +254,12 @@ func (cfg *Config) validate() error {
 	if cfg.VirtualKeyHeader != "" && !validHeaderName(cfg.VirtualKeyHeader) {
 		return configError("VirtualKeyHeader %q is not a valid header name", cfg.VirtualKeyHeader)
 	}
-	return validateVirtualKeys(cfg.VirtualKeys, names)
-}
-
-func validateKeys(p *ProviderConfig) error {
-	if len(p.Keys) == 0 {
-		return configError("provider %q: no keys", p.Name)
-	}
-	ids := make(map[string]bool, len(p.Keys))
-	for j := range p.Keys {
-		k := &p.Keys[j]
-		switch {
-		case k.ID == "":
-			return configError("provider %q: key %d has no ID", p.Name, j)
-		case ids[k.ID]:
-			return configError("provider %q: duplicate key ID %q", p.Name, k.ID)
-		case k.Value == "":
-			return configError("provider %q: key %q has no value", p.Name, k.ID)
-		case k.Weight < 0:
-			return configError("provider %q: key %q has a negative weight", p.Name, k.ID)
-		}
-		ids[k.ID] = true
-	}
-	return nil
-}
 	if err := cfg.validateSpend(); err != nil {
 		return err
 	}
+	return validateVirtualKeys(cfg.VirtualKeys, names)
+}
 
-func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
-	ids := make(map[string]bool, len(vks))
 // validateSpend checks the prices, and that every virtual key with a
 // Budget is one the middleware can hold to it: its brokered sessions are
 // metered.
@@ -319,6 +295,30 @@ func (cfg *Config) validateSpend() error {
 	return nil
 }
 
+func validateKeys(p *ProviderConfig) error {
+	if len(p.Keys) == 0 {
+		return configError("provider %q: no keys", p.Name)
+	}
+	ids := make(map[string]bool, len(p.Keys))
+	for j := range p.Keys {
+		k := &p.Keys[j]
+		switch {
+		case k.ID == "":
+			return configError("provider %q: key %d has no ID", p.Name, j)
+		case ids[k.ID]:
+			return configError("provider %q: duplicate key ID %q", p.Name, k.ID)
+		case k.Value == "":
+			return configError("provider %q: key %q has no value", p.Name, k.ID)
+		case k.Weight < 0:
+			return configError("provider %q: key %q has a negative weight", p.Name, k.ID)
+		}
+		ids[k.ID] = true
+	}
+	return nil
+}
+
+func validateVirtualKeys(vks []VirtualKey, providers map[string]bool) error {
+	ids := make(map[string]bool, len(vks))
 	values := make(map[Secret]bool, len(vks))
 	for i := range vks {
 		vk := &vks[i]

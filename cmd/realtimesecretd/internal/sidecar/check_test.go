@@ -166,3 +166,51 @@ func TestDefaultProviderConfig(t *testing.T) {
 		})
 	}
 }
+
+// silentServer returns the address of a loopback listener that accepts
+// connections and never answers, as a Redis behind a dropped route.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestStoreUnreachableNamesWhere: a Redis that does not answer is reported
+// by its host and port and how long it was given, at -check and at start,
+// never as "ping: context deadline exceeded" and never with its password.
+func TestStoreUnreachableNamesWhere(t *testing.T) {
+	const password = "redis-password-where-0123"
+	for _, tc := range []struct{ name, addr string }{
+		{name: "refused", addr: closedPort(t)},
+		{name: "silent", addr: silentServer(t)},
+	} {
+		t.Run(tc.name+" at -check", func(t *testing.T) {
+			store := "store: {type: redis, url: \"redis://u:" + password + "@" + tc.addr + "/0\", timeout: 200ms}\n"
+			code, stdout, stderr := runCheck(t, minimalYAML+store, nil, "-require-store")
+			assert.Equal(t, 1, code, stdout)
+			assert.Contains(t, stderr, "redis at "+tc.addr+" did not answer within 200ms\n")
+			assert.NotContains(t, stderr, "deadline exceeded")
+			assert.NotContains(t, stderr, password)
+		})
+		t.Run(tc.name+" at start", func(t *testing.T) {
+			file := minimalYAML + "listen: 127.0.0.1:0\nstore: {type: redis, url: \"redis://u:" + password + "@" + tc.addr + "/0\", timeout: 200ms}\n"
+			stderr, _, stop := runFile(t, baseEnv(), "-config", writeConfig(t, file))
+			lines := stderr.await(t, "store unreachable at start: redis at "+tc.addr+" did not answer within 200ms", 1)
+			assert.Equal(t, "WARN", lines[0]["level"])
+			assert.Contains(t, lines[0]["effect"], "mints would go on unattributed")
+			assert.Equal(t, 0, stop())
+			assert.NotContains(t, stderr.String(), password)
+		})
+	}
+}

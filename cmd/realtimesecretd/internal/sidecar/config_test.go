@@ -103,6 +103,7 @@ func TestParseDemoFile(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:8080", cfg.Listen)
 	assert.Equal(t, []string{"openai"}, cfg.DemoProviders(), "no OPENAI_API_KEY: demo mode")
 	assert.Equal(t, "vk-demo-not-secret", cfg.VirtualKeys[0].Value.Reveal())
+	assert.Equal(t, "openai", cfg.DefaultProvider, "an SDK's bare gpt-realtime mints")
 
 	cfg, err = sidecar.Load(path, env(map[string]string{"OPENAI_API_KEY": upstreamKey}))
 	require.NoError(t, err)
@@ -506,4 +507,154 @@ func TestLoadNamesFile(t *testing.T) {
 
 	_, err = sidecar.Load(filepath.Join(t.TempDir(), "missing.yaml"), env(nil))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestParseErrorsInTheFilesTerms: type and validation errors name the key
+// as the file writes it (its YAML path) and its line, never a Go type or
+// field; a value is quoted back only when the file has it, short.
+func TestParseErrorsInTheFilesTerms(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		env   map[string]string // more variables
+		want  string
+		never []string
+	}{
+		{name: "a word for an integer",
+			yaml: minimalYAML + "    max_sessions: two\n",
+			want: `line 10: virtual_keys[0].max_sessions: want an integer, got "two"`},
+		{name: "a quoted number",
+			yaml: minimalYAML + "max_body_bytes: \"2048\"\n",
+			want: `line 10: max_body_bytes: want an integer, got "2048" (quoted, so it is a string: remove the quotes)`},
+		{name: "a variable's value is named by the variable",
+			yaml: minimalYAML + "server:\n  max_header_bytes: ${HEADER_LIMIT}\n",
+			env:  map[string]string{"HEADER_LIMIT": "sixty-four-kilobytes-please"},
+			want: "line 11: server.max_header_bytes: want an integer, got the value of ${HEADER_LIMIT}", never: []string{"sixty-four"}},
+		{name: "a long value is not quoted",
+			yaml: minimalYAML + "    max_sessions: sk-live-0123456789abcdef\n",
+			want: "line 10: virtual_keys[0].max_sessions: want an integer, got a value of 24 characters", never: []string{"sk-live"}},
+		{name: "a list for a string",
+			yaml: minimalYAML + "path_prefix: [/api]\n",
+			want: "line 10: path_prefix: want a string, got a list"},
+		{name: "a string for a list",
+			yaml: minimalYAML + "    models: gpt-realtime\n",
+			want: `line 10: virtual_keys[0].models: want a list, like [a, b], got "gpt-realtime"`},
+		{name: "a word for a bool",
+			yaml: minimalYAML + "strict_store: yes please\n",
+			want: `line 10: strict_store: want true or false, got "yes please"`},
+		{name: "a duration in days",
+			yaml: minimalYAML + "    max_ttl: 1d\n",
+			want: `line 10: virtual_keys[0].max_ttl: not a duration: want one like 30s, 10m or 1h30m, got "1d" (write 24h: durations have no days or weeks)`},
+		{name: "a duration in days and hours",
+			yaml: minimalYAML + "session_lifetime: 1d12h\n",
+			want: `(write 36h0m0s: durations have no days or weeks)`},
+		{name: "a duration in weeks",
+			yaml: minimalYAML + "session_lifetime: 2w\n",
+			want: `(write 336h: durations have no days or weeks)`},
+		{name: "a duration without a unit",
+			yaml: minimalYAML + "server: {shutdown_timeout: 30}\n",
+			want: `line 10: server.shutdown_timeout: not a duration: want one like 30s, 10m or 1h30m, got "30" (add a unit, like 30s)`},
+		{name: "a key's type error inside a provider",
+			yaml: minimalYAML + "    rate_limit: {requests: many, per: 1m}\n",
+			want: `line 10: virtual_keys[0].rate_limit.requests: want an integer, got "many"`},
+		{name: "rate limit without per",
+			yaml: minimalYAML + "    rate_limit: {requests: 5}\n",
+			want: "line 10: virtual_keys[0].rate_limit needs both requests and per, like {requests: 60, per: 1m}"},
+		{name: "rate limit without requests",
+			yaml: minimalYAML + "    rate_limit:\n      per: 1m\n",
+			want: "line 10: virtual_keys[0].rate_limit needs both requests and per"},
+		{name: "a negative rate",
+			yaml: minimalYAML + "    rate_limit: {requests: -1, per: 1m}\n",
+			want: "line 10: virtual_keys[0].rate_limit.requests must not be negative"},
+		{name: "a virtual key without an id",
+			yaml: minimalYAML + "  - value: other-value\n",
+			want: "line 10: virtual_keys[1]: id is required"},
+		{name: "two virtual keys with one id",
+			yaml: minimalYAML + "  - id: web\n    value: other-value\n",
+			want: `line 10: virtual_keys[1].id "web": virtual_keys[0] has it too; each key needs its own id`},
+		{name: "two virtual keys with one value",
+			yaml: minimalYAML + "  - id: other\n    value: ${VK_WEB}\n",
+			want: "line 11: virtual_keys[1].value (other): value is the same as virtual_keys[0]'s", never: []string{virtualKey}},
+		{name: "a virtual key for an unknown provider",
+			yaml: minimalYAML + "    providers: [openai, azure]\n",
+			want: `line 10: virtual_keys[0].providers[1] "azure" is not one of providers (openai)`},
+		{name: "an empty virtual key names its variable",
+			yaml: minimalYAML,
+			env:  map[string]string{"VK_WEB": ""},
+			want: "line 8: virtual_keys[0] (web): value is empty (is VK_WEB set?)"},
+		{name: "a provider key without an id",
+			yaml: "allow_anonymous: true\nproviders:\n  openai:\n    keys:\n      - value: k\n",
+			want: "line 5: providers.openai.keys[0]: id is required"},
+		{name: "a provider name that is no path segment",
+			yaml: "allow_anonymous: true\nproviders:\n  open ai:\n    type: openai\n    keys: [{id: a, value: k}]\n",
+			want: "line 3: providers.open ai: the name must be letters, digits, '-', '_' or '.'"},
+		{name: "a path prefix without a slash",
+			yaml: minimalYAML + "path_prefix: api\n",
+			want: `line 10: path_prefix "api": want a path starting with /, like /api`},
+		{name: "a virtual key header that is no header name",
+			yaml: minimalYAML + "virtual_key_header: \"X Key\"\n",
+			want: `line 10: virtual_key_header "X Key": not a header name`},
+		{name: "a provider timeout names its line",
+			yaml: minimalYAML + "server: {write_timeout: 20s}\n",
+			want: "line 3: providers.openai.timeout 30s is not below server.write_timeout 20s"},
+		{name: "a store type names its line",
+			yaml: minimalYAML + "store:\n  type: etcd\n",
+			want: `line 11: store.type "etcd": want memory or redis`},
+		{name: "a redis store without a url names its variable",
+			yaml: minimalYAML + "store:\n  type: redis\n  url: ${REDIS_URL:-}\n",
+			want: "line 12: store.url is required for type redis (is REDIS_URL set?)"},
+		{name: "a cors origin names its line",
+			yaml: minimalYAML + "cors:\n  allowed_origins:\n    - https://a.example\n    - a.example\n",
+			want: `line 13: cors.allowed_origins[1] "a.example"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := baseEnv()
+			for k, v := range tc.env {
+				vars[k] = v
+			}
+			_, err := sidecar.Parse([]byte(tc.yaml), env(vars))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			for _, n := range tc.never {
+				assert.NotContains(t, err.Error(), n)
+			}
+			for _, goName := range []string{"sidecar.", "int64", "float64", "!!str", "RateLimit", "MaxSessions", "cannot unmarshal"} {
+				assert.NotContains(t, err.Error(), goName, "a Go name")
+			}
+		})
+	}
+}
+
+// TestPublishedDemoKey: the demo configs' published virtual key mints only
+// worthless demo secrets, or on a loopback address: with a provider key on
+// a network address anyone who read the repository could mint.
+func TestPublishedDemoKey(t *testing.T) {
+	const file = "listen: ${LISTEN}\ndemo: true\nproviders:\n  openai:\n    keys:\n      - id: primary\n        value: ${OPENAI_API_KEY:-}\n" +
+		"virtual_keys:\n  - id: web\n    value: ${VK_WEB:-vk-demo-not-secret}\n"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // the error; "" for none
+	}{
+		{name: "demo mode on every interface", env: map[string]string{"LISTEN": "0.0.0.0:8080"}},
+		{name: "a real key on loopback", env: map[string]string{"LISTEN": "127.0.0.1:8080", "OPENAI_API_KEY": upstreamKey}},
+		{name: "a real key on localhost", env: map[string]string{"LISTEN": "localhost:8080", "OPENAI_API_KEY": upstreamKey}},
+		{name: "a real key and a key of one's own", env: map[string]string{"LISTEN": "0.0.0.0:8080", "OPENAI_API_KEY": upstreamKey, "VK_WEB": virtualKey}},
+		{name: "a real key on every interface", env: map[string]string{"LISTEN": "0.0.0.0:8080", "OPENAI_API_KEY": upstreamKey},
+			want: "line 10: virtual_keys[0].value (web): value is the published demo key, and a provider has a key: on 0.0.0.0:8080 anyone could mint with it. " +
+				"Give the virtual key a value of your own (set VK_WEB), or leave the provider keys unset for demo mode"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sidecar.Parse([]byte(file), env(tc.env))
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+			assert.NotContains(t, err.Error(), upstreamKey)
+		})
+	}
 }

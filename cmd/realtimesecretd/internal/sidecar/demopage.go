@@ -33,7 +33,10 @@ type demoPage struct {
 
 // newDemoPage renders the page for cfg: it mints on the GA route and
 // brokers calls on the calls route under cfg's path prefix, with the first
-// demo provider's realtime model.
+// demo provider's realtime model. When a virtual key has the published
+// demo value (demoVirtualKey), the page's virtual key field holds it, so
+// the page works at the first click; any other value is a secret and never
+// goes into the page.
 func newDemoPage(cfg *Config) (*demoPage, error) {
 	script, err := demoFiles.ReadFile("demopage/page.js")
 	if err != nil {
@@ -47,18 +50,25 @@ func newDemoPage(cfg *Config) (*demoPage, error) {
 	if demo := cfg.DemoProviders(); len(demo) > 0 {
 		model = demo[0] + "/" + model
 	}
+	virtualKey := ""
+	for _, vk := range cfg.VirtualKeys {
+		if vk.Value.Reveal() == demoVirtualKey && (vk.Active == nil || *vk.Active) {
+			virtualKey = demoVirtualKey
+		}
+	}
 	var buf bytes.Buffer
 	prefix := strings.TrimSuffix(cfg.PathPrefix, "/")
 	err = demoTemplate.Execute(&buf, struct {
-		MintPath, CallsPath, Model string
-		Script                     template.JS
-		Style                      template.CSS
+		MintPath, CallsPath, Model, VirtualKey string
+		Script                                 template.JS
+		Style                                  template.CSS
 	}{
-		MintPath:  prefix + contract.EndpointClientSecret.Path(),
-		CallsPath: prefix + contract.EndpointCall.Path(),
-		Model:     model,
-		Script:    template.JS(script), //nolint:gosec // our own embedded file, not input
-		Style:     template.CSS(style), //nolint:gosec // our own embedded file, not input
+		MintPath:   prefix + contract.EndpointClientSecret.Path(),
+		CallsPath:  prefix + contract.EndpointCall.Path(),
+		Model:      model,
+		VirtualKey: virtualKey,
+		Script:     template.JS(script), //nolint:gosec // our own embedded file, not input
+		Style:      template.CSS(style), //nolint:gosec // our own embedded file, not input
 	})
 	if err != nil {
 		return nil, err

@@ -65,7 +65,8 @@ func TestDemoPageServedInDemoMode(t *testing.T) {
 	assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
 	assert.Contains(t, string(body), "fetch(")
 	assert.Contains(t, string(body), `value="openai/gpt-realtime"`, "the model field names the demo provider")
-	assert.NotContains(t, string(body), "vk-demo-not-secret", "the page never carries a configured virtual key")
+	assert.Regexp(t, `<input id="vk" [^>]*value="vk-demo-not-secret">`, string(body),
+		"the published demo key is filled in: the page works at the first click")
 
 	// The policy allows exactly the page's inline script and style: a
 	// browser runs them, and nothing injected.
@@ -139,6 +140,16 @@ func TestDemoPageRoutes(t *testing.T) {
 	post, _ := do(t, http.MethodPost, srv.URL+sidecar.DemoPagePath, nil, "")
 	assert.Equal(t, http.StatusMethodNotAllowed, post.StatusCode)
 	assert.Equal(t, "GET, HEAD", post.Header.Get("Allow"))
+}
+
+// TestDemoPageFillsOnlyThePublishedKey: a virtual key of one's own is a
+// secret and never goes into the page; the field is then empty.
+func TestDemoPageFillsOnlyThePublishedKey(t *testing.T) {
+	yaml := strings.Replace(demoYAML, "value: vk-demo-not-secret", "value: ${VK_WEB}", 1)
+	srv := demoServer(t, yaml, map[string]string{"VK_WEB": virtualKey})
+	_, body := do(t, http.MethodGet, srv.URL+sidecar.DemoPagePath, nil, "")
+	assert.NotContains(t, string(body), virtualKey)
+	assert.Contains(t, string(body), `<input id="vk" type="password" autocomplete="off" required placeholder="a virtual_keys value from the config" value="">`)
 }
 
 func TestDemoPageFollowsPathPrefix(t *testing.T) {

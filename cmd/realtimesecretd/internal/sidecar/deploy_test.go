@@ -158,6 +158,7 @@ func TestDeploySystemd(t *testing.T) {
 	assert.Equal(t, cmd, directives["ExecStart"])
 	assert.Equal(t, cmd+" -check", directives["ExecStartPre"], "the host checks the config before each start")
 	assert.Equal(t, "SIGTERM", directives["KillSignal"], "SIGTERM drains")
+	assert.Equal(t, "/bin/kill -HUP $MAINPID", directives["ExecReload"], "systemctl reload: SIGHUP reloads the config")
 	assert.Equal(t, "yes", directives["DynamicUser"], "never root")
 	assert.Equal(t, "/etc/realtimesecretd/env", directives["EnvironmentFile"], "keys come from the environment file")
 
@@ -165,7 +166,36 @@ func TestDeploySystemd(t *testing.T) {
 }
 
 // The container image's default config (container/config.yaml, at
-// /etc/realtimesecretd/config.yaml in the image).
+// /etc/realtimesecretd/config.yaml in the image): with a provider key it
+// needs a virtual key of its own; without one it runs the demo, so the
+// image can be tried without a key.
 func TestDeployContainerConfig(t *testing.T) {
-	checkDeployConfig(t, deployRepoFile("container", "config.yaml"))
+	path := deployRepoFile("container", "config.yaml")
+	tests := []struct {
+		name string
+		vars map[string]string
+		code int
+		want []string
+		demo bool
+	}{
+		{name: "keys set", vars: deployEnv, want: []string{"OK"}},
+		{name: "no key: the demo", vars: nil, want: []string{"OK", "demo mode: openai"}, demo: true},
+		{name: "a virtual key of one's own, no provider key: the demo", vars: map[string]string{"VK_WEB": "vk-deploy-test"},
+			want: []string{"OK", "demo mode: openai"}, demo: true},
+		{name: "a provider key and the published virtual key", vars: map[string]string{"OPENAI_API_KEY": "sk-deploy-test"}, code: 1,
+			want: []string{"virtual_keys[0].value (web): value is the published demo key", "set VK_WEB"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := runDeployCheck(t, path, tc.vars)
+			require.Equal(t, tc.code, code, out)
+			for _, w := range tc.want {
+				assert.Contains(t, out, w)
+			}
+			if !tc.demo {
+				assert.NotContains(t, out, "demo mode:")
+			}
+			assert.NotContains(t, out, "sk-deploy-test")
+		})
+	}
 }

@@ -236,3 +236,81 @@ func TestRunFlushesLogOnShutdown(t *testing.T) {
 	assert.Len(t, stderr.lines(t, "stopped"), 1, "lines logged during the stop are written too")
 	assert.NotContains(t, stderr.String(), "vk-demo-not-secret")
 }
+
+// runFile starts Run with args on a free loopback port (-listen) and
+// returns its log and address once it listens, with the function that
+// stops it and returns its exit code.
+func runFile(t *testing.T, vars map[string]string, args ...string) (stderr *syncBuffer, addr string, stop func() int) {
+	t.Helper()
+	stderr = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	exit := make(chan int, 1)
+	go func() { exit <- sidecar.Run(ctx, args, env(vars), &bytes.Buffer{}, stderr) }()
+	eventually(t, func() bool {
+		for _, l := range stderr.lines(t, "realtimesecretd listening") {
+			addr, _ = l["addr"].(string)
+		}
+		return addr != "" || strings.Contains(stderr.String(), "realtimesecretd failed")
+	}, "the sidecar logs its address")
+	require.NotEmpty(t, addr, stderr.String())
+	return stderr, addr, func() int {
+		cancel()
+		return receive(t, exit, "Run to return")
+	}
+}
+
+// TestRunMakeRunConfig: make run's config, testdata/sidecar.yaml, serves
+// where -listen says, and mints the bare model the official SDKs send
+// (default_provider: openai).
+func TestRunMakeRunConfig(t *testing.T) {
+	demoFile := filepath.Join(repoRoot, "testdata", "sidecar.yaml")
+	stderr, addr, stop := runFile(t, nil, "-config", demoFile, "-listen", "127.0.0.1:0")
+	assert.NotEqual(t, "127.0.0.1:8080", addr)
+	resp, body := do(t, http.MethodPost, "http://"+addr+"/v1/realtime/client_secrets", http.Header{
+		"Authorization": {"Bearer vk-demo-not-secret"},
+		"Content-Type":  {"application/json"},
+	}, `{"session":{"type":"realtime","model":"gpt-realtime"}}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), `"value":"ek_`)
+	assert.Equal(t, 0, stop())
+	mints := stderr.lines(t, "realtime mint")
+	require.Len(t, mints, 1)
+	assert.Equal(t, "openai", mints[0]["provider"])
+
+	cfg, err := sidecar.Load(demoFile, env(map[string]string{"LISTEN": "127.0.0.1:9000"}))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9000", cfg.Listen, "LISTEN sets the address")
+}
+
+func TestRunListenFlag(t *testing.T) {
+	const file = "listen: 192.0.2.1:8080\nproviders: {openai: {keys: [{id: a, value: k}]}}\nallow_anonymous: true\n"
+	t.Run("overrides the file", func(t *testing.T) {
+		// The file's address (TEST-NET-1) is not this machine's: only the
+		// flag's can be served.
+		_, addr, stop := runFile(t, nil, "-config", writeConfig(t, file), "-listen", "127.0.0.1:0")
+		assert.True(t, strings.HasPrefix(addr, "127.0.0.1:"), addr)
+		assert.Equal(t, 0, stop())
+	})
+	tests := []struct {
+		name   string
+		file   string
+		listen string
+		code   int
+		stderr string
+	}{
+		{name: "not an address", file: file, listen: "8080", code: 2, stderr: `-listen "8080": want host:port`},
+		{name: "the admin listener's address", file: file + "admin: {listen: 127.0.0.1:9999}\n", listen: "127.0.0.1:9999", code: 1,
+			stderr: "line 4: admin.listen is the same address as listen"},
+		{name: "checked with the file", file: file, listen: "127.0.0.1:0", code: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := sidecar.Run(context.Background(), []string{"-config", writeConfig(t, tc.file), "-listen", tc.listen, "-check"},
+				env(nil), &stdout, &stderr)
+			assert.Equal(t, tc.code, code, stderr.String())
+			assert.Contains(t, stderr.String(), tc.stderr)
+		})
+	}
+}
