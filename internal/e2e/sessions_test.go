@@ -205,11 +205,15 @@ func TestGoSDKLiveThroughMiddleware(t *testing.T) {
 	assert.Equal(t, fakeupstream.SessionLive, sess.Kind)
 	assert.Equal(t, "gpt-live-1", sess.Model)
 
+	// A WebRTC GPT-Live session is ended as OpenAI documents: session.close
+	// on an attach (the hang-up endpoint is for SIP sessions).
 	requireNoAPIError(t, client.Live.Sessions.Hangup(t.Context(), sessionID))
 	require.Equal(t, 2, st.Upstream.Count())
 	req, _ = st.Upstream.Last()
-	assert.Equal(t, upstreamLivePath+"/"+sessionID+"/hangup", req.Path)
+	assert.Equal(t, upstreamLivePath+"/"+sessionID+"/attach", req.Path)
 	assert.Equal(t, "Bearer "+upstreamKeyLive, req.Header.Get("Authorization"), "the key that created the session")
+	assert.Equal(t, 1, st.Upstream.SidebandStats().SessionCloses)
+	assert.Zero(t, st.Upstream.SessionStats().Hangups, "not the hang-up endpoint")
 	sess, _ = st.Upstream.Session(sessionID)
 	assert.False(t, sess.Active(), "the upstream ended the session")
 }
