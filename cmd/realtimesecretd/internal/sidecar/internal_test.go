@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
@@ -122,4 +123,41 @@ func TestBuildPassesTheSessionLifetime(t *testing.T) {
 			assert.Equal(t, tc.want, b.core.SessionLifetime)
 		})
 	}
+}
+
+// sharedRegistry is a session registry the core takes for a shared one
+// (not a *memory.SessionRegistry): its Handler runs a cap loop until Close.
+type sharedRegistry struct{ contract.SessionRegistry }
+
+// TestReloadPrune: a retired generation is closed once nothing can depend
+// on it: its registry is shared (the current Handler's cap loop covers its
+// caps), it meters nothing, and no request can still be in flight on it.
+// With the in-process registry it is kept: its pending caps are its own.
+func TestReloadPrune(t *testing.T) {
+	cfg, err := Parse([]byte("allow_anonymous: true\nproviders: {openai: {keys: [{id: a, value: k}]}}\n"),
+		func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	s, err := New(cfg, Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.release(context.Background()) })
+	inFlight := time.Duration(cfg.Server.ReadTimeout) + time.Duration(cfg.Server.WriteTimeout)
+	now := time.Now()
+	provider, err := openai.New(openai.Config{BaseURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	gen := func(registry contract.SessionRegistry, retired time.Time) *generation {
+		core, err := realtimesecret.New(realtimesecret.Config{
+			Providers:       []realtimesecret.ProviderConfig{{Name: "openai", Provider: provider, Keys: []realtimesecret.Key{{ID: "a", Value: "k"}}}},
+			SessionRegistry: registry,
+		})
+		require.NoError(t, err)
+		return &generation{core: core, stores: &stores{registry: registry}, retiredAt: retired}
+	}
+	local := gen(memory.NewSessionRegistry(), now.Add(-time.Hour))
+	sharedOld := gen(sharedRegistry{memory.NewSessionRegistry()}, now.Add(-inFlight-time.Second))
+	sharedNew := gen(sharedRegistry{memory.NewSessionRegistry()}, now.Add(-inFlight+time.Second))
+	s.retired = []*generation{local, sharedOld, sharedNew}
+
+	s.prune(now)
+	assert.Equal(t, []*generation{local, sharedNew}, s.retired)
+	s.release(context.Background()) // closes the kept ones
 }

@@ -164,3 +164,30 @@ func TestRunReloadsOnSIGHUP(t *testing.T) {
 	assert.Len(t, stderr.lines(t, "stopped"), 1)
 	assert.NotContains(t, stderr.String(), "vk-demo-not-secret")
 }
+
+// TestReloadKeepsMetering: a metered session created before a reload is
+// still metered by the Handler that created it; hung up through the new
+// config, it reports its usage once, in full.
+func TestReloadKeepsMetering(t *testing.T) {
+	noLeaks(t)
+	h := start(t, options{extra: "usage_metering: true\n", sideband: meterScript})
+	status, id, body := h.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+
+	require.NoError(t, h.reload(t, strings.Replace(h.Text, "usage_metering: true\n", "usage_metering: false\n", 1)))
+	status, unmetered, body := h.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	h.hangup(t, "/v1/realtime/calls/"+unmetered+"/hangup")
+	h.hangup(t, "/v1/realtime/calls/"+id+"/hangup")
+
+	usage := h.Logs.await(t, "realtime session usage", 1)
+	assert.Equal(t, id, usage[0]["session_id"], "only the session created with metering on")
+	u, _ := usage[0]["usage"].(map[string]any)
+	assert.InDelta(t, 111, u["input_tokens"], 0, "its usage, in full")
+	// The new Handler sent the hang-up but does not meter the session: its
+	// meter learns of the end from the sideband.
+	assert.Equal(t, "ended", usage[0]["end"])
+	h.shutdown()
+	eventually(t, h.isStopped, "the sidecar stops")
+	assert.Len(t, h.Logs.lines(t, "realtime session usage"), 1, "reported once")
+}
