@@ -27,6 +27,7 @@
 //	realtimesecret_usage_tokens_total{provider,endpoint,virtual_key,direction,kind}  counter, from OnUsage
 //	realtimesecret_session_seconds_total{provider,endpoint,virtual_key}              counter, from OnUsage
 //	realtimesecret_sessions_ended_total{provider,endpoint,reason}                    counter, from OnUsage
+//	realtimesecret_spend_usd_total{provider,model}                                   counter, from OnUsage (UsageEvent.CostUSD)
 //	realtimesecret_sessions_in_flight{virtual_key}                                   gauge, after SessionsInFlight
 //
 // wired as:

@@ -38,6 +38,13 @@ const (
 	EndRevoked  = "revoked"  // Handler.EndSessions
 	EndExpired  = "expired"  // its record expired first; it may have gone on
 	EndStopped  = "stopped"  // Handler.Close stopped metering; it may go on
+	// EndBudget: its virtual key's budget was spent, and the middleware
+	// ended it.
+	EndBudget = "budget"
+	// EndUnmetered: its virtual key has a budget and its sideband did not
+	// attach in time, so the middleware ended it (realtimesecret.UsageEnd
+	// "unmetered").
+	EndUnmetered = "unmetered"
 )
 
 // sessionsTimeout bounds the registry reads of one scrape of
@@ -49,6 +56,7 @@ type sessionMetrics struct {
 	usageTokens    *prometheus.CounterVec
 	sessionSeconds *prometheus.CounterVec
 	ended          *prometheus.CounterVec
+	spend          *prometheus.CounterVec
 
 	// virtualKeys are the ids that may be a label value; nil: none.
 	virtualKeys atomic.Pointer[map[string]bool]
@@ -77,9 +85,15 @@ func newSessionMetrics() sessionMetrics {
 		}, []string{"provider", "endpoint", "virtual_key"}),
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realtimesecret_sessions_ended_total",
-			Help: "Metered brokered sessions by how they ended: upstream, hangup, cap, revoked, " +
-				"expired (the record first), stopped (metering stopped at shutdown), by provider and endpoint.",
+			Help: "Metered brokered sessions by how they ended: upstream, hangup, cap, revoked, budget (its key's budget was spent), " +
+				"unmetered (budgeted, its sideband never attached), expired (the record first), stopped (metering stopped at shutdown), " +
+				"by provider and endpoint.",
 		}, []string{"provider", "endpoint", "reason"}),
+		spend: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "realtimesecret_spend_usd_total",
+			Help: "What metered brokered sessions cost, in US dollars at the configured prices (the middleware's estimate, " +
+				"not the provider's bill), as their sidebands reported them at the sessions' ends, by provider and model.",
+		}, []string{"provider", "model"}),
 		inFlightDesc: prometheus.NewDesc("realtimesecret_sessions_in_flight",
 			"Brokered sessions live now, by virtual key, as the session registry knows them: "+
 				"with a shared registry (Redis) every node reports all nodes' sessions, so aggregate with max, not sum.",
@@ -108,7 +122,8 @@ func (c *Collector) virtualKeyLabel(id string) string {
 
 // OnUsage counts the usage of a metered session and how it ended; use it
 // as Config.OnUsage. Tokens go to realtimesecret_usage_tokens_total,
-// seconds to realtimesecret_session_seconds_total, the end to
+// seconds to realtimesecret_session_seconds_total, its cost (CostUSD) to
+// realtimesecret_spend_usd_total, the end to
 // realtimesecret_sessions_ended_total.
 func (c *Collector) OnUsage(ev realtimesecret.UsageEvent) {
 	provider, endpoint := ev.Record.Provider, ev.Record.Endpoint.String()
@@ -130,6 +145,9 @@ func (c *Collector) OnUsage(ev realtimesecret.UsageEvent) {
 	if u.Seconds > 0 {
 		c.sessionSeconds.WithLabelValues(provider, endpoint, vk).Add(u.Seconds)
 	}
+	if ev.CostUSD > 0 {
+		c.spend.WithLabelValues(provider, ev.Record.Model).Add(ev.CostUSD)
+	}
 	c.ended.WithLabelValues(provider, endpoint, endReason(ev.End)).Inc()
 }
 
@@ -146,6 +164,10 @@ func endReason(end realtimesecret.UsageEnd) string {
 		return EndRevoked
 	case realtimesecret.UsageExpired:
 		return EndExpired
+	case realtimesecret.UsageBudget:
+		return EndBudget
+	case realtimesecret.UsageEnd(EndUnmetered):
+		return EndUnmetered
 	default:
 		return EndStopped
 	}
@@ -164,6 +186,7 @@ func (m *sessionMetrics) describe(ch chan<- *prometheus.Desc) {
 	m.usageTokens.Describe(ch)
 	m.sessionSeconds.Describe(ch)
 	m.ended.Describe(ch)
+	m.spend.Describe(ch)
 	ch <- m.inFlightDesc
 }
 
@@ -171,6 +194,7 @@ func (m *sessionMetrics) collect(ch chan<- prometheus.Metric) {
 	m.usageTokens.Collect(ch)
 	m.sessionSeconds.Collect(ch)
 	m.ended.Collect(ch)
+	m.spend.Collect(ch)
 	src := m.inFlight.Load()
 	if src == nil {
 		return

@@ -36,7 +36,7 @@ func TestMeterCollectorUsage(t *testing.T) {
 # HELP realtimesecret_session_seconds_total Seconds metered GPT-Live sessions ran, as their sidebands reported them at the sessions' ends, by provider, endpoint and virtual key (configured ones only).
 # TYPE realtimesecret_session_seconds_total counter
 realtimesecret_session_seconds_total{endpoint="live_sessions",provider="openai",virtual_key=""} 13
-# HELP realtimesecret_sessions_ended_total Metered brokered sessions by how they ended: upstream, hangup, cap, revoked, expired (the record first), stopped (metering stopped at shutdown), by provider and endpoint.
+# HELP realtimesecret_sessions_ended_total Metered brokered sessions by how they ended: upstream, hangup, cap, revoked, budget (its key's budget was spent), unmetered (budgeted, its sideband never attached), expired (the record first), stopped (metering stopped at shutdown), by provider and endpoint.
 # TYPE realtimesecret_sessions_ended_total counter
 realtimesecret_sessions_ended_total{endpoint="calls",provider="openai",reason="cap"} 1
 realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="revoked"} 1
@@ -51,6 +51,33 @@ realtimesecret_usage_tokens_total{direction="output",endpoint="calls",kind="audi
 `
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want),
 		"realtimesecret_usage_tokens_total", "realtimesecret_session_seconds_total", "realtimesecret_sessions_ended_total"))
+}
+
+// TestSpendCollector: OnUsage adds a session's cost to
+// realtimesecret_spend_usd_total by provider and model, and counts the
+// ends of budget governance by their own reasons.
+func TestSpendCollector(t *testing.T) {
+	c := rsprom.New()
+	rt := realtimesecret.Record{Provider: "openai", Model: "gpt-realtime", Endpoint: contract.EndpointCall, VirtualKeyID: "web"}
+	live := realtimesecret.Record{Provider: "openai", Model: "gpt-live-1", Endpoint: contract.EndpointLiveSession, VirtualKeyID: "web"}
+	c.OnUsage(realtimesecret.UsageEvent{Record: rt, End: realtimesecret.UsageBudget, CostUSD: 0.25})
+	c.OnUsage(realtimesecret.UsageEvent{Record: rt, End: realtimesecret.UsageEnded, CostUSD: 0.5})
+	c.OnUsage(realtimesecret.UsageEvent{Record: live, End: realtimesecret.UsageEnd("unmetered")})
+
+	const want = `
+# HELP realtimesecret_spend_usd_total What metered brokered sessions cost, in US dollars at the configured prices (the middleware's estimate, not the provider's bill), as their sidebands reported them at the sessions' ends, by provider and model.
+# TYPE realtimesecret_spend_usd_total counter
+realtimesecret_spend_usd_total{model="gpt-realtime",provider="openai"} 0.75
+`
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(want), "realtimesecret_spend_usd_total"))
+	const ended = `
+# HELP realtimesecret_sessions_ended_total Metered brokered sessions by how they ended: upstream, hangup, cap, revoked, budget (its key's budget was spent), unmetered (budgeted, its sideband never attached), expired (the record first), stopped (metering stopped at shutdown), by provider and endpoint.
+# TYPE realtimesecret_sessions_ended_total counter
+realtimesecret_sessions_ended_total{endpoint="calls",provider="openai",reason="budget"} 1
+realtimesecret_sessions_ended_total{endpoint="calls",provider="openai",reason="upstream"} 1
+realtimesecret_sessions_ended_total{endpoint="live_sessions",provider="openai",reason="unmetered"} 1
+`
+	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(ended), "realtimesecret_sessions_ended_total"))
 }
 
 // TestGovernanceSessionsInFlight: the gauge reads the registry's live
