@@ -4,11 +4,12 @@
 // X-Realtime-* attribution headers for requests that redeem a minted
 // secret.
 //
-//	realtimesecretd -config realtimesecretd.yaml
+//	realtimesecretd -config realtimesecretd.yaml [-listen host:port]
 //	realtimesecretd -config realtimesecretd.yaml -check
 //
-// It stops gracefully on SIGTERM or SIGINT. See the README for the config
-// reference.
+// It stops gracefully on SIGTERM or SIGINT, and reads its config file
+// again on SIGHUP, swapping it in without dropping a request or a session.
+// See the README for the config reference.
 //
 // The binary carries a copy of the Mozilla CA roots
 // (golang.org/x/crypto/x509roots/fallback), used only where the system has

@@ -65,6 +65,10 @@ func (s *Server) Reload(cfg *Config) error {
 		slog.Bool("admin_api", cfg.Admin.Token != ""),
 		slog.Int("retired_handlers", len(s.retired)),
 	)
+	if g.stores != old.stores {
+		s.log.Warn("config reloaded with another store: tokens minted and sessions created before the reload are not in it, " +
+			"so they are no longer attributed or hung up through this sidecar; their leases stay in the old store")
+	}
 	if len(restart) > 0 {
 		s.log.Warn("config reloaded, but "+strings.Join(restart, ", ")+" changed: these apply only after a restart; the running values stay",
 			slog.Any("keys", restart))

@@ -191,3 +191,16 @@ func TestReloadKeepsMetering(t *testing.T) {
 	eventually(t, h.isStopped, "the sidecar stops")
 	assert.Len(t, h.Logs.lines(t, "realtime session usage"), 1, "reported once")
 }
+
+// TestReloadAnotherStore: a reload that changes store: builds the new one
+// and says what is lost with the old.
+func TestReloadAnotherStore(t *testing.T) {
+	h := start(t, options{})
+	require.NoError(t, h.reload(t, h.Text+"store: {type: redis, url: \"redis://u:store-password-0123@"+closedPort(t)+"/0\"}\n"))
+	reloaded := h.Logs.lines(t, "config reloaded")
+	require.Len(t, reloaded, 1)
+	assert.Equal(t, false, reloaded[0]["store_kept"])
+	assert.Len(t, h.Logs.lines(t, "config reloaded with another store: tokens minted and sessions created before the reload are not in it, "+
+		"so they are no longer attributed or hung up through this sidecar; their leases stay in the old store"), 1)
+	assert.NotContains(t, h.Logs.String(), "store-password-0123")
+}
