@@ -25,7 +25,7 @@ const (
 // How Google's SDKs present a token (see SecretFormat).
 const (
 	// TokenPrefix starts the name of every token.
-	TokenPrefix = "auth_tokens/"
+	TokenPrefix = "auth_tokens/" //nolint:gosec // G101: a name prefix, not a credential
 	// QueryParam carries the token on the Live WebSocket
 	// (BidiGenerateContentConstrained?access_token=...).
 	QueryParam = "access_token"

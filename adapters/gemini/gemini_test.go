@@ -189,7 +189,9 @@ func TestPolicyRefusals(t *testing.T) {
 		}, 400, "INVALID_ARGUMENT", "INVALID_VALUE", "expire_time"},
 		{"newSessionExpireTime beyond a minute", func(s *stack) string { return `{` + model + `,"newSessionExpireTime":"` + s.at(5*time.Minute) + `"}` },
 			400, "INVALID_ARGUMENT", "NEW_SESSION_EXPIRE_TIME_NOT_ALLOWED", "newSessionExpireTime"},
-		{"a refused model", func(*stack) string { return `{"bidiGenerateContentSetup":{"model":"models/gemini-2.0-flash-live-001"}}` }, 403, "PERMISSION_DENIED", "MODEL_NOT_ALLOWED", ""},
+		{"a refused model", func(*stack) string {
+			return `{"bidiGenerateContentSetup":{"model":"models/gemini-2.0-flash-live-001"}}`
+		}, 403, "PERMISSION_DENIED", "MODEL_NOT_ALLOWED", ""},
 		{"no model", func(*stack) string { return `{"uses":1}` }, 400, "INVALID_ARGUMENT", "MISSING_MODEL", "bidiGenerateContentSetup.model"},
 		{"a model the mask leaves open", func(*stack) string { return `{` + model + `,"fieldMask":"generation_config"}` }, 400, "INVALID_ARGUMENT", "MODEL_NOT_LOCKED", "fieldMask"},
 		{"the SDK's config names", func(*stack) string { return `{"liveConnectConstraints":{"model":"live"}}` }, 400, "INVALID_ARGUMENT", "UNKNOWN_PARAMETER", "liveConnectConstraints"},

@@ -25,7 +25,7 @@ const (
 // The format of xAI's client secrets and how browsers present them.
 const (
 	// SecretPrefix starts the client secrets xAI mints.
-	SecretPrefix = "xai-realtime-client-secret-"
+	SecretPrefix = "xai-realtime-client-secret-" //nolint:gosec // G101: a prefix, not a credential
 	// Subprotocol is the WebSocket subprotocol prefix a browser presents
 	// a secret in: "xai-client-secret.<secret>".
 	Subprotocol = "xai-client-secret."

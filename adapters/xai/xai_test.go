@@ -177,11 +177,11 @@ func TestSessionSettingsRefused(t *testing.T) {
 func TestUnsupportedEndpoints(t *testing.T) {
 	s := newStack(t, "", realtimesecret.VirtualKey{}, xai.Config{})
 	for path, body := range map[string]string{
-		"/xai/v1/realtime/sessions":                   `{"model":"grok"}`,
-		"/xai/v1/realtime/transcription_sessions":     `{"input_audio_transcription":{"model":"x"}}`,
+		"/xai/v1/realtime/sessions":                    `{"model":"grok"}`,
+		"/xai/v1/realtime/transcription_sessions":      `{"input_audio_transcription":{"model":"x"}}`,
 		"/xai/v1/realtime/translations/client_secrets": `{"session":{"model":"grok"}}`,
-		"/xai/v1/live/sessions":                       `{"session":{"model":"grok"},"transport":{"type":"webrtc","sdp":"v=0\r\n"}}`,
-		"/xai/v1alpha/auth_tokens":                    `{}`,
+		"/xai/v1/live/sessions":                        `{"session":{"model":"grok"},"transport":{"type":"webrtc","sdp":"v=0\r\n"}}`,
+		"/xai/v1alpha/auth_tokens":                     `{}`,
 	} {
 		w := s.mint(t, path, body)
 		if path == "/xai/v1alpha/auth_tokens" {

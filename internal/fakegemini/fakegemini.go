@@ -19,7 +19,7 @@ const (
 	// PathAuthTokens is the one route.
 	PathAuthTokens = "/v1alpha/auth_tokens"
 	// TokenPrefix starts every token name.
-	TokenPrefix = "auth_tokens/"
+	TokenPrefix = "auth_tokens/" //nolint:gosec // G101: a name prefix, not a credential
 	// DefaultExpire is a token's lifetime without expireTime.
 	DefaultExpire = 30 * time.Minute
 	// DefaultNewSession is the new-session window without
@@ -301,7 +301,6 @@ func newID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
 
 // WriteError answers in Google's error shape.
 func WriteError(w http.ResponseWriter, code int, status, msg string) {

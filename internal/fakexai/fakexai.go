@@ -19,7 +19,7 @@ const (
 	// PathClientSecrets is the one route.
 	PathClientSecrets = "/v1/realtime/client_secrets"
 	// SecretPrefix starts every secret minted, as it starts xAI's.
-	SecretPrefix = "xai-realtime-client-secret-"
+	SecretPrefix = "xai-realtime-client-secret-" //nolint:gosec // G101: a prefix, not a credential
 	// DefaultTTL is a secret's lifetime when the request names none.
 	DefaultTTL = 10 * time.Minute
 	// MaxTTLSeconds bounds expires_after.seconds.

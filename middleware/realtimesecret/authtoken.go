@@ -57,7 +57,7 @@ const (
 	// modelsPrefix starts Google's model resource names.
 	modelsPrefix = "models/"
 	// authTokenPrefix starts the name of every auth token.
-	authTokenPrefix = "auth_tokens/"
+	authTokenPrefix = "auth_tokens/" //nolint:gosec // G101: a name prefix, not a credential
 )
 
 // authTokenBody is a parsed auth token request: where each field the

@@ -8,7 +8,7 @@ import (
 
 // googAPIKeyHeader is the header Google's SDKs send their API key in: a
 // caller may present its virtual key there, and it is never forwarded.
-const googAPIKeyHeader = "X-Goog-Api-Key"
+const googAPIKeyHeader = "X-Goog-Api-Key" //nolint:gosec // G101: a header name, not a credential
 
 // forwardHeaders is the allowlist of client headers sent upstream, in
 // canonical form.

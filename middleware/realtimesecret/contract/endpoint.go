@@ -63,7 +63,7 @@ var endpointPaths = [...]string{ //nolint:gosec // G101: API paths, not credenti
 }
 
 // endpointNames are the endpoints' names in logs and metrics.
-var endpointNames = [...]string{
+var endpointNames = [...]string{ //nolint:gosec // G101: endpoint names, not credentials
 	EndpointClientSecret:         "client_secrets",
 	EndpointSession:              "sessions",
 	EndpointTranscriptionSession: "transcription_sessions",
