@@ -82,7 +82,7 @@ func TestPolicyByClaim(t *testing.T) {
 func TestNoPolicies(t *testing.T) {
 	e := newEnv(t, nil)
 	require.Equal(t, http.StatusOK, e.mint(t, e.idp.Sign(e.claims("alice")), "other/anything").Code)
-	assert.Equal(t, realtimesecret.Principal{ID: "alice"}, e.principals[0])
+	assert.Equal(t, realtimesecret.Principal{ID: "alice", Kind: oidc.KindUser}, e.principals[0])
 }
 
 // The policy's rate limit is the user's: another user has their own.

@@ -106,6 +106,10 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
+// KindUser is the Principal.Kind of the callers a Verifier authenticates:
+// refusals name them "user alice".
+const KindUser = "user"
+
 // identity is what a verified token says about its caller.
 type identity struct {
 	user    string
@@ -128,7 +132,7 @@ func (v *Verifier) Authorize(r *http.Request, in realtimesecret.Intent) (realtim
 		return realtimesecret.Principal{}, e
 	}
 	p := v.policyOf(id)
-	principal := realtimesecret.Principal{ID: id.user}
+	principal := realtimesecret.Principal{ID: id.user, Kind: KindUser}
 	if p == nil {
 		return principal, forbidden("no policy applies to user " + quote(id.user))
 	}

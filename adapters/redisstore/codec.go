@@ -17,9 +17,23 @@ var ErrCorruptValue = errors.New("redisstore: corrupt stored value")
 // brokered session's record, the only kind with a CreatedAt, is written as
 // valueVersionSession: the same fields and then CreatedAt, so token values
 // keep their size.
+//
+// A record that names its principal's kind or session limits (every
+// record the middleware writes since they were recorded) is written as
+// valueVersionPrincipal: the fields of version 1, a flags byte, CreatedAt
+// when the flags say so, then the kind and the limits. Versions 1 and 2
+// are still read.
 const (
-	valueVersion        byte = 1
-	valueVersionSession byte = 2
+	valueVersion          byte = 1
+	valueVersionSession   byte = 2
+	valueVersionPrincipal byte = 3
+)
+
+// Flags of version 3.
+const (
+	flagCreated  = 1 << iota // CreatedAt follows
+	flagFailOpen             // GovernanceFailOpen
+	flagsKnown   = flagCreated | flagFailOpen
 )
 
 // appendRecord appends the stored form of rec to dst:
@@ -30,12 +44,18 @@ const (
 //	nanos     uvarint, nanoseconds within that second
 //	KeyID, VirtualKeyID, Provider, Model: each a uvarint length and the bytes
 //	created   version 2 only: varint Unix seconds and uvarint nanoseconds of CreatedAt
+//	flags     version 3 only: 1 byte; then created as above when flagCreated,
+//	          PrincipalKind (uvarint length and bytes), MaxSessions (uvarint)
+//	          and MaxSession (uvarint nanoseconds)
 //
 // The fields are short and the upstream's expiry has whole seconds, so a
 // typical record takes about 40 bytes, a third of its JSON.
 func appendRecord(dst []byte, rec *contract.Record) []byte {
 	version := valueVersion
-	if !rec.CreatedAt.IsZero() {
+	switch {
+	case rec.PrincipalKind != "" || rec.MaxSessions > 0 || rec.MaxSession > 0 || rec.GovernanceFailOpen:
+		version = valueVersionPrincipal
+	case !rec.CreatedAt.IsZero():
 		version = valueVersionSession
 	}
 	dst = append(dst, version, byte(rec.Endpoint))
@@ -45,9 +65,25 @@ func appendRecord(dst []byte, rec *contract.Record) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
 	}
-	if version == valueVersionSession {
+	var flags byte
+	if version == valueVersionPrincipal {
+		if !rec.CreatedAt.IsZero() {
+			flags |= flagCreated
+		}
+		if rec.GovernanceFailOpen {
+			flags |= flagFailOpen
+		}
+		dst = append(dst, flags)
+	}
+	if version == valueVersionSession || flags&flagCreated != 0 {
 		dst = binary.AppendVarint(dst, rec.CreatedAt.Unix())
 		dst = binary.AppendUvarint(dst, uint64(rec.CreatedAt.Nanosecond())) //nolint:gosec // Nanosecond is in [0, 1e9)
+	}
+	if version == valueVersionPrincipal {
+		dst = binary.AppendUvarint(dst, uint64(len(rec.PrincipalKind)))
+		dst = append(dst, rec.PrincipalKind...)
+		dst = binary.AppendUvarint(dst, uint64(max(rec.MaxSessions, 0))) //nolint:gosec // not negative
+		dst = binary.AppendUvarint(dst, uint64(max(rec.MaxSession, 0)))  //nolint:gosec // not negative
 	}
 	return dst
 }
@@ -59,7 +95,7 @@ func appendRecord(dst []byte, rec *contract.Record) []byte {
 func decodeRecord(v string) (contract.Record, error) {
 	d := decoder{s: v}
 	version := d.byte()
-	if version != valueVersion && version != valueVersionSession {
+	if version != valueVersion && version != valueVersionSession && version != valueVersionPrincipal {
 		return contract.Record{}, ErrCorruptValue
 	}
 	var rec contract.Record
@@ -70,18 +106,31 @@ func decodeRecord(v string) (contract.Record, error) {
 	rec.VirtualKeyID = d.string()
 	rec.Provider = d.string()
 	rec.Model = d.string()
+	var flags byte
+	if version == valueVersionPrincipal {
+		flags = d.byte()
+	}
+	created := version == valueVersionSession || flags&flagCreated != 0
 	var createdSec int64
 	var createdNsec uint64
-	if version == valueVersionSession {
+	if created {
 		createdSec, createdNsec = d.varint(), d.uvarint()
 	}
-	if d.bad || d.s != "" || nsec >= uint64(time.Second) || createdNsec >= uint64(time.Second) || rec.Endpoint.Path() == "" {
+	var sessions, session uint64
+	if version == valueVersionPrincipal {
+		rec.PrincipalKind = d.string()
+		sessions, session = d.uvarint(), d.uvarint()
+	}
+	if d.bad || d.s != "" || nsec >= uint64(time.Second) || createdNsec >= uint64(time.Second) || rec.Endpoint.Path() == "" ||
+		flags&^flagsKnown != 0 || sessions > 1<<31 || session > 1<<62 {
 		return contract.Record{}, ErrCorruptValue
 	}
 	rec.ExpiresAt = time.Unix(sec, int64(nsec))
-	if version == valueVersionSession {
+	if created {
 		rec.CreatedAt = time.Unix(createdSec, int64(createdNsec))
 	}
+	rec.MaxSessions, rec.MaxSession = int(sessions), time.Duration(session) //nolint:gosec // bounded above
+	rec.GovernanceFailOpen = flags&flagFailOpen != 0
 	return rec, nil
 }
 

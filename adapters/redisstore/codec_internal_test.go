@@ -40,6 +40,14 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 		{name: "before 1970", rec: realtimesecret.Record{Endpoint: contract.EndpointTranscriptionSession, ExpiresAt: time.Unix(-5, 7)}},
 		{name: "brokered session", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "web", Provider: "openai", Model: "gpt-live-1",
 			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123)}},
+		{name: "a user's token", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-realtime",
+			Endpoint: contract.EndpointClientSecret, ExpiresAt: time.Unix(1756310470, 0),
+			PrincipalKind: "user", MaxSessions: 2, MaxSession: 5 * time.Minute, GovernanceFailOpen: true}},
+		{name: "a user's session", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-live-1",
+			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123),
+			PrincipalKind: "user", MaxSessions: 1}},
+		{name: "a virtual key's, no limits", rec: realtimesecret.Record{VirtualKeyID: "web", Endpoint: contract.EndpointCall,
+			ExpiresAt: time.Unix(1756310470, 0), PrincipalKind: "virtual_key"}},
 		{name: "long field", rec: realtimesecret.Record{Model: string(make([]byte, 70000)), Endpoint: contract.EndpointSession, ExpiresAt: time.Unix(2, 0)}},
 	}
 	for _, tc := range tests {
@@ -65,7 +73,7 @@ func TestDecodeRecordRejects(t *testing.T) {
 		{name: "session version without its created time", value: "\x02" + valid[1:]},
 		{name: "JSON", value: `{"key_id":"primary"}`},
 		{name: "unknown endpoint", value: valid[:1] + "\x00" + valid[2:]},
-		{name: "endpoint past the last", value: valid[:1] + "\x09" + valid[2:]},
+		{name: "endpoint past the last", value: valid[:1] + "\x7f" + valid[2:]},
 		{name: "truncated", value: valid[:len(valid)-1]},
 		{name: "truncated in a varint", value: valid[:4]},
 		{name: "trailing byte", value: valid + "x"},
@@ -116,4 +124,21 @@ func FuzzDecodeRecord(f *testing.F) {
 		again.ExpiresAt, again.CreatedAt = rec.ExpiresAt, rec.CreatedAt
 		require.Equal(t, rec, again)
 	})
+}
+
+// Version 3 is written only when the record names a principal's kind or
+// limits; the flags byte refuses bits it does not know.
+func TestRecordVersion3(t *testing.T) {
+	assert.Equal(t, valueVersion, appendRecord(nil, &typicalRecord)[0])
+	rec := typicalRecord
+	rec.PrincipalKind = "user"
+	v3 := appendRecord(nil, &rec)
+	assert.Equal(t, valueVersionPrincipal, v3[0])
+	assert.Len(t, v3, 40+1+5+2, "flags, the kind, two zero limits")
+	bad := append([]byte(nil), v3...)
+	bad[40] = 0x80 // the flags byte
+	_, err := decodeRecord(string(bad))
+	require.ErrorIs(t, err, ErrCorruptValue)
+	_, err = decodeRecord(string(v3[:len(v3)-1]))
+	require.ErrorIs(t, err, ErrCorruptValue)
 }

@@ -49,6 +49,12 @@ func (adm *admitted) record(upstreamModel string) Record {
 		Provider:     adm.provider.name,
 		Model:        unique.Make(upstreamModel).Value(), // records share a few model strings
 		Endpoint:     adm.route.endpoint,
+		// The limits travel with the token: its redemptions count
+		// against them wherever they arrive.
+		PrincipalKind:      adm.principal.Kind,
+		MaxSessions:        adm.principal.MaxSessions,
+		MaxSession:         adm.principal.MaxSession,
+		GovernanceFailOpen: adm.principal.GovernanceFailOpen,
 	}
 }
 
@@ -182,7 +188,7 @@ func (a *admission) checkRate(r *http.Request, p Principal) *Error {
 	}
 	secs := strconv.FormatInt(max(int64((retry+time.Second-1)/time.Second), 1), 10)
 	return &Error{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "rate_limit_exceeded",
-		Message: "the virtual key's mint rate limit is exceeded; retry after " + secs + "s",
+		Message: describe(p.Kind, p.ID) + " has minted as often as its rate limit allows; retry after " + secs + "s",
 		Header:  http.Header{"Retry-After": {secs}}}
 }
 

@@ -31,8 +31,15 @@ type Intent struct {
 
 // Principal is who a mint is attributed to.
 type Principal struct {
-	// ID is recorded as Record.VirtualKeyID.
+	// ID is recorded as Record.VirtualKeyID. Leases, rate limits and
+	// hang-ups go by it: with VirtualKeys configured too, a Principal
+	// that takes a virtual key's ID is refused (403 principal_conflict).
 	ID string
+	// Kind says what ID names, in refusals ("user alice"), records
+	// (Record.PrincipalKind) and events: "user" for adapters/oidc,
+	// "virtual_key" for a virtual key (set by the middleware), or the
+	// app's own word. Empty names it "principal".
+	Kind string
 	// MaxTTL caps the secret's lifetime, as VirtualKey.MaxTTL.
 	MaxTTL time.Duration
 	// RateLimit caps the principal's mints, keyed by ID. Zero means none.
@@ -40,9 +47,11 @@ type Principal struct {
 	// MaxSession caps how long its brokered sessions live, as
 	// VirtualKey.MaxSession.
 	MaxSession time.Duration
-	// MaxSessions caps its concurrent brokered sessions, as
-	// VirtualKey.MaxSessions. WebSocket redemptions count only for virtual
-	// keys: an Authorizer is not asked on redemption.
+	// MaxSessions caps its concurrent sessions, as
+	// VirtualKey.MaxSessions: brokered sessions, and the WebSocket
+	// redemptions and calls created with its secrets, which count against
+	// the limits recorded with the secret (the Authorizer is not asked
+	// again on redemption).
 	MaxSessions int
 	// GovernanceFailOpen admits the principal's sessions without a lease
 	// when the SessionRegistry cannot answer, as Config.GovernanceFailOpen
@@ -86,7 +95,16 @@ func (v *virtualKeys) byIDOrNil(id string) *VirtualKey {
 
 // find returns the virtual key presented by r, or an *Error (401).
 func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
+	vk, e, _ := v.findExplicit(r)
+	return vk, e
+}
+
+// findExplicit is find, and reports whether the caller presented a
+// virtual key explicitly: in the virtual key header or Google's, not as
+// a Bearer value, which may be another credential (a JWT).
+func (v *virtualKeys) findExplicit(r *http.Request) (_ *VirtualKey, _ *Error, explicit bool) {
 	presented := headerValue(r.Header, v.header) // canonicalized by New
+	explicit = presented != ""
 	if presented == "" {
 		presented, _ = bearer(headerValue(r.Header, "Authorization"))
 	}
@@ -94,10 +112,11 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 		// Where Google's SDKs send their API key: @google/genai pointed
 		// at the middleware presents the virtual key here.
 		presented = headerValue(r.Header, googAPIKeyHeader)
+		explicit = presented != ""
 	}
 	if presented == "" {
 		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "missing_api_key",
-			Message: "a virtual key is required: send Authorization: Bearer <key> or " + v.header}
+			Message: "a virtual key is required: send Authorization: Bearer <key> or " + v.header}, false
 	}
 	h := sha256.Sum256([]byte(presented))
 	found := -1
@@ -108,9 +127,9 @@ func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
 	}
 	if found < 0 {
 		return nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_api_key",
-			Message: "the virtual key is not valid"}
+			Message: "the virtual key is not valid"}, explicit
 	}
-	return &v.keys[found], nil
+	return &v.keys[found], nil, explicit
 }
 
 // principal is who a virtual key's requests are attributed to, with its
@@ -164,40 +183,53 @@ type callers struct {
 
 // authenticate identifies the caller from r's headers alone, before its
 // body is read, when virtual keys decide: a caller without a valid key
-// costs no body. It returns nil without virtual keys (an Authorizer is
-// asked with the intent, once the body has named it).
+// costs no body. It returns nil without virtual keys, and for a request
+// that presents none when an Authorizer decides those (it is asked with
+// the intent, once the body has named it).
 func (c *callers) authenticate(r *http.Request) (*VirtualKey, *Error) {
 	if c.vks == nil {
 		return nil, nil
 	}
-	return c.vks.find(r)
+	vk, e, explicit := c.vks.findExplicit(r)
+	if e != nil && c.authorizer != nil && !explicit {
+		return nil, nil // not a virtual key: the Authorizer's
+	}
+	return vk, e
 }
 
 // authorize authenticates the caller, unless authenticate found its
 // virtual key vk already, and applies its policy to in. On a refusal the
 // Principal holds the caller's ID when it was identified.
 func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Principal, *Error) {
-	switch {
-	case c.vks != nil:
-		if vk == nil {
-			var e *Error
-			if vk, e = c.vks.find(r); e != nil {
-				return Principal{}, e
-			}
+	if vk == nil && c.vks != nil {
+		var e *Error
+		if vk, e = c.authenticate(r); e != nil {
+			return Principal{}, e
 		}
+	}
+	switch {
+	case vk != nil:
 		if e := vk.authorize(in); e != nil {
 			// The caller is identified: its ID goes to the log and the event.
-			return Principal{ID: vk.ID}, e
+			return Principal{ID: vk.ID, Kind: kindVirtualKey}, e
 		}
-		return vk.principal(), nil
+		p := vk.principal()
+		p.Kind = kindVirtualKey
+		return p, nil
 	case c.authorizer != nil:
 		p, err := c.authorizer(r, in)
-		if err == nil {
+		if err == nil && p.Kind != kindVirtualKey && c.vks.byIDOrNil(p.ID) == nil {
 			return p, nil
+		}
+		if err == nil {
+			// Leases, rates and hang-ups go by ID: a user named like a
+			// virtual key must not share them.
+			return Principal{ID: p.ID, Kind: p.Kind}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "principal_conflict",
+				Message: describe(p.Kind, p.ID) + " has the ID of a virtual key, and may not mint while it does"}
 		}
 		// An Authorizer that identified the caller before refusing it may
 		// return its ID with the error, for the log and the event.
-		who := Principal{ID: p.ID}
+		who := Principal{ID: p.ID, Kind: p.Kind}
 		var e *Error
 		switch {
 		case errors.As(err, &e):
@@ -214,4 +246,41 @@ func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Princip
 		}
 	}
 	return Principal{}, nil
+}
+
+// kindVirtualKey is Principal.Kind of a virtual key.
+const kindVirtualKey = "virtual_key"
+
+// describe names a principal in refusals, without secrets: "virtual key
+// web", "user alice", "principal bob"; "the caller" when minting is open.
+func describe(kind, id string) string {
+	if id == "" {
+		return "the caller"
+	}
+	if len(id) > 64 {
+		id = id[:64] + "..."
+	}
+	switch kind {
+	case "":
+		kind = "principal"
+	case kindVirtualKey:
+		kind = "virtual key"
+	}
+	return kind + " " + id
+}
+
+// principalOf returns who minted the token or created the session rec
+// records, with its session limits: a virtual key's as configured now
+// (a record of before kinds were recorded is a virtual key's when one has
+// its ID), any other principal's as recorded. Nil v has no virtual keys.
+func (v *virtualKeys) principalOf(rec *Record) Principal {
+	if rec.PrincipalKind == "" || rec.PrincipalKind == kindVirtualKey {
+		if vk := v.byIDOrNil(rec.VirtualKeyID); vk != nil {
+			p := vk.principal()
+			p.Kind = kindVirtualKey
+			return p
+		}
+	}
+	return Principal{ID: rec.VirtualKeyID, Kind: rec.PrincipalKind, MaxSessions: rec.MaxSessions,
+		MaxSession: rec.MaxSession, GovernanceFailOpen: rec.GovernanceFailOpen}
 }

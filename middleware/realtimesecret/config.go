@@ -33,7 +33,11 @@ type Config struct {
 	PathPrefix string
 
 	// VirtualKeys are the credentials callers mint with. When set, every
-	// mint needs one of them. Mutually exclusive with Authorizer.
+	// mint needs one of them, unless Authorizer is set too: then a request
+	// that presents a virtual key (in VirtualKeyHeader, or a Bearer value
+	// that is one) is the key's, and any other is the Authorizer's to
+	// decide (a Bearer JWT, a cookie). A virtual key wins over what else
+	// the request carries; a VirtualKeyHeader with a wrong key is 401.
 	//
 	// WARNING: with neither VirtualKeys nor Authorizer, minting is open to
 	// anyone who reaches the routes; put the app's own authentication in
@@ -46,8 +50,10 @@ type Config struct {
 	VirtualKeyHeader string
 
 	// Authorizer decides who may mint, for host apps with their own
-	// authentication. Nil means virtual keys decide (or, without them, that
-	// minting is open). Mutually exclusive with VirtualKeys.
+	// authentication (adapters/oidc has one for OpenID Connect tokens).
+	// Nil means virtual keys decide (or, without them, that minting is
+	// open). With VirtualKeys, it decides the requests that present no
+	// virtual key.
 	Authorizer Authorizer
 
 	// MaxBodyBytes caps a mint request body; larger bodies get 413. Zero
@@ -247,9 +253,6 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.MaxBodyBytes < 0 {
 		return configError("MaxBodyBytes must not be negative")
-	}
-	if len(cfg.VirtualKeys) > 0 && cfg.Authorizer != nil {
-		return configError("VirtualKeys and Authorizer are mutually exclusive")
 	}
 	if cfg.VirtualKeyHeader != "" && !validHeaderName(cfg.VirtualKeyHeader) {
 		return configError("VirtualKeyHeader %q is not a valid header name", cfg.VirtualKeyHeader)

@@ -18,7 +18,7 @@ import (
 // already carries the client's realtime traffic to the provider (Azure's
 // regional WebRTC endpoint included, with the credential it expects), so
 // the middleware needs no second way to reach the provider, only the
-// answer's Location. Before next, the minting virtual key's lease is taken
+// answer's Location. Before next, the minting principal's lease is taken
 // (429 too_many_sessions before anything is sent); after a 2xx the call is
 // recorded for its owner's hang-up, tracked with its cap, and metered with
 // the upstream key that minted the secret, as a brokered call is.
@@ -38,10 +38,7 @@ type ekCalls struct {
 // next under governance.
 func (ec *ekCalls) serve(w http.ResponseWriter, r *http.Request, next http.Handler, rec Record) {
 	ctx := r.Context()
-	principal := Principal{ID: rec.VirtualKeyID}
-	if vk := ec.vks.byIDOrNil(rec.VirtualKeyID); vk != nil {
-		principal = vk.principal()
-	}
+	principal := ec.vks.principalOf(&rec) // the limits of whoever minted the secret
 	if p := ec.ps.byName[rec.Provider]; p != nil {
 		if e, _ := ec.budgets.check(ctx, &principal, p, rec.Model, "model"); e != nil {
 			writeError(w, e)

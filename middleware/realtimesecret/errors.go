@@ -50,9 +50,10 @@ func governanceUnavailable(err error) *Error {
 		Header: http.Header{"Retry-After": {"1"}}}
 }
 
-func tooManySessions() *Error {
+// tooManySessions refuses one more session of who ("user alice").
+func tooManySessions(who string) *Error {
 	return &Error{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "too_many_sessions",
-		Message: "the virtual key has as many concurrent sessions as it may; end one first"}
+		Message: who + " has as many concurrent sessions as it may; end one first"}
 }
 
 // noRetry returns e with x-should-retry: false, which the official SDKs

@@ -73,7 +73,7 @@ func (g *governor) acquire(ctx context.Context, p Principal, expires time.Time) 
 		}
 		return "", nil, err
 	case !ok:
-		return "", tooManySessions(), nil
+		return "", tooManySessions(describe(p.Kind, p.ID)), nil
 	}
 	return lease, nil, nil
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // redeemer attributes pass-through requests: those that carry a minted
-// token, and those that name a brokered session. It counts a virtual key's
-// WebSocket redemptions against its MaxSessions.
+// token, and those that name a brokered session. It counts WebSocket
+// redemptions against the MaxSessions of the principal that minted the
+// token: a virtual key's as configured, any other's as recorded.
 type redeemer struct {
 	records  *records
 	vks      *virtualKeys // nil without virtual keys
@@ -81,29 +82,29 @@ func (rd *redeemer) report(ev RedeemEvent) {
 	}
 }
 
-// leaseWebSocket takes a lease for a WebSocket redemption of a virtual key
-// with MaxSessions, and returns the release to call once the upgraded
-// connection has closed (next has returned).
+// leaseWebSocket takes a lease for a WebSocket redemption of a token whose
+// principal has MaxSessions, and returns the release to call once the
+// upgraded connection has closed (next has returned).
 func (rd *redeemer) leaseWebSocket(r *http.Request) (func(), *Error) {
-	if rd.vks == nil || !isWebSocketUpgrade(r) {
+	if !isWebSocketUpgrade(r) {
 		return nil, nil
 	}
 	rec, ok := recordctx.From(r.Context())
 	if !ok {
 		return nil, nil
 	}
-	vk := rd.vks.byID[rec.VirtualKeyID]
-	if vk == nil || vk.MaxSessions <= 0 {
+	p := rd.vks.principalOf(&rec)
+	if p.MaxSessions <= 0 {
 		return nil, nil
 	}
-	lease, e, storeErr := rd.governor.acquire(r.Context(), vk.principal(), rd.now().Add(rd.lifetime))
+	lease, e, storeErr := rd.governor.acquire(r.Context(), p, rd.now().Add(rd.lifetime))
 	if storeErr != nil {
 		rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime session lease could not be taken", errAttr(storeErr))
 	}
 	if e != nil || lease == "" {
 		return nil, e
 	}
-	return func() { rd.governor.release(r.Context(), vk.ID, lease) }, nil
+	return func() { rd.governor.release(r.Context(), p.ID, lease) }, nil
 }
 
 // isWebSocketUpgrade reports whether r asks to open a WebSocket.

@@ -17,7 +17,18 @@ import (
 const sealedPrefix = "ek_rs_"
 
 // sealFormat is the first plaintext byte; a new layout gets a new value.
-const sealFormat = 1
+// Format 2 adds the principal's kind and session limits (and flags) after
+// the five strings of format 1, which still opens.
+const (
+	sealFormat1 = 1
+	sealFormat  = 2
+)
+
+// Flags of format 2.
+const (
+	sealFlagFailOpen = 1 << iota // Record.GovernanceFailOpen
+	sealFlagsKnown   = sealFlagFailOpen
+)
 
 // sealAAD binds ciphertexts to this use, so a blob sealed for something
 // else with the same key does not open here.
@@ -89,13 +100,22 @@ func newSealer(keys []SealKey) (*sealer, error) {
 
 // seal returns the sealed form of the upstream token and its record.
 func (s *sealer) seal(token string, rec *Record) (string, error) {
-	plain := make([]byte, 0, 64+len(token)+len(rec.KeyID)+len(rec.VirtualKeyID)+len(rec.Provider)+len(rec.Model))
+	plain := make([]byte, 0, 80+len(token)+len(rec.KeyID)+len(rec.VirtualKeyID)+len(rec.Provider)+len(rec.Model)+len(rec.PrincipalKind))
 	plain = append(plain, sealFormat, byte(rec.Endpoint))
 	plain = binary.BigEndian.AppendUint64(plain, uint64(rec.ExpiresAt.Unix())) //nolint:gosec // bit pattern round-trips through int64 in decodeSealed
 	for _, f := range [...]string{token, rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model} {
 		plain = binary.AppendUvarint(plain, uint64(len(f)))
 		plain = append(plain, f...)
 	}
+	plain = binary.AppendUvarint(plain, uint64(len(rec.PrincipalKind)))
+	plain = append(plain, rec.PrincipalKind...)
+	plain = binary.AppendUvarint(plain, uint64(max(rec.MaxSessions, 0))) //nolint:gosec // not negative
+	plain = binary.AppendUvarint(plain, uint64(max(rec.MaxSession, 0)))  //nolint:gosec // not negative
+	var flags byte
+	if rec.GovernanceFailOpen {
+		flags |= sealFlagFailOpen
+	}
+	plain = append(plain, flags)
 	aead := s.aeads[0]
 	blob := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(blob); err != nil {
@@ -137,16 +157,21 @@ func (s *sealer) open(sealed string, now time.Time) (string, Record, error) {
 
 // decodeSealed parses the plaintext layout written by seal.
 func decodeSealed(p []byte) (string, Record, bool) {
-	if len(p) < 10 || p[0] != sealFormat {
+	if len(p) < 10 || (p[0] != sealFormat && p[0] != sealFormat1) {
 		return "", Record{}, false
 	}
+	format := p[0]
 	rec := Record{
 		Endpoint:  Endpoint(p[1]),
 		ExpiresAt: time.Unix(int64(binary.BigEndian.Uint64(p[2:10])), 0), //nolint:gosec // the int64 written by seal
 	}
 	p = p[10:]
-	var fields [5]string
-	for i := range fields {
+	var fields [6]string
+	n := 5
+	if format == sealFormat {
+		n = 6 // and PrincipalKind
+	}
+	for i := range fields[:n] {
 		n, w := binary.Uvarint(p)
 		if w <= 0 || n > uint64(len(p)-w) { //nolint:gosec // len(p)-w >= 0 since w <= len(p)
 			return "", Record{}, false
@@ -154,9 +179,22 @@ func decodeSealed(p []byte) (string, Record, bool) {
 		end := w + int(n) //nolint:gosec // n <= len(p)-w, checked above
 		fields[i], p = string(p[w:end]), p[end:]
 	}
+	if format == sealFormat {
+		sessions, w1 := binary.Uvarint(p)
+		if w1 <= 0 {
+			return "", Record{}, false
+		}
+		session, w2 := binary.Uvarint(p[w1:])
+		if w2 <= 0 || len(p) != w1+w2+1 || p[w1+w2]&^sealFlagsKnown != 0 || sessions > 1<<31 || session > 1<<62 {
+			return "", Record{}, false
+		}
+		rec.MaxSessions, rec.MaxSession = int(sessions), time.Duration(session) //nolint:gosec // bounded above
+		rec.GovernanceFailOpen = p[w1+w2]&sealFlagFailOpen != 0
+		p = p[w1+w2+1:]
+	}
 	if len(p) != 0 || fields[0] == "" {
 		return "", Record{}, false
 	}
-	rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model = fields[1], fields[2], fields[3], fields[4]
+	rec.KeyID, rec.VirtualKeyID, rec.Provider, rec.Model, rec.PrincipalKind = fields[1], fields[2], fields[3], fields[4], fields[5]
 	return fields[0], rec, true
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,11 +118,7 @@ func TestSecretPanicMessages(t *testing.T) {
 		{"long seal key", func(c *realtimesecret.Config) {
 			c.SealKeys = []realtimesecret.SealKey{append(bytes.Clone(secretSealKey), 1)}
 		}},
-		{"virtual key and authorizer", func(c *realtimesecret.Config) {
-			c.Authorizer = func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
-				return realtimesecret.Principal{}, nil
-			}
-		}},
+		{"negative max sessions", func(c *realtimesecret.Config) { c.VirtualKeys[0].MaxSessions = -1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := secretConfig()

@@ -30,6 +30,19 @@ type Record struct {
 	// CreatedAt is when a brokered session was created upstream; zero for
 	// a minted token.
 	CreatedAt time.Time
+
+	// PrincipalKind is the kind of caller VirtualKeyID names:
+	// "virtual_key", "user" (adapters/oidc), or what an Authorizer set in
+	// Principal.Kind; "" in records written before kinds were recorded.
+	PrincipalKind string
+	// MaxSessions, MaxSession and GovernanceFailOpen are the principal's
+	// session limits when the token was minted (Principal's fields of the
+	// same names), so that a redemption of the token (a WebSocket, a call
+	// created with it) counts against them on any node, without asking
+	// the Authorizer again.
+	MaxSessions        int
+	MaxSession         time.Duration
+	GovernanceFailOpen bool
 }
 
 // TokenHash identifies a token in a Store: the SHA-256 of the token, so a

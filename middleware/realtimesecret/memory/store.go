@@ -82,6 +82,11 @@ type sharedFields struct {
 	Model    string
 	Endpoint contract.Endpoint
 	loc      *time.Location // of ExpiresAt
+	// The principal's kind and limits: one set per policy.
+	kind               string
+	maxSessions        int
+	maxSession         time.Duration
+	governanceFailOpen bool
 }
 
 // entry is what the map holds for a Record: 32 bytes, less than a third of
@@ -101,6 +106,11 @@ func sharedOf(rec *contract.Record) sharedFields {
 		Model:    rec.Model,
 		Endpoint: rec.Endpoint,
 		loc:      rec.ExpiresAt.Location(),
+
+		kind:               rec.PrincipalKind,
+		maxSessions:        rec.MaxSessions,
+		maxSession:         rec.MaxSession,
+		governanceFailOpen: rec.GovernanceFailOpen,
 	}
 }
 
@@ -174,6 +184,11 @@ func (s *Store) Get(_ context.Context, h contract.TokenHash) (contract.Record, b
 			Model:        sh.Model,
 			Endpoint:     sh.Endpoint,
 			ExpiresAt:    time.Unix(0, v.expiresAt).In(sh.loc),
+
+			PrincipalKind:      sh.kind,
+			MaxSessions:        sh.maxSessions,
+			MaxSession:         sh.maxSession,
+			GovernanceFailOpen: sh.governanceFailOpen,
 		}, true, nil
 	case *contract.Record:
 		return *v, true, nil

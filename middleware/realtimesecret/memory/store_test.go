@@ -34,7 +34,8 @@ func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
 	rec := realtimesecret.Record{
 		KeyID: "k", VirtualKeyID: "vk", Provider: "p", Model: "m",
 		Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
-		CreatedAt: time.Unix(time.Now().Unix(), 0),
+		CreatedAt:     time.Unix(time.Now().Unix(), 0),
+		PrincipalKind: "user", MaxSessions: 2, MaxSession: time.Minute, GovernanceFailOpen: true,
 	}
 	v := reflect.ValueOf(rec)
 	for i := range v.NumField() {
@@ -43,6 +44,10 @@ func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
 	s := memory.NewStore()
 	require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_every_field"), rec))
 	requireRoundTrip(t, s, "ek_every_field", rec)
+	// A token's record (no CreatedAt) is kept as an entry.
+	rec.CreatedAt = time.Time{}
+	require.NoError(t, s.Put(context.Background(), contract.HashToken("ek_token_fields"), rec))
+	requireRoundTrip(t, s, "ek_token_fields", rec)
 }
 
 func TestMemoryStoreRoundTripsExactly(t *testing.T) {
