@@ -275,3 +275,31 @@ func TestSpendRedisDown(t *testing.T) {
 	requireRecovers(t, calls)
 	requireLive(t, strict, vkValue)
 }
+
+// BenchmarkSpent is the Redis ledger's half of a budgeted session's
+// creation check: one script, one round trip. BenchmarkAddSpend is what a
+// metered session's usage costs the ledger, at most once a second per
+// session (more often only when its growth may spend the budget).
+func BenchmarkSpent(b *testing.B) {
+	store, _, _ := newTestStore(b, redisstore.Options{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.Spent(ctx, vkID, 24*time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAddSpend(b *testing.B) {
+	store, _, _ := newTestStore(b, redisstore.Options{})
+	ctx := context.Background()
+	s := contract.SessionSpend{Principal: vkID, ID: "sess_bench", Per: 24 * time.Hour, Expires: time.Now().Add(time.Hour)}
+	b.ReportAllocs()
+	for b.Loop() {
+		s.USD += 0.001
+		if _, err := store.AddSpend(ctx, s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -500,3 +500,39 @@ func benchSession(b *testing.B, ep realtimesecret.Endpoint, contentType, body st
 		b.Fatalf("status %d", w.status)
 	}
 }
+
+// BenchmarkBudgetCheck is what a budgeted key's session creation adds
+// before anything is held or sent upstream: the model's price and the
+// key's spend this period (the in-process ledger's Spent), admitted. The
+// Redis ledger's Spent is one round trip (adapters/redisstore's
+// BenchmarkSpent).
+func BenchmarkBudgetCheck(b *testing.B) {
+	ctx := context.Background()
+	ledger := memory.NewSessionRegistry()
+	_, err := ledger.AddSpend(ctx, contract.SessionSpend{Principal: "web", ID: "rtc_1", USD: 1.5, Per: 24 * time.Hour,
+		Expires: time.Now().Add(time.Hour)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	check := realtimesecret.NewBudgetCheck(ledger)
+	p := &realtimesecret.Principal{ID: "web", Budget: contract.Budget{USD: 5, Per: 24 * time.Hour}}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if e := check(ctx, p, "gpt-realtime-2025-08-28"); e != nil {
+				b.Fatal(e)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if e := check(ctx, p, "gpt-realtime-2025-08-28"); e != nil {
+					b.Error(e)
+					return
+				}
+			}
+		})
+	})
+}
