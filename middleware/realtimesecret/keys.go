@@ -131,7 +131,8 @@ type VirtualKey struct {
 	// ID names the key in records, logs and metrics. Required, unique.
 	ID string
 	// Value is the secret the caller presents, as "Authorization: Bearer
-	// <value>" or in Config.VirtualKeyHeader. Required, unique.
+	// <value>", in Config.VirtualKeyHeader, or in x-goog-api-key, where
+	// Google's SDKs send their API key. Required, unique.
 	Value Secret
 	// Disabled rejects the key with 403 while keeping it known.
 	Disabled bool
