@@ -12,9 +12,12 @@
 //
 // authenticated with the "api-key" header, or with "Authorization: Bearer"
 // and a Microsoft Entra ID token (Config.TokenSource, or Config.Auth for a
-// token obtained elsewhere). Beta transcription sessions, and beta sessions
-// without an APIVersion, are answered 400 with a message naming the GA
-// endpoint to use instead; nothing is sent to Azure.
+// token obtained elsewhere). The preview API is deprecated: by default
+// (BetaDefault) the middleware translates beta mints onto the GA endpoint,
+// and only a provider configured with Beta "forward" sends them here as
+// they are. Then beta transcription sessions, and beta sessions without an
+// APIVersion, are answered 400 with a message naming the GA endpoint to use
+// instead; nothing is sent to Azure.
 //
 // It is also a contract.SessionBroker: it brokers WebRTC calls and
 // GPT-Live sessions, and their hang-ups, on the v1 API, with the same

@@ -37,7 +37,7 @@ type azureRequest struct {
 	Auth       string // Authorization header
 	Header     http.Header
 	Body       []byte
-	Deployment string // session.model (GA) or model (preview)
+	Deployment string // session.model (GA), its transcription model (GA transcription) or model (preview)
 }
 
 const (
@@ -87,13 +87,23 @@ func (f *fakeAzure) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Session struct {
 			Model string `json:"model"`
 			Type  string `json:"type"`
+			Audio struct {
+				Input struct {
+					Transcription struct {
+						Model string `json:"model"`
+					} `json:"transcription"`
+				} `json:"input"`
+			} `json:"audio"`
 		} `json:"session"`
 	}
 	_ = json.Unmarshal(body, &req)
 	preview := r.URL.Path == pathPreview
-	if preview {
+	switch {
+	case preview:
 		rec.Deployment = req.Model
-	} else {
+	case req.Session.Type == "transcription": // a transcription deployment
+		rec.Deployment = req.Session.Audio.Input.Transcription.Model
+	default:
 		rec.Deployment = req.Session.Model
 	}
 	f.mu.Lock()

@@ -36,9 +36,16 @@ type multi struct {
 
 func newMulti(t *testing.T) *multi {
 	t.Helper()
+	return newMultiBeta(t, "")
+}
+
+// newMultiBeta is newMulti with the azure provider's ProviderConfig.Beta.
+func newMultiBeta(t *testing.T, azureBeta string) *multi {
+	t.Helper()
 	m := &multi{
 		openai: fakeupstream.New(fakeupstream.Options{Keys: []string{openAIKey}}),
-		azure:  &fakeAzure{keys: []string{azureKey}, deployments: []string{"contoso-realtime", "contoso-translate"}},
+		azure: &fakeAzure{keys: []string{azureKey},
+			deployments: []string{"contoso-realtime", "contoso-translate", "contoso-transcribe"}},
 	}
 	oaSrv := httptest.NewServer(m.openai)
 	t.Cleanup(oaSrv.Close)
@@ -51,10 +58,11 @@ func newMulti(t *testing.T) *multi {
 
 	m.handler, err = realtimesecret.New(realtimesecret.Config{Providers: []realtimesecret.ProviderConfig{
 		{Name: "openai", Provider: oa, Keys: []realtimesecret.Key{{ID: "oa-1", Value: openAIKey}}},
-		{Name: "azure", Provider: az, Keys: []realtimesecret.Key{{
+		{Name: "azure", Provider: az, Beta: azureBeta, Keys: []realtimesecret.Key{{
 			ID: "az-1", Value: azureKey,
 			// Clients ask for OpenAI model names; Azure is sent deployments.
-			Aliases: map[string]string{"gpt-realtime": "contoso-realtime", "gpt-realtime-translate": "contoso-translate"},
+			Aliases: map[string]string{"gpt-realtime": "contoso-realtime", "gpt-realtime-translate": "contoso-translate",
+				"gpt-4o-transcribe": "contoso-transcribe"},
 		}}},
 	}})
 	require.NoError(t, err)
@@ -107,6 +115,7 @@ func TestMultiProviderRoutesReachTheRightUpstreamWithTheRightKey(t *testing.T) {
 	for _, tc := range []struct {
 		name, path, body string
 		provider         string // "openai" or "azure"
+		beta             string // the azure provider's Beta
 		upstreamPath     string
 		upstreamModel    string // what the upstream received: model or deployment
 	}{
@@ -128,12 +137,18 @@ func TestMultiProviderRoutesReachTheRightUpstreamWithTheRightKey(t *testing.T) {
 		{name: "azure translation", path: "/azure/v1/realtime/translations/client_secrets",
 			body:     `{"session":{"model":"gpt-realtime-translate","audio":{"output":{"language":"fr"}}}}`,
 			provider: "azure", upstreamPath: pathTranslation, upstreamModel: "contoso-translate"},
-		{name: "azure beta session on the preview API", path: "/v1/realtime/sessions",
+		{name: "azure beta session translated onto GA", path: "/v1/realtime/sessions",
 			body:     `{"model":"azure/gpt-realtime","voice":"verse"}`,
-			provider: "azure", upstreamPath: pathPreview, upstreamModel: "contoso-realtime"},
+			provider: "azure", upstreamPath: pathGA, upstreamModel: "contoso-realtime"},
+		{name: "azure beta session forwarded to the preview API", path: "/v1/realtime/sessions",
+			body:     `{"model":"azure/gpt-realtime","voice":"verse"}`,
+			provider: "azure", beta: "forward", upstreamPath: pathPreview, upstreamModel: "contoso-realtime"},
+		{name: "azure beta transcription session translated onto GA", path: "/azure/v1/realtime/transcription_sessions",
+			body:     `{"input_audio_transcription":{"model":"gpt-4o-transcribe"}}`,
+			provider: "azure", upstreamPath: pathGA, upstreamModel: "contoso-transcribe"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newMulti(t)
+			m := newMultiBeta(t, tc.beta)
 			resp, body := m.post(t, tc.path, tc.body)
 			require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 
@@ -171,8 +186,10 @@ func TestMultiProviderRoutesReachTheRightUpstreamWithTheRightKey(t *testing.T) {
 	}
 }
 
+// TestMultiProviderAzureUnsupportedEndpoint400: an azure provider that
+// forwards beta mints has no beta transcription endpoint to send them to.
 func TestMultiProviderAzureUnsupportedEndpoint400(t *testing.T) {
-	m := newMulti(t)
+	m := newMultiBeta(t, "forward")
 	resp, body := m.post(t, "/azure/v1/realtime/transcription_sessions",
 		`{"input_audio_transcription":{"model":"gpt-4o-transcribe"}}`)
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)

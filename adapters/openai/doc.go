@@ -9,6 +9,11 @@
 // no error it returns contains the key, and a reply body that echoes the key
 // (a vendor's 401 may) has it replaced.
 //
+// OpenAI has switched the beta Realtime API off: by default (BetaDefault)
+// the middleware translates a mint at a beta endpoint onto
+// /v1/realtime/client_secrets before it reaches the Provider. Configure a
+// vendor that still serves the beta endpoints with Beta "forward".
+//
 // A Provider is also a contract.SessionBroker: for the brokered
 // sessions of the middleware it posts the body the middleware built (a
 // multipart/form-data WebRTC offer, a GPT-Live JSON body, or nothing for a

@@ -182,7 +182,10 @@ func TestGoSDKMintsThroughMiddleware(t *testing.T) {
 
 // TestGoSDKBetaSessionsViaPost covers the beta endpoints, which SDK v3 no
 // longer wraps, through the SDK's generic Post: the same auth, base URL and
-// error handling an application using them would get.
+// error handling an application using them would get. OpenAI has switched
+// the beta API off (the fake answers it 400 beta_api_shape_disabled), so
+// the middleware translates them onto the GA endpoint and the SDK reads
+// the answer in the beta shape.
 func TestGoSDKBetaSessionsViaPost(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -197,13 +200,13 @@ func TestGoSDKBetaSessionsViaPost(t *testing.T) {
 		{
 			name: "beta session", path: "realtime/sessions",
 			body:     map[string]any{"model": "openai/gpt-realtime", "voice": "alloy"},
-			wantPath: fakeupstream.PathSessions, wantParam: "model",
+			wantPath: fakeupstream.PathClientSecrets, wantParam: "session.model",
 			wantKey: upstreamKeyRealtime, wantModel: "gpt-realtime",
 		},
 		{
 			name: "beta transcription session", path: "realtime/transcription_sessions",
 			body:     map[string]any{"input_audio_transcription": map[string]any{"model": "openai/gpt-4o-transcribe"}},
-			wantPath: fakeupstream.PathTranscriptionSessions, wantParam: "input_audio_transcription.model",
+			wantPath: fakeupstream.PathClientSecrets, wantParam: "session.audio.input.transcription.model",
 			wantKey: upstreamKeyTranscribe, wantModel: "gpt-4o-transcribe",
 		},
 	}

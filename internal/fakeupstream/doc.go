@@ -14,8 +14,9 @@
 //
 //	/v1/realtime/client_secrets               GA: {"value":"ek_…","expires_at":N,"session":{…}}
 //	/v1/realtime/translations/client_secrets  GA translation, same shape
-//	/v1/realtime/sessions                     beta: {…session…,"client_secret":{"value":"ek_…","expires_at":N}}
-//	/v1/realtime/transcription_sessions       beta transcription, same shape
+//	/v1/realtime/sessions                     beta: 400 beta_api_shape_disabled, as OpenAI answers now;
+//	                                          with Options.ServeBeta {…session…,"client_secret":{"value":"ek_…","expires_at":N}}
+//	/v1/realtime/transcription_sessions       beta transcription, the same
 //	/v1/realtime/calls                        201 application/sdp answer, Location: /v1/realtime/calls/rtc_…
 //	/v1/live/sessions                         201 {"session":{"id":"sess_…","model"},"transport":{"type":"webrtc","sdp"}}
 //	/v1/realtime/calls/{id}/hangup            200, empty body; 404 for an unknown or ended id, or another key's

@@ -25,6 +25,10 @@ var (
 			"HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"}
 	errNotObject = &apiError{status: http.StatusBadRequest,
 		message: "Invalid type for body: expected an object.", code: "invalid_type"}
+	// errBetaDisabled is OpenAI's answer on the beta routes since it
+	// switched the beta API off.
+	errBetaDisabled = &apiError{status: http.StatusBadRequest,
+		message: "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.", code: "beta_api_shape_disabled"}
 )
 
 func missing(param string) *apiError {

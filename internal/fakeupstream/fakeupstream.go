@@ -123,6 +123,13 @@ type Options struct {
 	// Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
+	// ServeBeta answers the beta routes (/v1/realtime/sessions and
+	// /v1/realtime/transcription_sessions) as OpenAI did before it
+	// switched the beta API off, like an OpenAI-compatible vendor that
+	// still serves them. False answers them, once the key is accepted,
+	// with OpenAI's 400 beta_api_shape_disabled, as OpenAI does now.
+	ServeBeta bool
+
 	// Fault, if set, is called for every request after it is recorded and
 	// before anything else. If it returns true it has answered the request
 	// and the server does nothing more. The request body can be read again
@@ -143,6 +150,7 @@ type Server struct {
 	now     func() time.Time
 	latency time.Duration
 	maxBody int64
+	beta    bool // Options.ServeBeta
 	fault   func(http.ResponseWriter, *http.Request) bool
 	log     requestLog
 
@@ -203,6 +211,7 @@ func New(opts Options) *Server {
 		now:     opts.Now,
 		latency: opts.Latency,
 		maxBody: opts.MaxBodyBytes,
+		beta:    opts.ServeBeta,
 		fault:   opts.Fault,
 
 		createDelay: opts.CreateDelay,
@@ -319,6 +328,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case readErr != nil:
 		writeError(w, errUnreadable)
+		return
+	case (ep == betaSession || ep == betaTranscription) && !s.beta:
+		writeError(w, errBetaDisabled)
 		return
 	}
 

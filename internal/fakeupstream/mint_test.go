@@ -14,7 +14,7 @@ import (
 
 func TestMintShapes(t *testing.T) {
 	t.Parallel()
-	up := fakeupstream.New(fakeupstream.Options{Keys: []string{"sk-test"}, Now: fixedNow})
+	up := fakeupstream.New(fakeupstream.Options{Keys: []string{"sk-test"}, Now: fixedNow, ServeBeta: true})
 	now := testNow.Unix()
 
 	tests := []struct {
@@ -100,7 +100,7 @@ func TestMintShapes(t *testing.T) {
 
 func TestMintDefaults(t *testing.T) {
 	t.Parallel()
-	up := fakeupstream.New(fakeupstream.Options{Now: fixedNow})
+	up := fakeupstream.New(fakeupstream.Options{Now: fixedNow, ServeBeta: true})
 
 	rec := post(t, up, fakeupstream.PathClientSecrets, "k", `{}`)
 	require.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
@@ -188,7 +188,7 @@ func TestExpiry(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			up := fakeupstream.New(fakeupstream.Options{TTL: tc.ttl, Now: fixedNow})
+			up := fakeupstream.New(fakeupstream.Options{TTL: tc.ttl, Now: fixedNow, ServeBeta: true})
 			rec := post(t, up, tc.path, "k", tc.body)
 			require.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
 			o := decode(t, rec.Body.Bytes())
@@ -276,7 +276,7 @@ func TestMintRefusals(t *testing.T) {
 			param: "input_audio_transcription", code: "invalid_type",
 		},
 	}
-	up := fakeupstream.New(fakeupstream.Options{})
+	up := fakeupstream.New(fakeupstream.Options{ServeBeta: true})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -288,7 +288,7 @@ func TestMintRefusals(t *testing.T) {
 
 func TestModelsAllowlist(t *testing.T) {
 	t.Parallel()
-	up := fakeupstream.New(fakeupstream.Options{Models: []string{"gpt-realtime", "gpt-4o-realtime-preview"}})
+	up := fakeupstream.New(fakeupstream.Options{Models: []string{"gpt-realtime", "gpt-4o-realtime-preview"}, ServeBeta: true})
 
 	rec := post(t, up, fakeupstream.PathClientSecrets, "k", `{"session":{"type":"realtime","model":"gpt-nope"}}`)
 	o := assertAPIError(t, rec, http.StatusBadRequest, "session.model", "invalid_value")
@@ -302,4 +302,24 @@ func TestModelsAllowlist(t *testing.T) {
 	assert.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
 	rec = post(t, up, fakeupstream.PathSessions, "k", `{}`)
 	assert.Equal(t, http.StatusOK, rec.Code, "default model is allowed: %s", rec.Body)
+}
+
+// TestBetaSwitchedOff: by default the beta routes answer what OpenAI
+// answers since it switched the beta API off, whatever the body, once
+// the key is accepted; the GA routes are unaffected.
+func TestBetaSwitchedOff(t *testing.T) {
+	t.Parallel()
+	up := fakeupstream.New(fakeupstream.Options{Keys: []string{"sk-test"}})
+	const want = `{"error":{"message":"The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.",` +
+		`"type":"invalid_request_error","param":null,"code":"beta_api_shape_disabled"}}`
+	for _, path := range []string{fakeupstream.PathSessions, fakeupstream.PathTranscriptionSessions} {
+		for _, body := range []string{fixture(t, "beta_session"), fixture(t, "beta_transcription_session"), `{}`, `not json`} {
+			rec := post(t, up, path, "sk-test", body)
+			assertAPIError(t, rec, http.StatusBadRequest, "", "beta_api_shape_disabled")
+			assert.JSONEq(t, want, rec.Body.String())
+		}
+		assertAPIError(t, post(t, up, path, "", `{}`), http.StatusUnauthorized, "", "invalid_api_key")
+	}
+	rec := post(t, up, fakeupstream.PathClientSecrets, "sk-test", fixture(t, "ga_client_secret"))
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }

@@ -217,7 +217,7 @@ func TestRecordingIsBounded(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	up := fakeupstream.New(fakeupstream.Options{MaxRequests: 50})
+	up := fakeupstream.New(fakeupstream.Options{MaxRequests: 50, ServeBeta: true})
 	const workers, each = 16, 25
 	secrets := make(chan string, workers*each)
 	var wg sync.WaitGroup
@@ -267,6 +267,7 @@ func TestFault(t *testing.T) {
 			_, _ = io.WriteString(w, "<html>bad gateway</html>")
 			return true
 		},
+		ServeBeta: true,
 	})
 
 	rec := post(t, up, fakeupstream.PathSessions, "", `{"model":"fail"}`)

@@ -142,6 +142,7 @@ func TestBadInput(t *testing.T) {
 
 	provider := &countingProvider{}
 	cfg := baseConfig(provider)
+	cfg.Providers[0].Beta = contract.BetaTranslate // as the OpenAI adapter's default: the corpus's beta cases are translated
 	cfg.VirtualKeys = []realtimesecret.VirtualKey{{ID: "badinput", Value: realtimesecret.Secret(m.VirtualKey)}}
 	for id, value := range m.OtherVirtualKeys {
 		cfg.VirtualKeys = append(cfg.VirtualKeys, realtimesecret.VirtualKey{ID: id, Value: realtimesecret.Secret(value)})

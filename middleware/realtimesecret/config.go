@@ -187,6 +187,17 @@ type ProviderConfig struct {
 	// means Config.UsageMetering. Metering a provider whose adapter brokers
 	// sessions but does not implement SessionWatcher is a config error.
 	UsageMetering *bool
+	// Beta is how a mint at the beta routes (/v1/realtime/sessions and
+	// /v1/realtime/transcription_sessions) is sent to this provider:
+	// "translate" sends it to the GA endpoint (/v1/realtime/client_secrets),
+	// the beta body translated into the GA request and the GA answer back
+	// into the beta shape, for OpenAI and Azure, which have switched the
+	// beta API off; "forward" sends it as it is to the provider's beta
+	// endpoint, for an OpenAI-compatible vendor that still serves it.
+	// Empty means the adapter's default (contract.BetaDefaulter):
+	// "translate" for adapters/openai and adapters/azure, "forward" for an
+	// adapter that declares none.
+	Beta string
 }
 
 // metered reports whether the provider's sessions are metered under cfg.
@@ -195,6 +206,16 @@ func (p *ProviderConfig) metered(cfg *Config) bool {
 		return *p.UsageMetering
 	}
 	return cfg.UsageMetering
+}
+
+// forwardsBeta reports whether the provider's beta mints are forwarded as
+// they are rather than translated onto GA.
+func (p *ProviderConfig) forwardsBeta() bool {
+	if p.Beta != "" {
+		return p.Beta == contract.BetaForward
+	}
+	d, ok := p.Provider.(contract.BetaDefaulter)
+	return !ok || d.BetaDefault() != contract.BetaTranslate
 }
 
 // DefaultSessionLifetime is Config.SessionLifetime when it is zero.
@@ -233,6 +254,9 @@ func (cfg *Config) validate() error {
 		}
 		if err := validateKeys(p); err != nil {
 			return err
+		}
+		if p.Beta != "" && p.Beta != contract.BetaTranslate && p.Beta != contract.BetaForward {
+			return configError("provider %q: Beta %q must be %q or %q", p.Name, p.Beta, contract.BetaTranslate, contract.BetaForward)
 		}
 		if p.metered(cfg) {
 			_, broker := p.Provider.(contract.SessionBroker)

@@ -30,12 +30,21 @@ func (mn *minter) mint(r *http.Request, adm *admitted, out *outcome) {
 	} else {
 		req.Body = adm.body.normalize(upstreamModel, ttlSeconds(adm.principal.MaxTTL))
 	}
+	tr := betaTranslation(ep, adm.provider.forwardBeta) // nil: sent as it is
+	if e := tr.request(req); e != nil {
+		out.fail(e)
+		return
+	}
 	start := mn.now()
 	resp, err := adm.provider.adapter.Mint(r.Context(), req)
 	out.upstream = mn.now().Sub(start)
 	if err != nil {
 		out.cause = err
 		out.fail(upstreamFailure(r.Context(), err))
+		return
+	}
+	if e := tr.answer(resp); e != nil {
+		out.fail(e)
 		return
 	}
 	if !is2xx(resp.StatusCode) {

@@ -16,6 +16,9 @@ type provider struct {
 	watcher contract.SessionWatcher // adapter, when it attaches sidebands; nil otherwise
 	metered bool                    // its brokered sessions are metered (watcher is set)
 	keys    []Key
+	// forwardBeta sends beta mints to the provider as they are
+	// (ProviderConfig.Beta); otherwise they are translated onto GA.
+	forwardBeta bool
 	// own are the endpoints of the provider's own API (ProviderEndpoints),
 	// routed under its scope only; nil for most.
 	own []Endpoint
@@ -61,6 +64,7 @@ func newProviders(cfg *Config) *providers {
 		p.broker, _ = pc.Provider.(contract.SessionBroker)
 		p.watcher, _ = pc.Provider.(contract.SessionWatcher)
 		p.metered = p.watcher != nil && pc.metered(cfg)
+		p.forwardBeta = pc.forwardsBeta()
 		if pe, ok := pc.Provider.(contract.ProviderEndpoints); ok {
 			p.own = ownEndpoints(pe.ProviderEndpoints())
 		}

@@ -3,12 +3,14 @@
 // servers for net/http.
 //
 // NewServer starts it on a loopback port. Point adapters/openai at its URL
-// and the middleware mints against it: it answers the four Realtime mint
-// endpoints the way OpenAI does (GA client secrets and translations, beta
-// sessions and transcription sessions), with a fresh "ek_" value and an
-// expires_at, checks requests the way OpenAI checks them (a missing or
-// unknown key is 401, a bad lifetime or an unknown model 400, each with an
-// OpenAI-shaped error body), and records every request it receives.
+// and the middleware mints against it: it answers the Realtime mint
+// endpoints the way OpenAI does (GA client secrets and translations, with a
+// fresh "ek_" value and an expires_at; the beta sessions and transcription
+// sessions with OpenAI's 400 beta_api_shape_disabled, unless
+// Options.ServeBeta), checks requests the way OpenAI checks them (a
+// missing or unknown key is 401, a bad lifetime or an unknown model 400,
+// each with an OpenAI-shaped error body), and records every request it
+// receives.
 //
 //	fake := openaitest.NewServer(openaitest.Options{Keys: []string{"sk-test"}})
 //	defer fake.Close()

@@ -34,6 +34,13 @@ type Options struct {
 	// remote upstream.
 	Latency time.Duration
 
+	// ServeBeta answers the beta endpoints (/v1/realtime/sessions and
+	// /v1/realtime/transcription_sessions) with beta client secrets, as an
+	// OpenAI-compatible vendor that still serves them does. False answers
+	// them 400 beta_api_shape_disabled, as OpenAI does since it switched
+	// the beta API off.
+	ServeBeta bool
+
 	// Fault, if set, is called for every request after it is recorded. If
 	// it returns true it has answered the request itself. Use it to test
 	// how code handles a failing, slow or malformed upstream.
@@ -66,12 +73,13 @@ type Server struct {
 // when done with it.
 func NewServer(opts Options) *Server {
 	s := &Server{fake: fakeupstream.New(fakeupstream.Options{
-		Keys:    opts.Keys,
-		Models:  opts.Models,
-		TTL:     opts.TTL,
-		Now:     opts.Now,
-		Latency: opts.Latency,
-		Fault:   opts.Fault,
+		Keys:      opts.Keys,
+		Models:    opts.Models,
+		TTL:       opts.TTL,
+		Now:       opts.Now,
+		Latency:   opts.Latency,
+		ServeBeta: opts.ServeBeta,
+		Fault:     opts.Fault,
 	})}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL

@@ -56,8 +56,6 @@ func TestServerMints(t *testing.T) {
 			value: func(m map[string]any) any { return m["value"] }},
 		{name: "GA translation", path: "/v1/realtime/translations/client_secrets", body: `{"session":{"model":"gpt-realtime-translate"}}`,
 			value: func(m map[string]any) any { return m["value"] }},
-		{name: "beta session", path: "/v1/realtime/sessions", body: `{"model":"gpt-realtime"}`,
-			value: func(m map[string]any) any { return m["client_secret"].(map[string]any)["value"] }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -183,4 +181,24 @@ func TestServerClose(t *testing.T) {
 		_ = resp.Body.Close()
 	}
 	require.Error(t, err, "a closed server no longer listens")
+}
+
+func TestServerBeta(t *testing.T) {
+	for _, serve := range []bool{false, true} {
+		fake := openaitest.NewServer(openaitest.Options{ServeBeta: serve})
+		status, out := post(t, fake, "/v1/realtime/sessions", "sk-test", `{"model":"gpt-realtime"}`)
+		fake.Close()
+		if !serve {
+			require.Equal(t, http.StatusBadRequest, status, out)
+			e, ok := out["error"].(map[string]any)
+			require.True(t, ok, out)
+			assert.Equal(t, "beta_api_shape_disabled", e["code"])
+			assert.Equal(t, "The Realtime Beta API is no longer supported. Please use /v1/realtime for the GA API.", e["message"])
+			continue
+		}
+		require.Equal(t, http.StatusOK, status, out)
+		secret, ok := out["client_secret"].(map[string]any)
+		require.True(t, ok, out)
+		assert.True(t, strings.HasPrefix(secret["value"].(string), "ek_"))
+	}
 }
