@@ -3,6 +3,7 @@ package sidecar_test
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -81,6 +82,7 @@ providers:
         value: ${OPENAI_API_KEY}
   azure:
     endpoint: ${AZURE_URL}/openai/v1/
+    beta: ${AZURE_BETA:-forward}
     api_version: 2025-04-01-preview
     keys:
       - id: azure-key
@@ -96,7 +98,10 @@ virtual_keys:
     value: ${VK_WEB}
 `
 
-func TestAzureProviderFromYAML(t *testing.T) {
+// azureSidecar serves azureSidecarYAML with vars added, the Azure fake and
+// an OpenAI fake behind it, and returns its handler and the fakes.
+func azureSidecar(t *testing.T, more map[string]string) (http.Handler, *fakeupstream.Server, *fakeAzureResource) {
+	t.Helper()
 	oa := fakeupstream.New(fakeupstream.Options{Keys: []string{upstreamKey}})
 	oaSrv := httptest.NewServer(oa)
 	t.Cleanup(oaSrv.Close)
@@ -109,22 +114,33 @@ func TestAzureProviderFromYAML(t *testing.T) {
 	vars["AZURE_URL"] = azSrv.URL
 	vars["AZURE_OPENAI_API_KEY"] = azureKey
 	vars["AZURE_OPENAI_TOKEN"] = azureToken
+	maps.Copy(vars, more)
 	cfg, err := sidecar.Parse([]byte(azureSidecarYAML), env(vars))
 	require.NoError(t, err)
 	srv, err := sidecar.New(cfg, sidecar.Options{})
 	require.NoError(t, err)
-	h := srv.Handler()
+	return srv.Handler(), oa, az
+}
 
+// azureMint mints at path of h with the web virtual key and returns the
+// status; no answer holds an Azure credential.
+func azureMint(t *testing.T, h http.Handler, path, body string) int {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+virtualKey)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	assert.NotContains(t, w.Body.String(), azureKey)
+	assert.NotContains(t, w.Body.String(), azureToken)
+	return w.Code
+}
+
+func TestAzureProviderFromYAML(t *testing.T) {
+	h, oa, az := azureSidecar(t, nil)
 	mint := func(t *testing.T, path, body string) int {
 		t.Helper()
-		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+virtualKey)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		assert.NotContains(t, w.Body.String(), azureKey)
-		assert.NotContains(t, w.Body.String(), azureToken)
-		return w.Code
+		return azureMint(t, h, path, body)
 	}
 
 	t.Run("value key is sent as api-key, model as its deployment", func(t *testing.T) {
@@ -137,12 +153,12 @@ func TestAzureProviderFromYAML(t *testing.T) {
 		got := az.last(t)
 		assert.Equal(t, azureSeen{Path: "/openai/v1/realtime/client_secrets", Auth: "Bearer " + azureToken, Deployment: "contoso-mini"}, got)
 	})
-	t.Run("api_version serves beta sessions on the preview path", func(t *testing.T) {
+	t.Run("beta: forward and api_version serve beta sessions on the preview path", func(t *testing.T) {
 		require.Equal(t, http.StatusOK, mint(t, "/azure/v1/realtime/sessions", `{"model":"gpt-realtime"}`))
 		got := az.last(t)
 		assert.Equal(t, azureSeen{Path: "/openai/realtimeapi/sessions", APIVersion: "2025-04-01-preview", APIKey: azureKey, Deployment: "contoso-realtime"}, got)
 	})
-	t.Run("beta transcription sessions are 400", func(t *testing.T) {
+	t.Run("beta: forward has no beta transcription sessions: 400", func(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, mint(t, "/azure/v1/realtime/transcription_sessions", `{"input_audio_transcription":{"model":"gpt-realtime"}}`))
 	})
 	t.Run("openai beside it keeps its own key", func(t *testing.T) {
@@ -152,6 +168,17 @@ func TestAzureProviderFromYAML(t *testing.T) {
 		assert.Equal(t, "Bearer "+upstreamKey, got.Header.Get("Authorization"))
 		assert.Empty(t, got.Header.Get("Api-Key"))
 	})
+}
+
+// TestAzureBetaTranslatedFromYAML: with beta: translate (the default), a
+// beta mint at an azure provider reaches the GA v1 endpoint, never the
+// preview one.
+func TestAzureBetaTranslatedFromYAML(t *testing.T) {
+	h, _, az := azureSidecar(t, map[string]string{"AZURE_BETA": "translate"})
+	require.Equal(t, http.StatusOK, azureMint(t, h, "/azure/v1/realtime/sessions", `{"model":"gpt-realtime","voice":"verse"}`))
+	assert.Equal(t, azureSeen{Path: "/openai/v1/realtime/client_secrets", APIKey: azureKey, Deployment: "contoso-realtime"}, az.last(t))
+	require.Equal(t, http.StatusOK, azureMint(t, h, "/azure/v1/realtime/transcription_sessions", `{"input_audio_transcription":{"model":"gpt-realtime"}}`))
+	assert.Equal(t, "/openai/v1/realtime/client_secrets", az.last(t).Path)
 }
 
 func TestAzureConfigErrors(t *testing.T) {
@@ -225,7 +252,8 @@ func TestAzureExampleConfigChecks(t *testing.T) {
 	require.NoError(t, err)
 	az := cfg.Providers["azure"]
 	assert.Equal(t, "azure", az.Type)
-	assert.Equal(t, "2025-04-01-preview", az.APIVersion)
+	assert.Empty(t, az.APIVersion, "beta mints are translated onto GA: the preview api-version is left out")
+	assert.Equal(t, "translate", az.Beta)
 	assert.Equal(t, "my-gpt-realtime-deployment", az.Aliases["gpt-realtime"], "for every key")
 	require.Len(t, az.Keys, 2, "the Entra key is part of the example")
 	assert.Equal(t, "azure-entra", az.Keys[1].ID)

@@ -142,7 +142,7 @@ func (b *built) label(cfg *Config, m *metrics) {
 func buildProvider(cfg *Config, name, demoBaseURL string) (realtimesecret.ProviderConfig, error) {
 	p := cfg.Providers[name]
 	demo := cfg.isDemo(p)
-	pc := realtimesecret.ProviderConfig{Name: name, Aliases: p.Aliases, UsageMetering: p.UsageMetering}
+	pc := realtimesecret.ProviderConfig{Name: name, Aliases: p.Aliases, UsageMetering: p.UsageMetering, Beta: p.Beta}
 	switch p.Type {
 	case "openai":
 		base := p.BaseURL

@@ -165,8 +165,8 @@ type ProviderConfig struct {
 	// https://my-resource.openai.azure.com. Required for azure; azure only.
 	Endpoint string `yaml:"endpoint"`
 	// APIVersion is the Azure preview api-version (like 2025-04-01-preview)
-	// through which /v1/realtime/sessions is served. Default none: azure
-	// answers the beta endpoints 400. Azure only.
+	// through which /v1/realtime/sessions is served with beta: forward.
+	// Default none: azure then answers the beta endpoints 400. Azure only.
 	APIVersion string `yaml:"api_version"`
 	// Timeout bounds one mint call upstream. Default 30s.
 	Timeout Duration `yaml:"timeout"`
@@ -181,6 +181,14 @@ type ProviderConfig struct {
 	// deployment) sent upstream, for every key; a key's own aliases entry
 	// for a model wins. Default none.
 	Aliases map[string]string `yaml:"aliases"`
+	// Beta is how a mint at the beta routes (/v1/realtime/sessions,
+	// /v1/realtime/transcription_sessions) reaches this provider: translate
+	// (onto the GA /v1/realtime/client_secrets, answered in the beta
+	// shape) or forward (as it is, to the provider's beta endpoint).
+	// Default translate for openai and azure, which have switched the beta
+	// API off; set forward for an OpenAI-compatible vendor that still
+	// serves it. Other types serve no beta routes.
+	Beta string `yaml:"beta"`
 }
 
 // KeyConfig is one upstream API key.
@@ -473,6 +481,9 @@ func (c *Config) setDefaults() {
 			p.Type = name
 		}
 		defDur(&p.Timeout, defaultProviderTimeout)
+		if p.Type == "openai" || p.Type == "azure" {
+			def(&p.Beta, "translate") // both have switched the beta API off
+		}
 		c.Providers[name] = p
 	}
 }
@@ -648,6 +659,9 @@ func (c *Config) validateProviders() error {
 		}
 		if p.MaxResponseBytes < 0 {
 			return fmt.Errorf("%s must not be negative", ix.at(path+".max_response_bytes"))
+		}
+		if p.Beta != "" && p.Beta != "translate" && p.Beta != "forward" {
+			return fmt.Errorf("%s %q: want translate or forward", ix.at(path+".beta"), p.Beta)
 		}
 		if ws := time.Duration(c.Server.WriteTimeout); ws <= time.Duration(p.Timeout) {
 			return fmt.Errorf("%s %s is not below server.write_timeout %s: a slow mint would be cut off without an answer",

@@ -12,7 +12,12 @@ import (
 func (c *Config) warnings() []string {
 	var out []string
 	for _, name := range c.providerOrder {
-		out = append(out, c.Providers[name].aliasWarnings(name)...)
+		p := c.Providers[name]
+		out = append(out, p.aliasWarnings(name)...)
+		if p.APIVersion != "" && p.Beta != "forward" {
+			out = append(out, "providers."+name+": api_version is unused: beta mints are translated onto the GA endpoint "+
+				"(beta: translate, the default); set beta: forward to send them to the preview API instead")
+		}
 	}
 	if c.Admin.Token != "" && c.Admin.Listen == "" {
 		out = append(out, "admin.token is set and admin.listen is not: the admin API ("+adminAPIPrefix+"{id}"+endSessionsSuffix+
