@@ -123,7 +123,7 @@ type identity struct {
 // status 401 (never 5xx, whatever the identity provider does); a policy
 // that does not allow in is 403.
 func (v *Verifier) Authorize(r *http.Request, in realtimesecret.Intent) (realtimesecret.Principal, error) {
-	token, _, e := v.extract(r)
+	token, cookie, e := v.extract(r)
 	if e != nil {
 		return realtimesecret.Principal{}, e
 	}
@@ -132,7 +132,9 @@ func (v *Verifier) Authorize(r *http.Request, in realtimesecret.Intent) (realtim
 		return realtimesecret.Principal{}, e
 	}
 	p := v.policyOf(id)
-	principal := realtimesecret.Principal{ID: id.user, Kind: KindUser}
+	// A token from the cookie marks the principal: the middleware then
+	// refuses its cross-site requests.
+	principal := realtimesecret.Principal{ID: id.user, Kind: KindUser, Cookie: cookie}
 	if p == nil {
 		return principal, forbidden("no policy applies to user " + quote(id.user))
 	}

@@ -347,3 +347,23 @@ func TestUserClaim(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.mint(t, e.idp.Sign(c), "openai/gpt-realtime").Code)
 	assert.Equal(t, "alice@example.com", e.principals[0].ID)
 }
+
+// A token from the cookie is refused on a cross-site request; from the
+// header, it is not: no other site can make a browser send it.
+func TestCookieCrossSite(t *testing.T) {
+	e := newEnv(t, func(c *oidc.Config) { c.Cookie = "id_token" })
+	token := e.idp.Sign(e.claims("alice"))
+	req := mintRequest("openai/gpt-realtime")
+	req.AddCookie(&http.Cookie{Name: "id_token", Value: token, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	w := e.serve(req)
+	require.Equal(t, http.StatusForbidden, w.Code, w.Body.String())
+	_, code, _ := openAIError(t, w)
+	assert.Equal(t, "cross_site_request", code)
+	assert.Zero(t, e.upstream.Load())
+
+	req = mintRequest("openai/gpt-realtime")
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	require.Equal(t, http.StatusOK, e.serve(req).Code)
+}

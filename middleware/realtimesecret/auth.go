@@ -57,6 +57,13 @@ type Principal struct {
 	// when the SessionRegistry cannot answer, as Config.GovernanceFailOpen
 	// does for everyone. False: 503 governance_unavailable.
 	GovernanceFailOpen bool
+	// Cookie says the caller was authenticated by a cookie, which a
+	// browser sends by itself, also on requests another site makes it
+	// send: its cross-site requests to the mint, session and hang-up
+	// routes are refused (403 cross_site_request; see
+	// Config.CrossOriginProtection). Set it when the app's session is a
+	// cookie; adapters/oidc sets it for a token read from its cookie.
+	Cookie bool
 	// MaxUses caps the uses of its Gemini auth tokens, as
 	// VirtualKey.MaxUses. Zero means 1.
 	MaxUses int
@@ -179,6 +186,9 @@ func contains(list []string, s string) bool {
 type callers struct {
 	vks        *virtualKeys // nil without virtual keys
 	authorizer Authorizer
+	// crossOrigin refuses the cross-site requests of callers
+	// authenticated by a cookie.
+	crossOrigin *http.CrossOriginProtection
 }
 
 // authenticate identifies the caller from r's headers alone, before its
@@ -218,14 +228,20 @@ func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Princip
 		return p, nil
 	case c.authorizer != nil:
 		p, err := c.authorizer(r, in)
-		if err == nil && p.Kind != kindVirtualKey && c.vks.byIDOrNil(p.ID) == nil {
-			return p, nil
-		}
 		if err == nil {
-			// Leases, rates and hang-ups go by ID: a user named like a
-			// virtual key must not share them.
-			return Principal{ID: p.ID, Kind: p.Kind}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "principal_conflict",
-				Message: describe(p.Kind, p.ID) + " has the ID of a virtual key, and may not mint while it does"}
+			switch {
+			case p.Kind == kindVirtualKey || c.vks.byIDOrNil(p.ID) != nil:
+				// Leases, rates and hang-ups go by ID: a user named like a
+				// virtual key must not share them.
+				return Principal{ID: p.ID, Kind: p.Kind}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "principal_conflict",
+					Message: describe(p.Kind, p.ID) + " has the ID of a virtual key, and may not mint while it does"}
+			case p.Cookie && c.crossOrigin.Check(r) != nil:
+				// A cookie rides along on requests other sites make: a page
+				// elsewhere must not mint or hang up as the user.
+				return Principal{ID: p.ID, Kind: p.Kind}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "cross_site_request",
+					Message: "a request authenticated by a cookie must come from this site (or a trusted origin)"}
+			}
+			return p, nil
 		}
 		// An Authorizer that identified the caller before refusing it may
 		// return its ID with the error, for the log and the event.

@@ -56,6 +56,19 @@ type Config struct {
 	// virtual key.
 	Authorizer Authorizer
 
+	// CrossOriginProtection refuses the cross-site requests of callers
+	// authenticated by a cookie (Principal.Cookie) on the mint, session and
+	// hang-up routes, with 403 cross_site_request: a cookie rides along on
+	// requests any page makes the browser send, so without it another site
+	// could mint, open sessions and hang them up as the user (CSRF).
+	// Callers who send a credential in a header (a virtual key, a Bearer
+	// token) are not checked: no other site can make a browser send it.
+	// Nil means http.NewCrossOriginProtection(): same-origin requests and
+	// requests without Sec-Fetch-Site or Origin (not from a browser) pass;
+	// add the origins of the app's own pages on other hosts with
+	// AddTrustedOrigin.
+	CrossOriginProtection *http.CrossOriginProtection
+
 	// MaxBodyBytes caps a mint request body; larger bodies get 413. Zero
 	// means 1 MiB.
 	MaxBodyBytes int64

@@ -58,7 +58,10 @@ func New(cfg Config) (*Handler, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ps := newProviders(&cfg)
-	cs := &callers{authorizer: cfg.Authorizer}
+	cs := &callers{authorizer: cfg.Authorizer, crossOrigin: cfg.CrossOriginProtection}
+	if cs.crossOrigin == nil {
+		cs.crossOrigin = http.NewCrossOriginProtection()
+	}
 	vkHeader := ""
 	if len(cfg.VirtualKeys) > 0 {
 		vkHeader = http.CanonicalHeaderKey(cfg.VirtualKeyHeader)
