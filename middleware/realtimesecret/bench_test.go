@@ -242,10 +242,18 @@ var fixtureRequests = map[realtimesecret.Endpoint]string{
 // fixtureProvider answers every mint with a fixture-sized reply holding a
 // fresh 35-byte token, in a new slice each time as an adapter reading a
 // response would.
-type fixtureProvider struct{ n atomic.Uint64 }
+type fixtureProvider struct {
+	n atomic.Uint64
+	// clientSecret, when set, is the GA reply instead of fixtureReplies':
+	// a transcription session's.
+	clientSecret *[3]string
+}
 
 func (p *fixtureProvider) Mint(_ context.Context, req *contract.MintRequest) (*contract.Reply, error) {
 	parts := fixtureReplies[req.Endpoint]
+	if p.clientSecret != nil && req.Endpoint == contract.EndpointClientSecret {
+		parts = *p.clientSecret
+	}
 	body := make([]byte, 0, len(parts[0])+len(parts[1])+len(parts[2])+64)
 	body = append(body, parts[0]...)
 	body = append(body, "ek_"...)
@@ -290,6 +298,70 @@ func BenchmarkMintFixture(b *testing.B) {
 			}
 		})
 	}
+}
+
+// The GA transcription session of the beta one in fixtureRequests: its
+// request, and OpenAI's reply split as fixtureReplies are.
+var (
+	gaTranscriptionRequest = `{"expires_after":{"anchor":"created_at","seconds":300},"session":{"type":"transcription",` +
+		`"audio":{"input":{"format":{"type":"audio/pcm","rate":24000},"transcription":{"model":"openai/gpt-4o-transcribe",` +
+		`"language":"en"},"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,"silence_duration_ms":200}}}}}`
+	gaTranscriptionReply = [3]string{`{"value":"`, `","expires_at":`, `,"session":{"type":"transcription",` +
+		`"object":"realtime.transcription_session","id":"sess_BBwZc7cFV3XizEyKGDCGL","audio":{"input":{"format":` +
+		`{"type":"audio/pcm","rate":24000},"transcription":{"model":"gpt-4o-transcribe","language":"en","prompt":""},` +
+		`"noise_reduction":null,"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,` +
+		`"silence_duration_ms":200}}},"include":null,"expires_at":0}}`}
+)
+
+// BenchmarkMintBeta compares a beta mint translated onto GA (the default
+// for OpenAI and Azure: the beta body translated, the GA reply translated
+// back) with the GA mint of the same session and with the beta mint
+// forwarded as it is, fixture-sized, through an in-process provider.
+func BenchmarkMintBeta(b *testing.B) {
+	for _, bc := range []struct {
+		name, beta, body string
+		ep               realtimesecret.Endpoint
+		transcription    bool
+	}{
+		{name: "session/ga", ep: contract.EndpointClientSecret, body: fixtureRequests[contract.EndpointClientSecret]},
+		{name: "session/beta-translated", ep: contract.EndpointSession, beta: contract.BetaTranslate, body: fixtureRequests[contract.EndpointSession]},
+		{name: "session/beta-forwarded", ep: contract.EndpointSession, beta: contract.BetaForward, body: fixtureRequests[contract.EndpointSession]},
+		{name: "transcription/ga", ep: contract.EndpointClientSecret, body: gaTranscriptionRequest, transcription: true},
+		{name: "transcription/beta-translated", ep: contract.EndpointTranscriptionSession, beta: contract.BetaTranslate,
+			body: fixtureRequests[contract.EndpointTranscriptionSession], transcription: true},
+		{name: "transcription/beta-forwarded", ep: contract.EndpointTranscriptionSession, beta: contract.BetaForward,
+			body: fixtureRequests[contract.EndpointTranscriptionSession], transcription: true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := &fixtureProvider{}
+			if bc.transcription {
+				p.clientSecret = &gaTranscriptionReply
+			}
+			cfg := baseConfig(p)
+			cfg.Providers[0].Beta = bc.beta
+			h := realtimesecret.Middleware(cfg)(http.NotFoundHandler())
+			mint := mintRepeater(h, bc.ep, bc.body)
+			mint()
+			if w := mintStatus(h, bc.ep, bc.body); w != http.StatusOK {
+				b.Fatalf("status %d", w)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				mint()
+			}
+		})
+	}
+}
+
+// mintStatus mints body at ep of h once and returns the status.
+func mintStatus(h http.Handler, ep realtimesecret.Endpoint, body string) int {
+	r := httptest.NewRequest(http.MethodPost, ep.Path(), strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("Authorization", "Bearer "+vkWeb)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code
 }
 
 // mintRepeater returns a function that sends body to h as one more mint
