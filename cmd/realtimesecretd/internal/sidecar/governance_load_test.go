@@ -86,7 +86,7 @@ func TestMeterLoadCappedSessionsThroughSidecar(t *testing.T) {
 	sums := map[string]float64{}
 	full := map[string]map[string]any{
 		"calls": {"responses": 2.0, "input_tokens": 111.0, "input_audio_tokens": 80.0, "input_text_tokens": 31.0,
-			"input_cached_tokens": 40.0, "output_tokens": 57.0, "output_audio_tokens": 52.0, "output_text_tokens": 5.0},
+			"input_image_tokens": 0.0, "input_cached_tokens": 40.0, "output_tokens": 57.0, "output_audio_tokens": 52.0, "output_text_tokens": 5.0},
 		"live_sessions": {"seconds": 2.25},
 	}
 	unmetered := 0
