@@ -300,6 +300,19 @@ func (cfg *Config) validate() error {
 	return validateVirtualKeys(cfg.VirtualKeys, names)
 }
 
+// PriceOf returns the price metered usage of model is charged at under
+// cfg: Prices merged over the built-in prices (see Prices). ok is false
+// when the model has none: a budgeted session of it is refused (400
+// model_not_priced). For checks of a configuration; a Handler prices
+// sessions itself.
+func (cfg *Config) PriceOf(model string) (price contract.Price, ok bool) {
+	p, ok := newPrices(cfg.Prices).lookup(model)
+	if !ok {
+		return contract.Price{}, false
+	}
+	return *p, true
+}
+
 // validateSpend checks the prices, and that every virtual key with a
 // Budget is one the middleware can hold to it: its brokered sessions are
 // metered.

@@ -15,7 +15,7 @@ type adminMux struct {
 }
 
 func (m *adminMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if m.api != nil && strings.HasPrefix(r.URL.Path, adminAPIPrefix) {
+	if m.api != nil && (strings.HasPrefix(r.URL.Path, adminAPIPrefix) || r.URL.Path == adminUsagePath) {
 		m.api.ServeHTTP(w, r)
 		return
 	}

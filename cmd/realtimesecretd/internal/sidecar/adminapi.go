@@ -36,6 +36,8 @@ type adminAPI struct {
 	// adminAPI across reloads, so its log stays rate-limited.
 	failures *authFailures
 	log      *slog.Logger
+	// usage answers the usage routes (usage.go); nil: none.
+	usage *usageReport
 }
 
 func newAdminAPI(token realtimesecret.Secret, cfg *Config, endSessions func(context.Context, string) (int, error),
@@ -53,6 +55,10 @@ func newAdminAPI(token realtimesecret.Secret, cfg *Config, endSessions func(cont
 // virtual key (404).
 func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if a.usage != nil && isUsagePath(r.URL) {
+		a.serveUsage(w, r)
+		return
+	}
 	id, ok := endSessionsID(r.URL)
 	if !ok {
 		writeJSONError(w, http.StatusNotFound, "invalid_request_error", "not_found", "no such admin path")

@@ -89,8 +89,12 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger, m *metrics, prev *
 		OnRedeem:         m.OnRedeem,
 		UsageMetering:    cfg.UsageMetering,
 		OnUsage:          m.OnUsage,
-		SealKeys:         sealKeys,
-		Logger:           log,
+		Prices:           cfg.corePrices(),
+		// Budgets and session limits fail closed unless the file says.
+		GovernanceFailOpen:    cfg.GovernanceFailOpen,
+		SidebandAttachTimeout: time.Duration(cfg.SidebandAttachTimeout),
+		SealKeys:              sealKeys,
+		Logger:                log,
 	}
 	for _, name := range cfg.providerOrder {
 		pc, err := buildProvider(cfg, name, demoBaseURL)
@@ -112,6 +116,10 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger, m *metrics, prev *
 			MaxSession:  time.Duration(vk.MaxSession),
 			MaxSessions: int(vk.MaxSessions),
 			MaxUses:     int(vk.MaxUses),
+			// The spend governance (spend.go).
+			GovernanceFailOpen:  vk.GovernanceFailOpen,
+			Budget:              vk.Budget.core(),
+			AllowUnmeteredMints: vk.AllowUnmeteredMints,
 		})
 	}
 	return b, nil

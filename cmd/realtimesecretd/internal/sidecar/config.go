@@ -81,6 +81,18 @@ type Config struct {
 	// GPT-Live session) in the log and the metrics. No media is relayed.
 	// A provider's own usage_metering overrides it. Default false.
 	UsageMetering bool `yaml:"usage_metering"`
+	// Prices are model prices in dollars that metered usage is priced
+	// with and budgets spent by, by model name (dated and numbered names
+	// such as gpt-realtime-2025-08-28 match by prefix), like
+	// {gpt-realtime: {text_input: 4, audio_input: 32, audio_output: 64}}.
+	// Each replaces the built-in price of its model or adds one. Default:
+	// the built-in prices (gpt-realtime, gpt-realtime-2, gpt-realtime-mini,
+	// gpt-4o-transcribe, gpt-4o-mini-transcribe, gpt-live-1).
+	Prices map[string]PriceConfig `yaml:"prices"`
+	// SidebandAttachTimeout is how long the metering sideband of a session
+	// of a key with a budget may take to attach; a session still unmetered
+	// then is ended upstream. Default 10s.
+	SidebandAttachTimeout Duration `yaml:"sideband_attach_timeout"`
 
 	// Server holds the HTTP server's limits.
 	Server ServerConfig `yaml:"server"`
@@ -248,6 +260,16 @@ type VirtualKeyConfig struct {
 	// GovernanceFailOpen opens governance for this key alone, as
 	// governance_fail_open does for all. Default false.
 	GovernanceFailOpen bool `yaml:"governance_fail_open"`
+	// Budget caps what the key's metered sessions cost per period, as
+	// {usd: 5.00, per: 24h}: a session created once it is spent is
+	// answered 429 budget_exceeded, and the usage that spends it ends the
+	// key's live sessions. Its sessions must be metered (usage_metering)
+	// and their models priced. Default none.
+	Budget BudgetConfig `yaml:"budget"`
+	// AllowUnmeteredMints lets a key with a budget mint client secrets,
+	// whose sessions go to the provider directly and spend outside the
+	// budget. Default false: 403 unmetered_mint.
+	AllowUnmeteredMints bool `yaml:"allow_unmetered_mints"`
 }
 
 // RateConfig is a number of requests per period, as {requests: 60, per: 1m}.
@@ -546,6 +568,9 @@ func (c *Config) validate() error {
 	if err := c.validateVirtualKeys(); err != nil {
 		return err
 	}
+	if err := c.validateSpend(); err != nil {
+		return err
+	}
 	if t := c.Admin.Token; t != "" && len(t) < minAdminTokenLen {
 		return fmt.Errorf("%s is shorter than %d characters: use a random one, like the output of openssl rand -hex 32", ix.at("admin.token"), minAdminTokenLen)
 	}
@@ -716,7 +741,7 @@ func (c *Config) validateAdminPaths() error {
 		if mint[p.path] || isHangupPath(mint, p.path) {
 			return fmt.Errorf("%s %q is a mint route or a broker route", at, p.path)
 		}
-		if c.Admin.Token != "" && strings.HasPrefix(p.path, adminAPIPrefix) {
+		if c.Admin.Token != "" && (strings.HasPrefix(p.path, adminAPIPrefix) || p.path == adminUsagePath) {
 			return fmt.Errorf("%s %q is under %s, where the admin API is served", at, p.path, adminAPIPrefix)
 		}
 		paths[p.path] = p.key

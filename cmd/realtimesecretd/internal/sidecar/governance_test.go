@@ -480,7 +480,7 @@ func TestMeterUsageThroughSidecar(t *testing.T) {
 	assert.Equal(t, "web", usage["virtual_key_id"])
 	assert.Equal(t, "hangup", usage["end"])
 	assert.Equal(t, map[string]any{
-		"responses": 2.0, "input_tokens": 111.0, "input_audio_tokens": 80.0, "input_text_tokens": 31.0, "input_cached_tokens": 40.0,
+		"responses": 2.0, "input_tokens": 111.0, "input_audio_tokens": 80.0, "input_text_tokens": 31.0, "input_image_tokens": 0.0, "input_cached_tokens": 40.0,
 		"output_tokens": 57.0, "output_audio_tokens": 52.0, "output_text_tokens": 5.0,
 	}, usage["usage"])
 	assert.NotContains(t, h.Logs.String(), upstreamKey)

@@ -156,7 +156,9 @@ func (s *Server) assemble(cfg *Config, prev *stores) (*generation, error) {
 	}
 	var api http.Handler
 	if cfg.Admin.Token != "" {
-		api = newAdminAPI(cfg.Admin.Token, cfg, g.core.EndSessions, s.authFailures, s.log)
+		a := newAdminAPI(cfg.Admin.Token, cfg, g.core.EndSessions, s.authFailures, s.log)
+		a.usage = newUsageReport(cfg, b.stores.registry)
+		api = a
 	}
 	if s.boot.Admin.Listen == "" {
 		g.main = &adminMux{routes: routes, api: api, next: app}

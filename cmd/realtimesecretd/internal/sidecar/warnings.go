@@ -19,6 +19,7 @@ func (c *Config) warnings() []string {
 				"(beta: translate, the default); set beta: forward to send them to the preview API instead")
 		}
 	}
+	out = append(out, c.spendWarnings()...)
 	if c.Admin.Token != "" && c.Admin.Listen == "" {
 		out = append(out, "admin.token is set and admin.listen is not: the admin API ("+adminAPIPrefix+"{id}"+endSessionsSuffix+
 			") is served on listen "+c.Listen+", beside the mint routes; set admin.listen to keep it on an address of its own")
