@@ -245,9 +245,11 @@ func fuzzMiddleware(f *testing.F) (http.Handler, map[string]*recordingProvider, 
 	for _, name := range fuzzProviders {
 		p := &recordingProvider{name: name}
 		providers[name] = p
-		cfg.Providers = append(cfg.Providers, realtimesecret.ProviderConfig{
-			Name: name, Provider: p, Keys: []realtimesecret.Key{{ID: "k", Value: "sk-fuzz"}},
-		})
+		pc := realtimesecret.ProviderConfig{Name: name, Provider: p, Keys: []realtimesecret.Key{{ID: "k", Value: "sk-fuzz"}}}
+		if name != "openai" {
+			pc.Beta = contract.BetaTranslate // one provider forwards beta mints, the other translates them
+		}
+		cfg.Providers = append(cfg.Providers, pc)
 	}
 	cfg.MaxBodyBytes = fuzzMaxBody
 	h, err := realtimesecret.New(cfg)
@@ -289,12 +291,22 @@ func modelBody(ep realtimesecret.Endpoint, model []byte) []byte {
 	}
 }
 
-// forwardedModel reads the model back out of a forwarded body.
+// forwardedModel reads the model back out of a body forwarded to ep (a
+// translated beta mint arrives at the GA endpoint).
 func forwardedModel(ep realtimesecret.Endpoint, body []byte) (string, bool) {
+	type model struct {
+		Model *string `json:"model"`
+	}
 	var v struct {
 		Model   *string `json:"model"`
 		Session *struct {
+			Type  string  `json:"type"`
 			Model *string `json:"model"`
+			Audio *struct {
+				Input *struct {
+					Transcription *model `json:"transcription"`
+				} `json:"input"`
+			} `json:"audio"`
 		} `json:"session"`
 		Transcription *struct {
 			Model *string `json:"model"`
@@ -309,6 +321,10 @@ func forwardedModel(ep realtimesecret.Endpoint, body []byte) (string, bool) {
 		m = v.Model
 	case ep == contract.EndpointTranscriptionSession && v.Transcription != nil:
 		m = v.Transcription.Model
+	case v.Session != nil && v.Session.Type == "transcription":
+		if a := v.Session.Audio; a != nil && a.Input != nil && a.Input.Transcription != nil {
+			m = a.Input.Transcription.Model
+		}
 	case v.Session != nil:
 		m = v.Session.Model
 	}
@@ -392,7 +408,7 @@ func FuzzProviderModel(f *testing.F) {
 			if req == nil {
 				t.Fatalf("%s model %q: provider %s not called", path, seen, name)
 			}
-			got, ok := forwardedModel(ep, req.Body)
+			got, ok := forwardedModel(req.Endpoint, req.Body)
 			if !ok || got != wantModel {
 				t.Fatalf("%s model %q: forwarded model %q (%v), want %q; body %q", path, seen, got, ok, wantModel, req.Body)
 			}
