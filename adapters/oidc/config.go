@@ -134,6 +134,9 @@ type Policy struct {
 	GovernanceFailOpen bool
 	// MaxUses caps the uses of a Gemini auth token. Zero means 1.
 	MaxUses int
+	// SingleUse makes the caller's secrets single-use: the first
+	// redemption through the middleware passes, every later one is 401.
+	SingleUse bool
 }
 
 // ErrInvalidConfig is wrapped by the errors New returns.

@@ -17,7 +17,7 @@ func policyConfig(c *oidc.Config) {
 	c.Policies = map[string]oidc.Policy{
 		"free": {Providers: []string{"openai"}, Models: []string{"gpt-realtime-mini"}, MaxTTL: time.Minute,
 			RateLimit: realtimesecret.Rate{Requests: 10, Per: time.Minute}, MaxSession: 5 * time.Minute, MaxSessions: 1},
-		"pro": {MaxSessions: 5, MaxUses: 3, GovernanceFailOpen: true},
+		"pro": {MaxSessions: 5, MaxUses: 3, GovernanceFailOpen: true, SingleUse: true},
 	}
 }
 
@@ -73,6 +73,7 @@ func TestPolicyByClaim(t *testing.T) {
 				assert.Equal(t, 5, p.MaxSessions)
 				assert.Equal(t, 3, p.MaxUses)
 				assert.True(t, p.GovernanceFailOpen)
+				assert.True(t, p.SingleUse)
 			}
 		})
 	}

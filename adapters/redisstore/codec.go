@@ -31,9 +31,10 @@ const (
 
 // Flags of version 3.
 const (
-	flagCreated  = 1 << iota // CreatedAt follows
-	flagFailOpen             // GovernanceFailOpen
-	flagsKnown   = flagCreated | flagFailOpen
+	flagCreated   = 1 << iota // CreatedAt follows
+	flagFailOpen              // GovernanceFailOpen
+	flagSingleUse             // SingleUse
+	flagsKnown    = flagCreated | flagFailOpen | flagSingleUse
 )
 
 // appendRecord appends the stored form of rec to dst:
@@ -53,7 +54,7 @@ const (
 func appendRecord(dst []byte, rec *contract.Record) []byte {
 	version := valueVersion
 	switch {
-	case rec.PrincipalKind != "" || rec.MaxSessions > 0 || rec.MaxSession > 0 || rec.GovernanceFailOpen:
+	case rec.PrincipalKind != "" || rec.MaxSessions > 0 || rec.MaxSession > 0 || rec.GovernanceFailOpen || rec.SingleUse:
 		version = valueVersionPrincipal
 	case !rec.CreatedAt.IsZero():
 		version = valueVersionSession
@@ -72,6 +73,9 @@ func appendRecord(dst []byte, rec *contract.Record) []byte {
 		}
 		if rec.GovernanceFailOpen {
 			flags |= flagFailOpen
+		}
+		if rec.SingleUse {
+			flags |= flagSingleUse
 		}
 		dst = append(dst, flags)
 	}
@@ -131,6 +135,7 @@ func decodeRecord(v string) (contract.Record, error) {
 	}
 	rec.MaxSessions, rec.MaxSession = int(sessions), time.Duration(session) //nolint:gosec // bounded above
 	rec.GovernanceFailOpen = flags&flagFailOpen != 0
+	rec.SingleUse = flags&flagSingleUse != 0
 	return rec, nil
 }
 

@@ -42,7 +42,7 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123)}},
 		{name: "a user's token", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-realtime",
 			Endpoint: contract.EndpointClientSecret, ExpiresAt: time.Unix(1756310470, 0),
-			PrincipalKind: "user", MaxSessions: 2, MaxSession: 5 * time.Minute, GovernanceFailOpen: true}},
+			PrincipalKind: "user", MaxSessions: 2, MaxSession: 5 * time.Minute, GovernanceFailOpen: true, SingleUse: true}},
 		{name: "a user's session", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-live-1",
 			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123),
 			PrincipalKind: "user", MaxSessions: 1}},

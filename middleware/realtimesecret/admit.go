@@ -55,6 +55,7 @@ func (adm *admitted) record(upstreamModel string) Record {
 		MaxSessions:        adm.principal.MaxSessions,
 		MaxSession:         adm.principal.MaxSession,
 		GovernanceFailOpen: adm.principal.GovernanceFailOpen,
+		SingleUse:          adm.principal.SingleUse,
 	}
 }
 

@@ -64,6 +64,9 @@ type Principal struct {
 	// Config.CrossOriginProtection). Set it when the app's session is a
 	// cookie; adapters/oidc sets it for a token read from its cookie.
 	Cookie bool
+	// SingleUse makes the secrets minted for it single-use, as
+	// VirtualKey.SingleUse.
+	SingleUse bool
 	// MaxUses caps the uses of its Gemini auth tokens, as
 	// VirtualKey.MaxUses. Zero means 1.
 	MaxUses int
@@ -143,7 +146,7 @@ func (v *virtualKeys) findExplicit(r *http.Request) (_ *VirtualKey, _ *Error, ex
 // limits.
 func (vk *VirtualKey) principal() Principal {
 	return Principal{ID: vk.ID, MaxTTL: vk.MaxTTL, RateLimit: vk.RateLimit, MaxSession: vk.MaxSession,
-		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen, MaxUses: vk.MaxUses,
+		MaxSessions: vk.MaxSessions, GovernanceFailOpen: vk.GovernanceFailOpen, MaxUses: vk.MaxUses, SingleUse: vk.SingleUse,
 		Budget: vk.Budget, AllowUnmeteredMints: vk.AllowUnmeteredMints}
 }
 

@@ -159,6 +159,13 @@ type VirtualKey struct {
 	// GovernanceFailOpen admits the key's sessions without a lease when
 	// the SessionRegistry cannot answer; see Config.GovernanceFailOpen.
 	GovernanceFailOpen bool
+	// SingleUse makes the secrets the key mints single-use: the first
+	// redemption through the middleware (a WebSocket, a call, any request
+	// that carries the secret) passes, every later one is 401
+	// client_secret_used, on every node that shares the Store, and for
+	// sealed tokens too. A redemption that goes to the provider without
+	// passing through the middleware is not seen.
+	SingleUse bool
 	// MaxUses caps the uses (sessions opened) a Gemini auth token minted
 	// with the key may ask for; "uses": 0, which Google reads as no limit,
 	// is always refused. Zero means 1, Google's default.

@@ -77,6 +77,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Now == nil {
 		_, rs.storeExpires = rs.store.(*memory.Store)
 	}
+	if rs.used, _ = rs.store.(contract.UseMarker); rs.used == nil {
+		rs.used = memory.NewStore() // single-use on this node only
+	}
 	if len(cfg.SealKeys) > 0 {
 		s, err := newSealer(cfg.SealKeys)
 		if err != nil {

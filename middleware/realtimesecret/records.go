@@ -14,7 +14,10 @@ import (
 type records struct {
 	store  contract.Store
 	sealer *sealer // nil without SealKeys
-	now    func() time.Time
+	// used marks single-use tokens used: the Store's own marker, or an
+	// in-process one.
+	used contract.UseMarker
+	now  func() time.Time
 	// storeExpires is set when store is a memory.Store on time.Now's
 	// clock: its Get drops expired records itself.
 	storeExpires bool
@@ -76,4 +79,10 @@ func hashSessionID(id string) contract.TokenHash {
 	n := copy(buf[:], sessionDomain)
 	n += copy(buf[n:], id)
 	return sha256.Sum256(buf[:n])
+}
+
+// markUsed marks a single-use token used until it expires, and reports
+// whether this was its first use.
+func (rs *records) markUsed(ctx context.Context, token string, expires time.Time) (bool, error) {
+	return rs.used.MarkUsed(ctx, contract.HashToken(token), expires)
 }

@@ -39,6 +39,10 @@ func (rd *redeemer) redeem(r *http.Request, token string) (_ *http.Request, rele
 			return nil, nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
 				Message: "the client secret is expired or not valid", Err: err}
 		}
+		if e := rd.useOnce(r, token, &rec); e != nil {
+			rd.report(RedeemEvent{Request: r, Record: rec, Found: true, Err: e})
+			return nil, nil, e
+		}
 		r = r.WithContext(recordctx.With(r.Context(), &rec))
 		r.Header = replaceToken(r.Header, token, upstream)
 		rd.report(RedeemEvent{Request: r, Record: rec, Found: true})
@@ -48,6 +52,10 @@ func (rd *redeemer) redeem(r *http.Request, token string) (_ *http.Request, rele
 			rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime redemption lookup failed", errAttr(err))
 		}
 		if found {
+			if e := rd.useOnce(r, token, &rec); e != nil {
+				rd.report(RedeemEvent{Request: r, Record: rec, Found: true, Err: e})
+				return nil, nil, e
+			}
 			r = r.WithContext(recordctx.With(r.Context(), &rec))
 		}
 		rd.report(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
@@ -105,6 +113,25 @@ func (rd *redeemer) leaseWebSocket(r *http.Request) (func(), *Error) {
 		return nil, e
 	}
 	return func() { rd.governor.release(r.Context(), p.ID, lease) }, nil
+}
+
+// useOnce lets the first redemption of a single-use token pass, and
+// refuses every later one (401), and one whose use cannot be marked (503:
+// a second use must never pass because the store was down).
+func (rd *redeemer) useOnce(r *http.Request, token string, rec *Record) *Error {
+	if !rec.SingleUse {
+		return nil
+	}
+	first, err := rd.records.markUsed(r.Context(), token, rec.ExpiresAt)
+	switch {
+	case err != nil:
+		rd.log.LogAttrs(r.Context(), slog.LevelWarn, "realtime single-use mark failed", errAttr(err))
+		return storeUnavailable(err)
+	case !first:
+		return &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "client_secret_used",
+			Message: "the client secret was minted for a single use, and has been used"}
+	}
+	return nil
 }
 
 // isWebSocketUpgrade reports whether r asks to open a WebSocket.

@@ -26,8 +26,9 @@ const (
 
 // Flags of format 2.
 const (
-	sealFlagFailOpen = 1 << iota // Record.GovernanceFailOpen
-	sealFlagsKnown   = sealFlagFailOpen
+	sealFlagFailOpen  = 1 << iota // Record.GovernanceFailOpen
+	sealFlagSingleUse             // Record.SingleUse
+	sealFlagsKnown    = sealFlagFailOpen | sealFlagSingleUse
 )
 
 // sealAAD binds ciphertexts to this use, so a blob sealed for something
@@ -115,6 +116,9 @@ func (s *sealer) seal(token string, rec *Record) (string, error) {
 	if rec.GovernanceFailOpen {
 		flags |= sealFlagFailOpen
 	}
+	if rec.SingleUse {
+		flags |= sealFlagSingleUse
+	}
 	plain = append(plain, flags)
 	aead := s.aeads[0]
 	blob := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
@@ -190,6 +194,7 @@ func decodeSealed(p []byte) (string, Record, bool) {
 		}
 		rec.MaxSessions, rec.MaxSession = int(sessions), time.Duration(session) //nolint:gosec // bounded above
 		rec.GovernanceFailOpen = p[w1+w2]&sealFlagFailOpen != 0
+		rec.SingleUse = p[w1+w2]&sealFlagSingleUse != 0
 		p = p[w1+w2+1:]
 	}
 	if len(p) != 0 || fields[0] == "" {

@@ -56,14 +56,14 @@ func TestSealedPrincipalLimits(t *testing.T) {
 	}
 	now := time.Unix(1_700_000_000, 0)
 	rec := Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "m", Endpoint: contract.EndpointClientSecret,
-		ExpiresAt: now.Add(time.Minute), PrincipalKind: "user", MaxSessions: 3, MaxSession: 90 * time.Second, GovernanceFailOpen: true}
+		ExpiresAt: now.Add(time.Minute), PrincipalKind: "user", MaxSessions: 3, MaxSession: 90 * time.Second, GovernanceFailOpen: true, SingleUse: true}
 	sealed, err := s.seal("ek_upstream", &rec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	up, got, err := s.open(sealed, now)
 	if err != nil || up != "ek_upstream" || got.PrincipalKind != "user" || got.MaxSessions != 3 ||
-		got.MaxSession != 90*time.Second || !got.GovernanceFailOpen || got.VirtualKeyID != "alice" {
+		got.MaxSession != 90*time.Second || !got.GovernanceFailOpen || !got.SingleUse || got.VirtualKeyID != "alice" {
 		t.Fatalf("opened to %q %+v, %v", up, got, err)
 	}
 

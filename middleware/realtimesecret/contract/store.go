@@ -43,6 +43,9 @@ type Record struct {
 	MaxSessions        int
 	MaxSession         time.Duration
 	GovernanceFailOpen bool
+	// SingleUse says the token may be redeemed through the middleware
+	// once: every later redemption is refused (Principal.SingleUse).
+	SingleUse bool
 }
 
 // TokenHash identifies a token in a Store: the SHA-256 of the token, so a
@@ -64,6 +67,18 @@ type Store interface {
 	// Get returns the record stored under h. A missing or expired record is
 	// (Record{}, false, nil); err is for a store that could not answer.
 	Get(ctx context.Context, h TokenHash) (Record, bool, error)
+}
+
+// UseMarker is implemented by stores that can mark a token used, for
+// single-use secrets (Record.SingleUse). The middleware uses the Store's
+// when it implements it (memory.Store and adapters/redisstore do), else an
+// in-process one, which holds on one node only.
+type UseMarker interface {
+	// MarkUsed marks h used until until, when the mark may be forgotten,
+	// and reports whether this call marked it first: of every call for h
+	// before until, on every node that shares the store, exactly one is
+	// first. err is for a store that could not answer.
+	MarkUsed(ctx context.Context, h TokenHash, until time.Time) (first bool, err error)
 }
 
 // Pinger is implemented by stores that can report whether they are

@@ -45,9 +45,14 @@ type Store struct {
 	// costs an allocation, never a wrong record.
 	recent [recentSlots]atomic.Pointer[entry]
 	seed   maphash.Seed
+	// used holds the marks of used single-use tokens (MarkUsed).
+	used *gocache.Cache
 }
 
-var _ contract.Store = (*Store)(nil)
+var (
+	_ contract.Store     = (*Store)(nil)
+	_ contract.UseMarker = (*Store)(nil)
+)
 
 const (
 	sweepInterval = time.Minute
@@ -62,7 +67,7 @@ const (
 
 // NewStore returns an empty Store.
 func NewStore() *Store {
-	s := &Store{seed: maphash.MakeSeed()}
+	s := &Store{seed: maphash.MakeSeed(), used: gocache.New(gocache.NoExpiration, 0)}
 	for i := range s.shards {
 		s.shards[i] = gocache.New(gocache.NoExpiration, 0)
 	}
@@ -84,6 +89,7 @@ type sharedFields struct {
 	loc      *time.Location // of ExpiresAt
 	// The principal's kind and limits: one set per policy.
 	kind               string
+	singleUse          bool
 	maxSessions        int
 	maxSession         time.Duration
 	governanceFailOpen bool
@@ -108,6 +114,7 @@ func sharedOf(rec *contract.Record) sharedFields {
 		loc:      rec.ExpiresAt.Location(),
 
 		kind:               rec.PrincipalKind,
+		singleUse:          rec.SingleUse,
 		maxSessions:        rec.MaxSessions,
 		maxSession:         rec.MaxSession,
 		governanceFailOpen: rec.GovernanceFailOpen,
@@ -186,6 +193,7 @@ func (s *Store) Get(_ context.Context, h contract.TokenHash) (contract.Record, b
 			ExpiresAt:    time.Unix(0, v.expiresAt).In(sh.loc),
 
 			PrincipalKind:      sh.kind,
+			SingleUse:          sh.singleUse,
 			MaxSessions:        sh.maxSessions,
 			MaxSession:         sh.maxSession,
 			GovernanceFailOpen: sh.governanceFailOpen,
@@ -220,9 +228,25 @@ func (s *Store) maybeSweep() {
 	}
 }
 
-// sweep drops the expired records, holding one shard's lock at a time.
+// sweep drops the expired records, holding one shard's lock at a time,
+// then the expired marks.
 func (s *Store) sweep() {
 	for _, c := range s.shards {
 		c.DeleteExpired()
 	}
+	s.used.DeleteExpired()
+}
+
+// MarkUsed marks h used until until, and reports whether this call marked
+// it first (an expired mark counts as none).
+func (s *Store) MarkUsed(_ context.Context, h contract.TokenHash, until time.Time) (bool, error) {
+	ttl := time.Until(until)
+	if ttl <= 0 {
+		ttl = time.Second // expired already: nothing will accept it, but one use is one use
+	}
+	first := s.used.Add(string(h[:]), nil, ttl) == nil // Add fails while an unexpired mark exists
+	if first {
+		s.maybeSweep()
+	}
+	return first, nil
 }

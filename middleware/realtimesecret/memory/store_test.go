@@ -35,7 +35,7 @@ func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
 		KeyID: "k", VirtualKeyID: "vk", Provider: "p", Model: "m",
 		Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
 		CreatedAt:     time.Unix(time.Now().Unix(), 0),
-		PrincipalKind: "user", MaxSessions: 2, MaxSession: time.Minute, GovernanceFailOpen: true,
+		PrincipalKind: "user", MaxSessions: 2, MaxSession: time.Minute, GovernanceFailOpen: true, SingleUse: true,
 	}
 	v := reflect.ValueOf(rec)
 	for i := range v.NumField() {
