@@ -65,7 +65,7 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	}
 	leaseExpires := b.now().Add(lifetime)
 	lease, e, storeErr := b.governor.acquire(ctx, principal, leaseExpires)
-	out.storeErr = storeErr
+	out.storeErr = errors.Join(out.storeErr, storeErr) // the ledger's, when it failed open
 	if e != nil {
 		out.fail(e)
 		return

@@ -69,6 +69,10 @@ func (bg *budgets) check(ctx context.Context, p *Principal, pv *provider, model,
 	if p.Budget.IsZero() {
 		return nil, nil
 	}
+	if validateBudget(p.Budget) != "" { // an Authorizer's: virtual keys are checked by New
+		return &Error{Status: http.StatusInternalServerError, Type: typeServer, Code: "invalid_budget",
+			Message: "the principal's budget is not usable: it needs USD above 0 and Per of at least a minute"}, nil
+	}
 	if !pv.metered {
 		return &Error{Status: http.StatusForbidden, Type: typePermission, Code: "unmetered_session",
 			Message: "the virtual key has a budget, and the sessions of provider " + quote(pv.name) + " are not metered"}, nil

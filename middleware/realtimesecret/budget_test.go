@@ -395,3 +395,32 @@ func nan() float64 {
 	zero := 0.0
 	return zero / zero
 }
+
+// TestBudgetOfAnAuthorizersPrincipal: an Authorizer's Principal has a
+// budget as a virtual key does; one New could not check is refused with
+// 500 invalid_budget, nothing sent.
+func TestBudgetOfAnAuthorizersPrincipal(t *testing.T) {
+	w := newFeedWatcher()
+	ledger := memory.NewSessionRegistry()
+	budget := hourly
+	cfg := twoCallers(w)
+	cfg.VirtualKeys = nil
+	cfg.UsageMetering = true
+	cfg.SessionRegistry = ledger
+	cfg.Authorizer = func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
+		return realtimesecret.Principal{ID: "user-1", Budget: budget}, nil
+	}
+	h, err := realtimesecret.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	srv := h.Wrap(&nextRecorder{})
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", realtimeSession).Code)
+	_, err = ledger.AddSpend(context.Background(), contract.SessionSpend{Principal: "user-1", ID: "rtc_x", USD: 2, Per: time.Hour,
+		Expires: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, "budget_exceeded", *requireAPIError(t, call(t, srv, "/v1/realtime/calls", realtimeSession), http.StatusTooManyRequests).Error.Code)
+
+	budget = contract.Budget{USD: 5} // no period
+	assert.Equal(t, "invalid_budget", *requireAPIError(t, call(t, srv, "/v1/realtime/calls", realtimeSession), http.StatusInternalServerError).Error.Code)
+	assert.Equal(t, 1, w.sessionCount(), "nothing more was sent upstream")
+}
