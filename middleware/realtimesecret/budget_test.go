@@ -366,7 +366,9 @@ func TestBudgetConfigErrors(t *testing.T) {
 	}{
 		{name: "negative budget", tweak: func(c *realtimesecret.Config) { c.VirtualKeys[0].Budget = contract.Budget{USD: -1, Per: time.Hour} }, want: "Budget.USD"},
 		{name: "zero budget with a period", tweak: func(c *realtimesecret.Config) { c.VirtualKeys[0].Budget = contract.Budget{Per: time.Hour} }, want: "Budget.USD"},
-		{name: "period under a minute", tweak: func(c *realtimesecret.Config) { c.VirtualKeys[0].Budget = contract.Budget{USD: 1, Per: 59 * time.Second} }, want: "Budget.Per"},
+		{name: "period under a minute", tweak: func(c *realtimesecret.Config) {
+			c.VirtualKeys[0].Budget = contract.Budget{USD: 1, Per: 59 * time.Second}
+		}, want: "Budget.Per"},
 		{name: "no period", tweak: func(c *realtimesecret.Config) { c.VirtualKeys[0].Budget = contract.Budget{USD: 1} }, want: "Budget.Per"},
 		{name: "price not a number", tweak: func(c *realtimesecret.Config) {
 			c.Prices = map[string]contract.Price{"m": {AudioInput: nan()}}

@@ -100,16 +100,16 @@ func TestResponseCost(t *testing.T) {
 			want: 20*4 + 20*0.4 + 30*32 + 30*0.4},
 		{name: "cached, unsplit: taken off text first, whose discount is smallest",
 			usage: `{"input_tokens":100,"input_token_details":{"text_tokens":40,"audio_tokens":60,"cached_tokens":50}}`,
-			want: 40*0.4 + 10*0.4 + 50*32},
+			want:  40*0.4 + 10*0.4 + 50*32},
 		{name: "cached beyond the tokens of any kind is not discounted",
 			usage: `{"input_tokens":10,"input_token_details":{"cached_tokens":10}}`,
-			want: 10 * 32},
+			want:  10 * 32},
 		{name: "input and output without details at the dearest kind",
 			usage: `{"input_tokens":10,"output_tokens":10}`,
-			want: 10*32 + 10*64},
+			want:  10*32 + 10*64},
 		{name: "details above the totals count as they are",
 			usage: `{"input_tokens":1,"output_tokens":1,"input_token_details":{"audio_tokens":5},"output_token_details":{"text_tokens":5}}`,
-			want: 5*32 + 5*16},
+			want:  5*32 + 5*16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.InDelta(t, tc.want/1e6, responseCost(&rt, usageOf(t, tc.usage)), 1e-12)
