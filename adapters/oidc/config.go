@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // Defaults applied by New to the zero fields of Config.
@@ -137,6 +138,12 @@ type Policy struct {
 	// SingleUse makes the caller's secrets single-use: the first
 	// redemption through the middleware passes, every later one is 401.
 	SingleUse bool
+	// Budget caps what the caller's metered sessions cost per period, as
+	// VirtualKey.Budget.
+	Budget contract.Budget
+	// AllowUnmeteredMints lets a caller with a Budget mint client secrets,
+	// as VirtualKey.AllowUnmeteredMints.
+	AllowUnmeteredMints bool
 }
 
 // ErrInvalidConfig is wrapped by the errors New returns.
@@ -177,6 +184,8 @@ func (c *Config) validate() error {
 			return configError("policy %q has a negative limit", name)
 		case (p.RateLimit.Requests > 0) != (p.RateLimit.Per > 0):
 			return configError("policy %q: RateLimit needs both Requests and Per", name)
+		case p.Budget.USD < 0 || !p.Budget.IsZero() && p.Budget.Per < time.Minute:
+			return configError("policy %q: a Budget needs a positive USD and a Per of at least a minute", name)
 		}
 	}
 	if _, ok := c.Policies[c.DefaultPolicy]; c.DefaultPolicy != "" && !ok {

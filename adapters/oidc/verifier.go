@@ -144,6 +144,7 @@ func (v *Verifier) Authorize(r *http.Request, in realtimesecret.Intent) (realtim
 	principal.MaxTTL, principal.RateLimit = p.MaxTTL, p.RateLimit
 	principal.MaxSession, principal.MaxSessions = p.MaxSession, p.MaxSessions
 	principal.GovernanceFailOpen, principal.MaxUses, principal.SingleUse = p.GovernanceFailOpen, p.MaxUses, p.SingleUse
+	principal.Budget, principal.AllowUnmeteredMints = p.Budget, p.AllowUnmeteredMints
 	return principal, nil
 }
 

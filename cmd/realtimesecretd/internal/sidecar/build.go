@@ -120,7 +120,12 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger, m *metrics, prev *
 			GovernanceFailOpen:  vk.GovernanceFailOpen,
 			Budget:              vk.Budget.core(),
 			AllowUnmeteredMints: vk.AllowUnmeteredMints,
+			SingleUse:           vk.SingleUse,
 		})
+	}
+	if err := b.buildAuth(cfg, log); err != nil { // auth.jwt (auth.go)
+		b.discard(prev, log)
+		return nil, err
 	}
 	return b, nil
 }

@@ -107,6 +107,9 @@ type Config struct {
 	VirtualKeys []VirtualKeyConfig `yaml:"virtual_keys"`
 	// Store keeps token records for attribution.
 	Store StoreConfig `yaml:"store"`
+	// Auth holds the ways callers authenticate besides virtual keys:
+	// auth.jwt, the end users of an app (auth.go).
+	Auth AuthConfig `yaml:"auth"`
 	// SealKeys turn on sealed tokens: base64 of 32 random bytes each
 	// ("openssl rand -base64 32"); the first seals, all open.
 	SealKeys []realtimesecret.Secret `yaml:"seal_keys"`
@@ -270,6 +273,10 @@ type VirtualKeyConfig struct {
 	// whose sessions go to the provider directly and spend outside the
 	// budget. Default false: 403 unmetered_mint.
 	AllowUnmeteredMints bool `yaml:"allow_unmetered_mints"`
+	// SingleUse makes the secrets the key mints single-use: the first
+	// redemption through the sidecar passes, every later one is 401
+	// client_secret_used (across sidecars on one Redis). Default false.
+	SingleUse bool `yaml:"single_use"`
 }
 
 // RateConfig is a number of requests per period, as {requests: 60, per: 1m}.
@@ -559,11 +566,16 @@ func (c *Config) validate() error {
 		return err
 	}
 	switch {
-	case len(c.VirtualKeys) == 0 && !c.AllowAnonymous:
+	case len(c.VirtualKeys) == 0 && !c.AllowAnonymous && c.Auth.JWT == nil:
 		return errors.New("no virtual_keys: anyone who reaches the sidecar could mint with the provider keys. " +
-			"Add virtual_keys, or set allow_anonymous: true if an authenticating proxy in front decides who may mint")
+			"Add virtual_keys or auth.jwt, or set allow_anonymous: true if an authenticating proxy in front decides who may mint")
 	case len(c.VirtualKeys) > 0 && c.AllowAnonymous:
 		return fmt.Errorf("%s and virtual_keys are both set: with virtual keys every mint needs one, so remove one of them", ix.at("allow_anonymous"))
+	case c.Auth.JWT != nil && c.AllowAnonymous:
+		return fmt.Errorf("%s and auth.jwt are both set: with auth.jwt every mint needs a token or a virtual key, so remove one of them", ix.at("allow_anonymous"))
+	}
+	if err := c.validateAuth(); err != nil {
+		return err
 	}
 	if err := c.validateVirtualKeys(); err != nil {
 		return err
