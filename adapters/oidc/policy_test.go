@@ -63,6 +63,8 @@ func TestPolicyByClaim(t *testing.T) {
 			require.Len(t, e.principals, 1)
 			p := e.principals[0]
 			assert.Equal(t, "alice", p.ID)
+			assert.Equal(t, tc.policy, p.Policy)
+			assert.Equal(t, "jti-alice", p.TokenID, "the jti, for the audit trail")
 			switch tc.policy {
 			case "free":
 				assert.Equal(t, time.Minute, p.MaxTTL)
@@ -83,7 +85,7 @@ func TestPolicyByClaim(t *testing.T) {
 func TestNoPolicies(t *testing.T) {
 	e := newEnv(t, nil)
 	require.Equal(t, http.StatusOK, e.mint(t, e.idp.Sign(e.claims("alice")), "other/anything").Code)
-	assert.Equal(t, realtimesecret.Principal{ID: "alice", Kind: oidc.KindUser}, e.principals[0])
+	assert.Equal(t, realtimesecret.Principal{ID: "alice", Kind: oidc.KindUser, TokenID: "jti-alice"}, e.principals[0])
 }
 
 // The policy's rate limit is the user's: another user has their own.

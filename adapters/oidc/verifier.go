@@ -134,7 +134,7 @@ func (v *Verifier) Authorize(r *http.Request, in realtimesecret.Intent) (realtim
 	p := v.policyOf(id)
 	// A token from the cookie marks the principal: the middleware then
 	// refuses its cross-site requests.
-	principal := realtimesecret.Principal{ID: id.user, Kind: KindUser, Cookie: cookie}
+	principal := realtimesecret.Principal{ID: id.user, Kind: KindUser, Cookie: cookie, Policy: id.policy, TokenID: id.jti}
 	if p == nil {
 		return principal, forbidden("no policy applies to user " + quote(id.user))
 	}

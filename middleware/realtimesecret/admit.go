@@ -66,6 +66,7 @@ func (o *outcome) identify(adm *admitted) {
 		o.provider = adm.provider.name
 	}
 	o.model, o.principal = adm.model, adm.principal.ID
+	o.principalKind, o.policy, o.tokenID = adm.principal.Kind, adm.principal.Policy, adm.principal.TokenID
 	if adm.key != nil {
 		o.keyID = adm.key.ID
 	}

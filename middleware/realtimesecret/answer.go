@@ -21,6 +21,9 @@ type outcome struct {
 
 	// Who and what the request was about, as far as it got.
 	provider, model, principal, keyID, sessionID string
+	// The principal's kind, its policy and its credential's ID (a jti),
+	// for the audit trail.
+	principalKind, policy, tokenID string
 	// upstream is how long the provider call took; 0 without one.
 	upstream time.Duration
 	// cause is the internal cause of a failure, for the log; never

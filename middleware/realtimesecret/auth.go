@@ -40,6 +40,12 @@ type Principal struct {
 	// "virtual_key" for a virtual key (set by the middleware), or the
 	// app's own word. Empty names it "principal".
 	Kind string
+	// Policy names the policy the principal was given (adapters/oidc: the
+	// policy its claim picked), for the log and the events; "" for none.
+	Policy string
+	// TokenID identifies the credential the caller authenticated with,
+	// for the audit trail: a JWT's jti. Never the credential itself.
+	TokenID string
 	// MaxTTL caps the secret's lifetime, as VirtualKey.MaxTTL.
 	MaxTTL time.Duration
 	// RateLimit caps the principal's mints, keyed by ID. Zero means none.
@@ -248,7 +254,7 @@ func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Princip
 		}
 		// An Authorizer that identified the caller before refusing it may
 		// return its ID with the error, for the log and the event.
-		who := Principal{ID: p.ID, Kind: p.Kind}
+		who := Principal{ID: p.ID, Kind: p.Kind, Policy: p.Policy, TokenID: p.TokenID}
 		var e *Error
 		switch {
 		case errors.As(err, &e):

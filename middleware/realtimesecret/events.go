@@ -22,6 +22,10 @@ type MintEvent struct {
 	Status int
 	// VirtualKeyID is the caller's virtual key or principal ID, if known.
 	VirtualKeyID string
+	// PrincipalKind, Policy and TokenID are the caller's Principal.Kind
+	// ("virtual_key", "user"), Principal.Policy and Principal.TokenID (a
+	// JWT's jti), when known, for the audit trail.
+	PrincipalKind, Policy, TokenID string
 	// KeyID is the upstream key used, if one was chosen.
 	KeyID string
 	// Duration is the time from the request to the answer.
@@ -59,6 +63,8 @@ type SessionEvent struct {
 	Status int
 	// VirtualKeyID is the caller's virtual key or principal ID, if known.
 	VirtualKeyID string
+	// PrincipalKind, Policy and TokenID are as in MintEvent.
+	PrincipalKind, Policy, TokenID string
 	// KeyID is the upstream key used, if one was chosen.
 	KeyID string
 	// Duration is the time from the request to the answer.
@@ -105,6 +111,7 @@ func (rp *reporter) report(ctx context.Context, ep Endpoint, out *outcome, d tim
 	if ep.IsSession() {
 		ev := SessionEvent{Provider: out.provider, Endpoint: ep, SessionID: out.sessionID, Model: out.model,
 			Status: out.status(), VirtualKeyID: out.principal, KeyID: out.keyID, Duration: d,
+			PrincipalKind: out.principalKind, Policy: out.policy, TokenID: out.tokenID,
 			UpstreamDuration: out.upstream, Code: out.code(), Err: out.cause, StoreErr: out.storeErr}
 		rp.logLine(ctx, "realtime session", ep, out, d)
 		if rp.onSession != nil {
@@ -114,6 +121,7 @@ func (rp *reporter) report(ctx context.Context, ep Endpoint, out *outcome, d tim
 	}
 	ev := MintEvent{Provider: out.provider, Endpoint: ep, Model: out.model, Status: out.status(),
 		VirtualKeyID: out.principal, KeyID: out.keyID, Duration: d, UpstreamDuration: out.upstream,
+		PrincipalKind: out.principalKind, Policy: out.policy, TokenID: out.tokenID,
 		Code: out.code(), Err: out.cause, StoreErr: out.storeErr}
 	rp.logLine(ctx, "realtime mint", ep, out, d)
 	if rp.onMint != nil {
@@ -141,6 +149,13 @@ func (rp *reporter) logLine(ctx context.Context, msg string, ep Endpoint, out *o
 		slog.String("model", out.model),
 		slog.Float64("duration_ms", millis(d)),
 		slog.Float64("upstream_duration_ms", millis(out.upstream)),
+	}
+	// Who, for the audit trail: the kind, the policy and the credential's
+	// ID (a jti), never the credential.
+	for _, a := range [...]struct{ k, v string }{{"principal_kind", out.principalKind}, {"policy", out.policy}, {"token_id", out.tokenID}} {
+		if a.v != "" {
+			attrs = append(attrs, slog.String(a.k, a.v))
+		}
 	}
 	if out.sessionID != "" {
 		attrs = append(attrs, slog.String("session_id", out.sessionID))

@@ -28,6 +28,7 @@ func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	out.sessionID = id
 	principal, e := hg.callers.authorize(r, nil, Intent{Provider: out.provider, Endpoint: rt.endpoint})
 	out.principal = principal.ID // known on a 403 too, once the key was identified
+	out.principalKind, out.policy, out.tokenID = principal.Kind, principal.Policy, principal.TokenID
 	if e != nil {
 		out.fail(e)
 		return
