@@ -82,28 +82,57 @@ func Example_serveMux() {
 	// 200 ok
 }
 
-// Let the host app's own authentication decide who mints.
+// userKey is the context key under which the app's session middleware
+// puts the signed-in user.
+type userKey struct{}
+
+// sessionMiddleware stands in for the app's own: it has checked the
+// session cookie against its session store and put the user in the
+// request's context. The user never comes from a header, which any client
+// can set.
+func sessionMiddleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie("session"); err == nil && c.Value == "session-of-alice" { // a real app looks it up
+			r = r.WithContext(context.WithValue(r.Context(), userKey{}, "alice"))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Let the host app's own authentication decide who mints: the Authorizer
+// reads the user its session middleware, in front, put in the context.
 func ExampleAuthorizer() {
 	cfg := exampleConfig()
 	cfg.VirtualKeys = nil
 	cfg.Authorizer = func(r *http.Request, in realtimesecret.Intent) (realtimesecret.Principal, error) {
-		user := r.Header.Get("X-User") // set by the app's session middleware
+		user, _ := r.Context().Value(userKey{}).(string)
 		if user == "" {
 			return realtimesecret.Principal{}, realtimesecret.ErrUnauthenticated
 		}
-		return realtimesecret.Principal{ID: user}, nil
+		// Cookie: the session is a cookie, which other sites can make the
+		// browser send: their requests are refused (403 cross_site_request).
+		return realtimesecret.Principal{ID: user, Kind: "user", Cookie: true, MaxSessions: 2}, nil
 	}
-	h := realtimesecret.Middleware(cfg)(http.NotFoundHandler())
+	h := sessionMiddleware(realtimesecret.Middleware(cfg)(http.NotFoundHandler()))
 
-	req := httptest.NewRequest(http.MethodPost, "/v1/realtime/client_secrets", strings.NewReader(`{"model":"openai/gpt-realtime"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-User", "alice")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	fmt.Println(w.Code)
+	mint := func(header ...string) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/realtime/client_secrets", strings.NewReader(`{"model":"openai/gpt-realtime"}`))
+		req.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Println(w.Code)
+	}
+	mint("Cookie", "session=session-of-alice")
+	mint("X-User", "alice") // a header proves nothing
+	mint("Cookie", "session=session-of-alice", "Sec-Fetch-Site", "cross-site")
 	// Output:
 	// upstream got /v1/realtime/client_secrets with key primary: {"session":{"type":"realtime","model":"gpt-realtime"}}
 	// 200
+	// 401
+	// 403
 }
 
 // New returns configuration errors instead of panicking.
