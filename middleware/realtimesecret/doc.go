@@ -96,6 +96,15 @@
 //
 //	http.ListenAndServe(addr, realtimesecret.Middleware(cfg)(mux))
 //
+// End users. An Authorizer (adapters/oidc has one for OpenID Connect
+// tokens) may stand beside VirtualKeys: a request that presents a virtual
+// key is the key's, any other the Authorizer's. A principal's limits are
+// recorded with each secret minted for it, so its redemptions count
+// against them on any node; SingleUse secrets pass their first redemption
+// only; a caller authenticated by a cookie (Principal.Cookie) may not use
+// the routes from another site (Config.CrossOriginProtection).
+// docs/identity.md has the details.
+//
 // WARNING: without VirtualKeys or an Authorizer anyone who reaches the mint
 // routes can mint; put the app's authentication in front.
 package realtimesecret
