@@ -426,3 +426,24 @@ func TestBudgetOfAnAuthorizersPrincipal(t *testing.T) {
 	assert.Equal(t, "invalid_budget", *requireAPIError(t, call(t, srv, "/v1/realtime/calls", realtimeSession), http.StatusInternalServerError).Error.Code)
 	assert.Equal(t, 1, w.sessionCount(), "nothing more was sent upstream")
 }
+
+// TestBudgetQuietSessionSpendIsFlushed: usage that was not due when it
+// arrived (another was sent less than a second before) reaches the ledger
+// within a second or so, though no event follows.
+func TestBudgetQuietSessionSpendIsFlushed(t *testing.T) {
+	w := newFeedWatcher()
+	ledger := memory.NewSessionRegistry()
+	_, srv, _ := budgeted(t, w, contract.Budget{USD: 100, Per: time.Hour}, func(cfg *realtimesecret.Config) { cfg.SessionRegistry = ledger })
+	require.Equal(t, http.StatusCreated, call(t, srv, "/v1/realtime/calls", realtimeSession).Code)
+	sb := w.sideband(t, "rtc_1", 1)
+	sb.events <- doneEvent("resp_1", 100) // sent at once
+	sb.events <- doneEvent("resp_2", 200) // not due yet
+	want := doneCost(100) + doneCost(200)
+	start := time.Now()
+	require.Eventually(t, func() bool {
+		s, err := ledger.Spent(context.Background(), "web", time.Hour)
+		return err == nil && s.USD >= want-1e-12
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	sb.finish(contract.ErrSidebandClosed)
+}

@@ -74,6 +74,13 @@ type meter struct {
 	cost     sessionCost
 	// spendErr is set once the ledger failed (logged once).
 	spendErr bool
+	// flush sends a cost that grew but was not due yet when the interval
+	// has passed, so that a quiet session's cost reaches the ledger within
+	// a second (and a failed send is tried again); flushes counts the
+	// armed ones, and reported forbids more once the meter reports.
+	flush    *time.Timer
+	flushes  sync.WaitGroup
+	reported bool
 }
 
 // start meters session id, watched with watcher and key, created by
@@ -404,6 +411,16 @@ func (m *meter) spend(final bool) {
 	now := ms.now()
 	m.mu.Lock()
 	if !m.cost.due(now, final) {
+		if m.cost.budgeted() && m.cost.usd > m.cost.ledgered && m.flush == nil && !m.reported {
+			m.flushes.Add(1)
+			m.flush = time.AfterFunc(spendInterval-now.Sub(m.cost.sent), func() {
+				defer m.flushes.Done()
+				m.mu.Lock()
+				m.flush = nil
+				m.mu.Unlock()
+				m.spend(false)
+			})
+		}
 		m.mu.Unlock()
 		return
 	}
@@ -457,6 +474,14 @@ func (u *Usage) add(r *responseUsage) {
 // lease is released), then reports its usage, once.
 func (m *meter) report(ended bool) {
 	ms := m.ms
+	m.mu.Lock()
+	m.reported = true
+	if m.flush != nil && m.flush.Stop() {
+		m.flush = nil
+		m.flushes.Done()
+	}
+	m.mu.Unlock()
+	m.flushes.Wait()
 	m.spend(true)
 	if ended {
 		ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
