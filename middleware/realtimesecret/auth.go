@@ -109,16 +109,11 @@ func (v *virtualKeys) byIDOrNil(id string) *VirtualKey {
 	return v.byID[id]
 }
 
-// find returns the virtual key presented by r, or an *Error (401).
-func (v *virtualKeys) find(r *http.Request) (*VirtualKey, *Error) {
-	vk, e, _ := v.findExplicit(r)
-	return vk, e
-}
-
-// findExplicit is find, and reports whether the caller presented a
-// virtual key explicitly: in the virtual key header or Google's, not as
-// a Bearer value, which may be another credential (a JWT).
-func (v *virtualKeys) findExplicit(r *http.Request) (_ *VirtualKey, _ *Error, explicit bool) {
+// find returns the virtual key presented by r, or an *Error (401), and
+// reports whether the caller presented one explicitly: in the virtual key
+// header or Google's, not as a Bearer value, which may be another
+// credential (a JWT).
+func (v *virtualKeys) find(r *http.Request) (_ *VirtualKey, _ *Error, explicit bool) {
 	presented := headerValue(r.Header, v.header) // canonicalized by New
 	explicit = presented != ""
 	if presented == "" {
@@ -209,7 +204,7 @@ func (c *callers) authenticate(r *http.Request) (*VirtualKey, *Error) {
 	if c.vks == nil {
 		return nil, nil
 	}
-	vk, e, explicit := c.vks.findExplicit(r)
+	vk, e, explicit := c.vks.find(r)
 	if e != nil && c.authorizer != nil && !explicit {
 		return nil, nil // not a virtual key: the Authorizer's
 	}
