@@ -59,7 +59,7 @@ func New(cfg Config) (*Verifier, error) {
 	timeout := orDefault(cfg.FetchTimeout, DefaultFetchTimeout)
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: timeout}
+		client = &http.Client{Timeout: timeout, CheckRedirect: checkRedirect}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -97,6 +97,15 @@ func New(cfg Config) (*Verifier, error) {
 		jwt.WithTimeFunc(now),
 	)
 	return v, nil
+}
+
+// checkRedirect follows a few redirects, and none off https: the keys
+// must come from where the issuer's TLS says.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("oidc: too many redirects")
+	}
+	return checkURL(req.URL.String())
 }
 
 func orDefault(d, def time.Duration) time.Duration {
