@@ -429,6 +429,7 @@ func TestMeterLogLineOncePerSession(t *testing.T) {
 		"input_audio_tokens":  float64(want.InputTokenDetails.AudioTokens),
 		"input_text_tokens":   float64(want.InputTokenDetails.TextTokens),
 		"input_cached_tokens": float64(want.InputTokenDetails.CachedTokens),
+		"input_image_tokens":  float64(want.InputTokenDetails.ImageTokens),
 		"output_tokens":       float64(want.OutputTokens),
 		"output_audio_tokens": float64(want.OutputTokenDetails.AudioTokens),
 		"output_text_tokens":  float64(want.OutputTokenDetails.TextTokens),
