@@ -148,7 +148,7 @@ func TestMintThroughTheMiddleware(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.Equal(t, realtimesecret.Record{KeyID: "g1", VirtualKeyID: "web", Provider: "gemini", Model: liveModel,
-		Endpoint: contract.EndpointAuthToken, ExpiresAt: s.now.Add(10 * time.Minute)}, rec)
+		Endpoint: contract.EndpointAuthToken, ExpiresAt: s.now.Add(10 * time.Minute), PrincipalKind: "virtual_key"}, rec)
 	ev := <-s.events
 	assert.Equal(t, contract.EndpointAuthToken, ev.Endpoint)
 	assert.Equal(t, "live", ev.Model)

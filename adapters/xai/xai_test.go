@@ -131,7 +131,7 @@ func TestMintThroughTheMiddleware(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, ok)
 			assert.Equal(t, realtimesecret.Record{KeyID: "x1", VirtualKeyID: "web", Provider: "xai", Model: "grok-voice-latest",
-				Endpoint: contract.EndpointClientSecret, ExpiresAt: time.Unix(v.ExpiresAt, 0)}, rec)
+				Endpoint: contract.EndpointClientSecret, ExpiresAt: time.Unix(v.ExpiresAt, 0), PrincipalKind: "virtual_key"}, rec)
 			ev := <-s.events
 			assert.Equal(t, http.StatusOK, ev.Status)
 			assert.Equal(t, "xai", ev.Provider)
