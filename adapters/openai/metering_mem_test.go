@@ -21,13 +21,18 @@ import (
 	"github.com/realtimesecret/realtimesecret/adapters/openai"
 	"github.com/realtimesecret/realtimesecret/internal/fakeupstream"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // memSessions is how many metered sessions the memory test holds open.
 const memSessions = 1000
 
-// maxBytesPerSession is the budget of one metered session (issue 13).
-const maxBytesPerSession = 40 << 10
+// maxBytesPerSession is the budget of one metered session (issue 13),
+// maxBytesPerBudgetedSession of one whose spend is also counted.
+const (
+	maxBytesPerSession         = 40 << 10
+	maxBytesPerBudgetedSession = 30 << 10
+)
 
 // helperEnv makes the test binary serve the fake upstream for
 // TestMeterMemoryPerSession, in a process of its own so that the memory
@@ -99,8 +104,12 @@ func TestMeterMemoryPerSession(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		external bool
+		budget   contract.Budget // a budgeted session also counts its spend
+		max      int64           // bytes per session; 0: not checked
 	}{
-		{name: "middleware only", external: true},
+		{name: "middleware only", external: true, max: maxBytesPerSession},
+		{name: "middleware only, budgeted", external: true, budget: contract.Budget{USD: 1000, Per: 24 * time.Hour},
+			max: maxBytesPerBudgetedSession},
 		{name: "middleware and fake upstream"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,25 +124,25 @@ func TestMeterMemoryPerSession(t *testing.T) {
 				t.Cleanup(up.Close)
 				url = srv.URL
 			}
-			perSession := measureMetered(t, url)
+			perSession := measureMetered(t, url, tc.budget)
 			t.Logf("%s: %d bytes per metered session (%.1f KiB)", tc.name, perSession, float64(perSession)/1024)
-			if tc.external {
-				assert.LessOrEqual(t, perSession, int64(maxBytesPerSession))
+			if tc.max > 0 {
+				assert.LessOrEqual(t, perSession, tc.max)
 			}
 		})
 	}
 }
 
-// measureMetered opens memSessions metered Live sessions against the
-// upstream at url and returns the memory each costs.
-func measureMetered(t *testing.T, url string) int64 {
+// measureMetered opens memSessions metered Live sessions, with budget,
+// against the upstream at url and returns the memory each costs.
+func measureMetered(t *testing.T, url string, budget contract.Budget) int64 {
 	t.Helper()
 	p, err := openai.New(openai.Config{BaseURL: url})
 	require.NoError(t, err)
 	h, err := realtimesecret.New(realtimesecret.Config{
 		Providers: []realtimesecret.ProviderConfig{{Name: "openai", Provider: p,
 			Keys: []realtimesecret.Key{{ID: "primary", Value: stackKey}}}},
-		VirtualKeys:   []realtimesecret.VirtualKey{{ID: "web", Value: stackVK}},
+		VirtualKeys:   []realtimesecret.VirtualKey{{ID: "web", Value: stackVK, Budget: budget}},
 		UsageMetering: true,
 	})
 	require.NoError(t, err)
