@@ -99,7 +99,7 @@ func New(cfg Config) (*Handler, error) {
 	if limiter == nil {
 		limiter = memory.NewRateLimiter(cfg.Now)
 	}
-	lifetime := cmp(cfg.SessionLifetime, DefaultSessionLifetime)
+	lifetime := orDefault(cfg.SessionLifetime, DefaultSessionLifetime)
 	forward := newForwardHeaders(cfg.ForwardHeaders, vkHeader)
 
 	// The ledger of budgets: the registry's or the store's when it keeps
@@ -115,7 +115,7 @@ func New(cfg Config) (*Handler, error) {
 	en := &ender{providers: ps, log: log}
 	bg := &budgets{ledger: ledger, prices: newPrices(cfg.Prices), log: log, failOpen: cfg.GovernanceFailOpen}
 	ms := &meters{sessions: registry, now: now, log: log, onUsage: cfg.OnUsage, budgets: bg,
-		attachWait: cmp(cfg.SidebandAttachTimeout, defaultSidebandAttachTimeout)}
+		attachWait: orDefault(cfg.SidebandAttachTimeout, defaultSidebandAttachTimeout)}
 	g := &governor{registry: registry, local: local, lookup: rs.session, now: now, log: log, failOpen: cfg.GovernanceFailOpen,
 		endUpstream: func(ctx context.Context, rec *Record, id string, how UsageEnd) error {
 			done := ms.ending(id, how)
@@ -127,7 +127,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		routes: newRouteTable(strings.TrimSuffix(cfg.PathPrefix, "/"), ps.list),
 		admission: &admission{providers: ps, callers: cs, limiter: limiter, strict: cfg.StrictStore, log: log, now: now,
-			maxBody: cmp(cfg.MaxBodyBytes, defaultMaxBodyBytes)},
+			maxBody: orDefault(cfg.MaxBodyBytes, defaultMaxBodyBytes)},
 		minter: &minter{records: rs, forward: forward, now: now, strict: cfg.StrictStore},
 		broker: &broker{records: rs, governor: g, meters: ms, budgets: bg, ender: en, forward: forward, lifetime: lifetime,
 			now: now, log: log, strict: cfg.StrictStore},
@@ -149,8 +149,8 @@ func New(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// cmp returns v, or def when v is zero.
-func cmp[T comparable](v, def T) T {
+// orDefault returns v, or def when v is zero.
+func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {
 		return def
