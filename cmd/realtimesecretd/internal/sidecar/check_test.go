@@ -214,3 +214,32 @@ func TestStoreUnreachableNamesWhere(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckLeaseWarning: -check warns about a max_sessions the sidecar
+// cannot see the end of: without max_session or usage metering, a session
+// the browser leaves holds its lease until session_lifetime.
+func TestCheckLeaseWarning(t *testing.T) {
+	tests := []struct {
+		name, extra, policy string
+		warn                bool
+	}{
+		{name: "max_sessions alone", policy: "max_sessions: 2", warn: true},
+		{name: "with max_session", policy: "max_sessions: 2, max_session: 10m"},
+		{name: "with usage metering", policy: "max_sessions: 2", extra: "usage_metering: true\n"},
+		{name: "no max_sessions", policy: "max_ttl: 1m"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := "providers:\n  openai:\n    keys: [{id: a, value: k1}]\n" + tc.extra +
+				"virtual_keys: [{id: web, value: \"${VK_WEB}\", " + tc.policy + "}]\n"
+			code, stdout, stderr := runCheck(t, yaml, nil)
+			require.Equal(t, 0, code, "stdout: %s\nstderr: %s", stdout, stderr)
+			if !tc.warn {
+				assert.NotContains(t, stderr, "warning")
+				return
+			}
+			assert.Contains(t, stderr, "virtual_keys[0] (web): max_sessions without max_session or usage_metering")
+			assert.Contains(t, stderr, "until session_lifetime (2h0m0s)")
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // warnings returns what -check reports about a valid config that probably
@@ -20,9 +21,35 @@ func (c *Config) warnings() []string {
 		}
 	}
 	out = append(out, c.spendWarnings()...)
+	out = append(out, c.leaseWarnings()...)
 	if c.Admin.Token != "" && c.Admin.Listen == "" {
 		out = append(out, "admin.token is set and admin.listen is not: the admin API ("+adminAPIPrefix+"{id}"+endSessionsSuffix+
 			") is served on listen "+c.Listen+", beside the mint routes; set admin.listen to keep it on an address of its own")
+	}
+	return out
+}
+
+// leaseWarnings reports the virtual keys whose max_sessions counts
+// sessions the sidecar cannot see end: without max_session or usage
+// metering, a session that ends without a hang-up through the sidecar (the
+// browser left) holds its lease until session_lifetime.
+func (c *Config) leaseWarnings() []string {
+	metered := c.UsageMetering
+	for _, p := range c.Providers {
+		if p.UsageMetering != nil {
+			metered = metered || *p.UsageMetering
+		}
+	}
+	if metered {
+		return nil
+	}
+	var out []string
+	for i, vk := range c.VirtualKeys {
+		if vk.MaxSessions > 0 && vk.MaxSession == 0 {
+			out = append(out, fmt.Sprintf("virtual_keys[%d] (%s): max_sessions without max_session or usage_metering: "+
+				"a session that ends without a hang-up through the sidecar holds its lease until session_lifetime (%s); "+
+				"set max_session, or usage_metering: true so that the sideband sees the end", i, vk.ID, time.Duration(c.SessionLifetime)))
+		}
 	}
 	return out
 }
