@@ -126,8 +126,15 @@ func TestMeterMemoryPerSession(t *testing.T) {
 			}
 			perSession := measureMetered(t, url, tc.budget)
 			t.Logf("%s: %d bytes per metered session (%.1f KiB)", tc.name, perSession, float64(perSession)/1024)
-			if tc.max > 0 {
-				assert.LessOrEqual(t, perSession, tc.max)
+			limit := tc.max
+			if raceEnabled && limit > 0 {
+				// The race detector's shadow memory is counted too: hold a
+				// budgeted session to the unbudgeted bound there, and to its
+				// own in a build without it (make bench, the README's figure).
+				limit = max(limit, maxBytesPerSession)
+			}
+			if limit > 0 {
+				assert.LessOrEqual(t, perSession, limit)
 			}
 		})
 	}
