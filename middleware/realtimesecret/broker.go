@@ -111,15 +111,7 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 		return
 	}
 	out.sessionID = id
-	rec := adm.record(upstreamModel)
-	rec.CreatedAt = b.now()
-	rec.ExpiresAt = rec.CreatedAt.Add(lifetime)
-	tracked := contract.TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
-	if principal.MaxSession > 0 {
-		tracked.Deadline = rec.ExpiresAt
-		rec.ExpiresAt = rec.ExpiresAt.Add(capGrace) // the cap still finds the record
-		tracked.Expires = rec.ExpiresAt
-	}
+	rec, tracked := governed(adm.record(upstreamModel), principal, id, lease, b.now(), lifetime)
 	if err := b.records.putSession(ctx, id, rec); err != nil {
 		out.storeErr = err
 		if b.strict {
@@ -139,6 +131,23 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	if ep == contract.EndpointCall || headerValue(resp.Header, "Location") != "" {
 		out.reply.location = adm.route.scope + ep.Path() + "/" + id
 	}
+}
+
+// governed returns the record of session id, created at created by
+// principal holding lease, and how the governor tracks it: kept for
+// lifetime, or with MaxSession until its cap (the deadline) and capGrace
+// after, so that the node that ends it still finds the key it was created
+// with.
+func governed(rec Record, principal Principal, id, lease string, created time.Time, lifetime time.Duration) (Record, contract.TrackedSession) {
+	rec.CreatedAt = created
+	rec.ExpiresAt = created.Add(lifetime)
+	tracked := contract.TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
+	if principal.MaxSession > 0 {
+		tracked.Deadline = rec.ExpiresAt
+		rec.ExpiresAt = rec.ExpiresAt.Add(capGrace)
+		tracked.Expires = rec.ExpiresAt
+	}
+	return rec, tracked
 }
 
 // hangUpOrphan ends a session the client will never hear of, so that it is

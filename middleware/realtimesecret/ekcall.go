@@ -81,16 +81,8 @@ func (ec *ekCalls) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 // adopt records, tracks and meters the call id a client created with the
 // secret recorded as tokenRec.
 func (ec *ekCalls) adopt(ctx context.Context, principal Principal, lease string, tokenRec Record, id string, lifetime time.Duration) error {
-	rec := tokenRec
-	rec.Endpoint = contract.EndpointCall
-	rec.CreatedAt = ec.now()
-	rec.ExpiresAt = rec.CreatedAt.Add(lifetime)
-	tracked := contract.TrackedSession{ID: id, Principal: principal.ID, Lease: lease, Expires: rec.ExpiresAt}
-	if principal.MaxSession > 0 {
-		tracked.Deadline = rec.ExpiresAt
-		rec.ExpiresAt = rec.ExpiresAt.Add(capGrace) // the cap still finds the record
-		tracked.Expires = rec.ExpiresAt
-	}
+	tokenRec.Endpoint = contract.EndpointCall
+	rec, tracked := governed(tokenRec, principal, id, lease, ec.now(), lifetime)
 	err := ec.records.putSession(ctx, id, rec)
 	err = errors.Join(err, ec.governor.track(ctx, tracked))
 	if p := ec.ps.byName[rec.Provider]; p != nil && p.metered {
