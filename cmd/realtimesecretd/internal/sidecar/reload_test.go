@@ -173,6 +173,9 @@ func TestReloadKeepsMetering(t *testing.T) {
 	h := start(t, options{extra: "usage_metering: true\n", sideband: meterScript})
 	status, id, body := h.brokerCall(t, virtualKey)
 	require.Equal(t, http.StatusCreated, status, string(body))
+	// The usage is on the sideband before the hang-up closes it, or the
+	// meter could rightly report less than the script sends.
+	eventually(t, func() bool { return h.Fake.SidebandStats().Events == 2 }, "the sideband did not attach")
 
 	require.NoError(t, h.reload(t, strings.Replace(h.Text, "usage_metering: true\n", "usage_metering: false\n", 1)))
 	status, unmetered, body := h.brokerCall(t, virtualKey)
