@@ -235,7 +235,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 			return
 		}
 		if release != nil {
-			defer release() // when the upgraded connection has closed
+			w, release = leaseUpgrade(w, release) // released when the upstream's side ends (upgrade.go)
+			defer release()                       // or, at the latest, when next returns
 		}
 		r = r2
 		if rec, found := FromContext(r.Context()); found && m.kind == refRoute && m.route.endpoint == contract.EndpointCall &&
