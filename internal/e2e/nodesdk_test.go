@@ -33,7 +33,7 @@ func TestNodeSDK(t *testing.T) {
 	}
 
 	st := newStack(t)
-	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=spec")
+	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-reporter=spec", "realtime.test.mjs")
 	cmd.Dir = "node"
 	cmd.Env = append(os.Environ(),
 		"E2E_BASE_URL="+st.URL,
