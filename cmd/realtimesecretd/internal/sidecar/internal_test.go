@@ -39,20 +39,26 @@ func TestReadiness(t *testing.T) {
 		name     string
 		store    contract.Store
 		draining bool
+		mode     governanceMode
 		status   int
 		body     string
 	}{
-		{name: "memory store", store: memory.NewStore(), status: http.StatusOK, body: `{"status":"ready"}`},
-		{name: "reachable store", store: failingStore{}, status: http.StatusOK, body: `{"status":"ready"}`},
-		{name: "unreachable store", store: failingStore{err: down}, status: http.StatusServiceUnavailable, body: `{"status":"store unreachable"}`},
-		{name: "draining", store: memory.NewStore(), draining: true, status: http.StatusServiceUnavailable, body: `{"status":"shutting down"}`},
+		{name: "memory store", store: memory.NewStore(), status: http.StatusOK, body: `{"status":"ready","governance":"fail_closed"}`},
+		{name: "reachable store", store: failingStore{}, status: http.StatusOK, body: `{"status":"ready","governance":"fail_closed"}`},
+		{name: "unreachable store", store: failingStore{err: down}, status: http.StatusServiceUnavailable, body: `{"status":"store unreachable","governance":"fail_closed"}`},
+		{name: "draining", store: memory.NewStore(), draining: true, status: http.StatusServiceUnavailable, body: `{"status":"shutting down","governance":"fail_closed"}`},
+		{name: "unreachable store, failing open", store: failingStore{err: down}, mode: governanceMode{global: true, keys: 3},
+			status: http.StatusServiceUnavailable, body: `{"status":"store unreachable","governance":"fail_open"}`},
+		{name: "some keys failing open", store: memory.NewStore(), mode: governanceMode{keys: 2, policies: 1},
+			status: http.StatusOK, body: `{"status":"ready","governance":"fail_closed","fail_open_keys":2,"fail_open_policies":1}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var draining atomic.Bool
 			draining.Store(tc.draining)
 			var logs strings.Builder
-			h := &health{store: pingerOf(tc.store), draining: &draining, log: slog.New(slog.NewTextHandler(&logs, nil))}
+			h := &health{store: pingerOf(tc.store), draining: &draining, governance: func() governanceMode { return tc.mode },
+				log: slog.New(slog.NewTextHandler(&logs, nil))}
 			rec := httptest.NewRecorder()
 			h.ready(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 			assert.Equal(t, tc.status, rec.Code)

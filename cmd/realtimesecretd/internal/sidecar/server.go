@@ -82,6 +82,7 @@ func New(cfg *Config, opts Options) (*Server, error) {
 	}
 	s := &Server{log: log, opts: opts, boot: cfg, metrics: newMetrics()}
 	s.authFailures = newAuthFailures(s.metrics.adminAuthFailures, log, time.Now)
+	s.metrics.governance = s.governance
 	g, err := s.assemble(cfg, nil)
 	if err != nil {
 		s.release(context.Background())
@@ -139,7 +140,7 @@ func (s *Server) assemble(cfg *Config, prev *stores) (*generation, error) {
 			return fail(err)
 		}
 	}
-	h := &health{store: pingerOf(b.stores.store), draining: &s.draining, log: s.log}
+	h := &health{store: pingerOf(b.stores.store), draining: &s.draining, governance: s.governance, log: s.log}
 	routes := map[string]http.HandlerFunc{
 		cfg.Admin.HealthPath:  h.live,
 		cfg.Admin.ReadyPath:   h.ready,
@@ -172,6 +173,15 @@ func (s *Server) assemble(cfg *Config, prev *stores) (*generation, error) {
 
 // config returns the config in use.
 func (s *Server) config() *Config { return s.cur.Load().cfg }
+
+// governance returns the governance fail mode of the config in use, or
+// the default (fail closed) before there is one.
+func (s *Server) governance() governanceMode {
+	if g := s.cur.Load(); g != nil {
+		return governanceOf(g.cfg)
+	}
+	return governanceMode{}
+}
 
 // Handler returns the handler served on the config's listen address.
 func (s *Server) Handler() http.Handler { return s.main }

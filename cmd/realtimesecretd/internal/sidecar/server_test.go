@@ -278,7 +278,7 @@ func TestAdminEndpoints(t *testing.T) {
 	h := start(t, options{})
 	for _, tc := range []struct{ path, body string }{
 		{"/healthz", `{"status":"ok"}`},
-		{"/readyz", `{"status":"ready"}`},
+		{"/readyz", `{"status":"ready","governance":"fail_closed"}`},
 	} {
 		resp, body := do(t, http.MethodGet, h.URL+tc.path, nil, "")
 		assert.Equal(t, http.StatusOK, resp.StatusCode, tc.path)

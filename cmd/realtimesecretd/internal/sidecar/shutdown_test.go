@@ -90,7 +90,7 @@ func TestShutdownDrainsInFlightMint(t *testing.T) {
 	eventually(t, h.refusesConnections, "new connections are refused once the shutdown starts")
 	resp, body := do(t, http.MethodGet, h.Admin+"/readyz", nil, "")
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "readiness fails while draining")
-	assert.JSONEq(t, `{"status":"shutting down"}`, string(body))
+	assert.JSONEq(t, `{"status":"shutting down","governance":"fail_closed"}`, string(body))
 	assert.False(t, h.isStopped(), "the server waits for the in-flight mint")
 
 	close(release)
