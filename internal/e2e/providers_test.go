@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,9 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/realtime"
@@ -43,10 +46,13 @@ const (
 // providersSidecarYAML configures realtimesecretd with an OpenAI, an xAI
 // and a Gemini provider, each pointed at its fake on loopback, and virtual
 // keys whose policy (models, max_ttl, max_uses, rate_limit) spans them.
+// Every other request goes to upstream, the stand-in for the existing
+// proxy, where redemptions arrive attributed.
 // log_flush_interval: 0 writes every line as it is logged, so the test
 // reads every line the sidecar wrote about its requests.
 const providersSidecarYAML = `
 listen: 127.0.0.1:0
+upstream: ${E2E_PROXY_URL}
 log_flush_interval: 0s
 providers:
   openai:
@@ -85,9 +91,10 @@ type voiceStack struct {
 	openai *fakeupstream.Server
 	xai    *fakexai.Server
 	gemini *fakegemini.Server
+	proxy  *existingProxy
 	// fakesURL serves what the fakes received, for the node suite:
 	// GET /xai/requests, /xai/minted, /gemini/requests, /gemini/tokens,
-	// /openai/requests.
+	// /openai/requests, /proxy/requests.
 	fakesURL string
 }
 
@@ -100,9 +107,10 @@ func startVoiceStack(t *testing.T) *voiceStack {
 		openai: fakeupstream.New(fakeupstream.Options{Keys: []string{providersOpenAIKey}, Models: []string{"gpt-realtime"}}),
 		xai:    fakexai.New(fakexai.Options{Keys: []string{providersXAIKey}}),
 		gemini: fakegemini.New(fakegemini.Options{Keys: []string{providersGeminiKey}, Models: []string{geminiModel}}),
+		proxy:  &existingProxy{},
 	}
 	servers := map[string]*httptest.Server{}
-	for name, h := range map[string]http.Handler{"openai": v.openai, "xai": v.xai, "gemini": v.gemini} {
+	for name, h := range map[string]http.Handler{"openai": v.openai, "xai": v.xai, "gemini": v.gemini, "proxy": v.proxy} {
 		s := httptest.NewServer(h)
 		t.Cleanup(s.Close)
 		servers[name] = s
@@ -124,12 +132,21 @@ func startVoiceStack(t *testing.T) *voiceStack {
 			providersOpenAIKey, providersXAIKey, providersGeminiKey} {
 			assert.NotContains(t, logs, secret, "no virtual key or provider key in the sidecar's log")
 		}
+		// README: "no log, error or panic carries a key or a minted token".
+		minted := v.xai.Minted()
+		for _, tok := range v.gemini.Tokens() {
+			minted = append(minted, tok.Name)
+		}
+		for _, secret := range minted {
+			assert.NotContains(t, logs, secret, "no minted secret or token in the sidecar's log")
+		}
 	})
 	v.sc = startSidecar(t, buildSidecar(t), providersSidecarYAML,
 		"E2E_OPENAI_URL="+servers["openai"].URL, "E2E_OPENAI_KEY="+providersOpenAIKey,
 		"E2E_XAI_URL="+servers["xai"].URL, "E2E_XAI_KEY="+providersXAIKey,
 		"E2E_GEMINI_URL="+servers["gemini"].URL, "E2E_GEMINI_KEY="+providersGeminiKey,
 		"E2E_VK_VOICE="+vkVoice, "E2E_VK_VOICE_XAI_1="+vkVoiceXAI1, "E2E_VK_VOICE_GEM_1="+vkVoiceGem1,
+		"E2E_PROXY_URL="+servers["proxy"].URL,
 	)
 	return v
 }
@@ -191,6 +208,7 @@ func (v *voiceStack) fakesHandler() http.Handler {
 		}
 		return out
 	})
+	serve("/proxy/requests", func() any { return v.proxy.requests() })
 	serve("/openai/requests", func() any {
 		out := []fakeRequest{}
 		for _, r := range v.openai.Requests() {
@@ -199,6 +217,80 @@ func (v *voiceStack) fakesHandler() http.Handler {
 		return out
 	})
 	return mux
+}
+
+// existingProxy stands in for the proxy realtimesecretd passes every
+// request that is not a mint to (its upstream). It records what arrives,
+// attribution headers included, and plays the provider's end of a Live
+// or Realtime WebSocket: for Gemini's BidiGenerateContent it reads the
+// client's setup message and answers setupComplete, as Google does; for
+// any other WebSocket it sends one event first. Its answer to a plain
+// request is 404.
+type existingProxy struct {
+	mu   sync.Mutex
+	seen []proxiedRequest
+}
+
+// proxiedRequest is one request the existing proxy received.
+type proxiedRequest struct {
+	Method      string              `json:"method"`
+	Path        string              `json:"path"`
+	Query       string              `json:"query"`
+	Headers     map[string][]string `json:"headers"`
+	Subprotocol string              `json:"subprotocol"`   // the one the WebSocket was accepted with
+	FirstClient json.RawMessage     `json:"first_message"` // the client's first WebSocket message
+}
+
+func (p *existingProxy) requests() []proxiedRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]proxiedRequest{}, p.seen...)
+}
+
+func (p *existingProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	i := len(p.seen)
+	p.seen = append(p.seen, proxiedRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: r.Header.Clone()})
+	p.mu.Unlock()
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		http.NotFound(w, r)
+		return
+	}
+	var offered []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for item := range strings.SplitSeq(v, ",") {
+			offered = append(offered, strings.TrimSpace(item))
+		}
+	}
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: offered})
+	if err != nil {
+		return
+	}
+	defer func() { _ = c.CloseNow() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p.mu.Lock()
+	p.seen[i].Subprotocol = c.Subprotocol()
+	p.mu.Unlock()
+	if strings.Contains(r.URL.Path, "BidiGenerateContent") {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.seen[i].FirstClient = json.RawMessage(msg)
+		p.mu.Unlock()
+		if c.Write(ctx, websocket.MessageText, []byte(`{"setupComplete":{}}`)) != nil {
+			return
+		}
+	} else if c.Write(ctx, websocket.MessageText, []byte(`{"type":"conversation.created","event_id":"event_e2e"}`)) != nil {
+		return
+	}
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			return
+		}
+	}
 }
 
 // TestNodeSDKProviders runs node/providers.test.mjs: the official OpenAI
@@ -245,14 +337,14 @@ func TestNodeSDKProviders(t *testing.T) {
 	// could not pass: the mints it expects to succeed reached the fakes,
 	// with the provider keys, and no refusal did.
 	minted := v.xai.Minted()
-	assert.Len(t, minted, 4, "xAI secrets the node suite minted")
+	assert.Len(t, minted, 5, "xAI secrets the node suite minted")
 	for _, r := range v.xai.Requests() {
 		assert.Equal(t, "Bearer "+providersXAIKey, r.Header.Get("Authorization"))
 		assert.Equal(t, fakexai.PathClientSecrets, r.Path)
 	}
 	assert.Len(t, v.xai.Requests(), len(minted), "every request xAI received was a mint it answered")
 	tokens := v.gemini.Tokens()
-	assert.Len(t, tokens, 4, "Gemini tokens the node suite minted")
+	assert.Len(t, tokens, 5, "Gemini tokens the node suite minted")
 	assert.Len(t, v.gemini.Requests(), len(tokens), "every request Gemini received was a mint it answered")
 	for _, r := range v.gemini.Requests() {
 		assert.Equal(t, providersGeminiKey, r.Header.Get("X-Goog-Api-Key"))

@@ -7,7 +7,9 @@
 //   E2E_SIDECAR_URL       the sidecar's root, e.g. http://127.0.0.1:41234
 //   E2E_FAKES_URL         serves what the fakes received: /xai/requests,
 //                         /xai/minted, /gemini/requests, /gemini/tokens,
-//                         /openai/requests
+//                         /openai/requests, /proxy/requests (the stand-in
+//                         for the existing proxy the sidecar passes the
+//                         rest to: redemptions arrive there attributed)
 //   E2E_VK_VOICE          a virtual key: models gpt-realtime,
 //                         grok-voice-latest, gemini-live-2.5-flash-preview;
 //                         max_ttl E2E_MAX_TTL_SECONDS; max_uses E2E_MAX_USES
@@ -22,7 +24,7 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { ApiError, GoogleGenAI } from '@google/genai';
+import { ApiError, GoogleGenAI, Modality } from '@google/genai';
 import OpenAI from 'openai';
 
 const env = (name) => {
@@ -124,6 +126,33 @@ describe('openai-node: xAI client secrets through the sidecar', () => {
     await assertXAISecret(secret, from, maxTTL);
     const { last } = await lastXAI();
     assert.deepEqual(last.body, { expires_after: { seconds: maxTTL } });
+  });
+
+  // xAI's browser guide presents the secret in the WebSocket subprotocol
+  // "xai-client-secret.<secret>"; no SDK is involved at that end, so the
+  // platform's own WebSocket (Node 22's, as a browser's) opens it.
+  test('the secret opens a WebSocket through the sidecar, attributed to the virtual key', async () => {
+    const secret = await xai().realtime.clientSecrets.create({
+      expires_after: { anchor: 'created_at', seconds: 60 },
+      session: { type: 'realtime', model: GROK },
+    });
+    const url = sidecar.replace(/^http/, 'ws') + `/xai-proxy/v1/realtime?model=${GROK}`;
+    const ws = new WebSocket(url, [`xai-client-secret.${secret.value}`]);
+    const first = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no event within 10 s')), 10_000);
+      ws.onmessage = (e) => { clearTimeout(timer); resolve(JSON.parse(e.data)); };
+      ws.onerror = (e) => { clearTimeout(timer); reject(new Error(`WebSocket error: ${e.message}`)); };
+    });
+    ws.close();
+    assert.equal(first.type, 'conversation.created', 'the provider end answered through the sidecar');
+
+    const last = (await fakes('/proxy/requests')).at(-1);
+    assert.equal(last.path, '/xai-proxy/v1/realtime');
+    assert.equal(last.subprotocol, `xai-client-secret.${secret.value}`, 'the secret reached the provider end');
+    assert.equal(header(last, 'x-realtime-provider'), 'xai');
+    assert.equal(header(last, 'x-realtime-virtual-key-id'), 'voice');
+    assert.equal(header(last, 'x-realtime-key-id'), 'x1');
+    assert.equal(header(last, 'x-realtime-model'), GROK);
   });
 
   test('the same virtual key mints OpenAI secrets on the same sidecar', async () => {
@@ -306,6 +335,34 @@ describe('@google/genai: Gemini Live auth tokens through the sidecar', () => {
     assert.ok(injected >= from + (maxTTL - 2) * 1000, `expireTime ${last.body.expireTime} is max_ttl ahead`);
     assert.ok(injected <= Date.now() + maxTTL * 1000, `expireTime ${last.body.expireTime} is at most max_ttl ahead`);
     assert.equal(Date.parse(minted.expire), injected);
+  });
+
+  test("the token opens a Live session with the SDK's live.connect through the sidecar, attributed", async () => {
+    const token = await genai().authTokens.create({
+      config: { uses: 1, liveConnectConstraints: { model: GEMINI, config: { responseModalities: [Modality.AUDIO] } } },
+    });
+    // The browser's side: the token is the API key; the SDK then opens
+    // BidiGenerateContentConstrained with ?access_token=.
+    const live = new GoogleGenAI({ apiKey: token.name, httpOptions: { apiVersion: 'v1alpha', baseUrl: sidecar + '/gemini' } });
+    const messages = [];
+    const session = await live.live.connect({
+      model: GEMINI,
+      config: { responseModalities: [Modality.AUDIO] },
+      callbacks: { onmessage: (m) => messages.push(m) },
+    });
+    session.close();
+
+    const last = (await fakes('/proxy/requests')).at(-1);
+    assert.equal(last.path, '/gemini/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained');
+    assert.equal(new URLSearchParams(last.query).get('access_token'), token.name, 'the token reached the provider end');
+    assert.equal(header(last, 'x-realtime-provider'), 'gemini');
+    assert.equal(header(last, 'x-realtime-virtual-key-id'), 'voice');
+    assert.equal(header(last, 'x-realtime-key-id'), 'g1');
+    assert.equal(header(last, 'x-realtime-model'), GEMINI);
+    assert.equal(last.first_message.setup.model, `models/${GEMINI}`, "the SDK's setup message passed through");
+    for (const [name, values] of Object.entries(last.headers)) {
+      for (const v of values) assert.ok(!v.includes(env('E2E_GEMINI_KEY')), `header ${name} carries the provider key`);
+    }
   });
 
   // Each refusal: ApiError with Google's status and error shape, and
