@@ -25,10 +25,17 @@
 // realtimesecretd binary), TestNodeSDK (runs node --test in node/ against
 // the same stack), TestBrowserMintsCrossOrigin (builds and starts
 // realtimesecretd in demo mode, serves its demo page from other loopback
-// origins and drives Chromium through it) and
+// origins and drives Chromium through it),
 // TestBrowserWebRTCCallThroughBroker (Chromium's real RTCPeerConnection
 // offer brokered to a pion WebRTC peer playing the upstream: the data
-// channel opens over loopback and receives an event).
+// channel opens over loopback and receives an event), TestBrowserEKGuideFlow
+// (OpenAI's WebRTC guide by hand through the sidecar: an ek_ minted at the
+// sidecar, the page's raw SDP offer fetched to {sidecar}/v1/realtime/calls
+// from another origin; a second concurrent call of a max_sessions: 1 key is
+// 429 before the provider, the first is capped and metered) and
+// TestBrowserEKAgentsSDK (the same with @openai/agents-realtime's own
+// WebRTC transport, bundled for the page with esbuild from
+// node/agents-webrtc.mjs).
 //
 // The Node and browser suites need node (and internal/e2e/node/node_modules)
 // and Debian's chromium. Outside CI a missing tool skips its suite; with
