@@ -22,8 +22,8 @@
 // internal/fakeupstream: mints, brokered WebRTC calls and GPT-Live sessions
 // with their hang-ups and errors, no retry into a second session after an
 // upstream timeout; TestGoSDKSessionsThroughSidecar against the
-// realtimesecretd binary), TestNodeSDK (runs node --test in node/ against
-// the same stack), TestBrowserMintsCrossOrigin (builds and starts
+// realtimesecretd binary), TestNodeSDK (node --test on node/realtime.test.mjs
+// against the same stack), TestBrowserMintsCrossOrigin (builds and starts
 // realtimesecretd in demo mode, serves its demo page from other loopback
 // origins and drives Chromium through it),
 // TestBrowserWebRTCCallThroughBroker (Chromium's real RTCPeerConnection
@@ -36,6 +36,20 @@
 // TestBrowserEKAgentsSDK (the same with @openai/agents-realtime's own
 // WebRTC transport, bundled for the page with esbuild from
 // node/agents-webrtc.mjs).
+//
+// TestNodeSDKProviders and TestGoSDKXAI (providers_test.go) run the
+// realtimesecretd binary with openai, xai and gemini providers in front of
+// internal/fakeupstream, internal/fakexai and internal/fakegemini, and
+// virtual keys with models, max_ttl, max_uses and rate_limit. openai-node
+// (node/providers.test.mjs) and the Go SDK mint xAI secrets on
+// {sidecar}/xai/v1 and on /v1 with xai/<model>; @google/genai mints Gemini
+// Live auth tokens with its baseUrl {sidecar}/gemini. Each checks the
+// lifetime clamp, the models, uses and rate limit, the refusals as the
+// SDK's errors (OpenAI's shape for xAI, Google's for Gemini), what the fakes
+// received (only what the provider accepts, with the provider key), the
+// redemption of the secret and the token (@google/genai's live.connect)
+// through the sidecar, attributed at the existing proxy, and that no key
+// and no minted credential is in the sidecar's log.
 //
 // The Node and browser suites need node (and internal/e2e/node/node_modules)
 // and Debian's chromium. Outside CI a missing tool skips its suite; with
