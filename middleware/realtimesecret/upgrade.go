@@ -25,7 +25,8 @@ import (
 // An upstream that goes silent without closing (its host gone: no FIN, no
 // RST) is not seen here: its lease lasts until the connection closes on
 // either side or fails (the client closing, a deadline, TCP keep-alive on
-// the upstream connection giving up), or until the lease's lifetime ends.
+// the upstream connection giving up, where next's transport enables it),
+// or, at the latest, until the lease's lifetime ends.
 
 // leaseUpgrade returns w wrapped so that a connection hijacked from it
 // releases the lease when it is half-closed or closed, and release made to
