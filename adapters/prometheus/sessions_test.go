@@ -100,7 +100,7 @@ func TestGovernanceSessionsInFlight(t *testing.T) {
 		`realtimesecret_sessions_in_flight{virtual_key="mobile"} 0
 realtimesecret_sessions_in_flight{virtual_key="web"} 2
 `), "realtimesecret_sessions_in_flight"))
-	ended, err := reg.End(ctx, "web", "rtc_1")
+	ended, err := reg.End(ctx, "web", "rtc_1", "hangup")
 	require.NoError(t, err)
 	require.True(t, ended)
 	require.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(head+

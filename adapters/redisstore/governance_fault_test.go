@@ -28,7 +28,7 @@ func governanceCalls(s *redisstore.Store) map[string]func(context.Context) error
 		"Track": func(ctx context.Context) error {
 			return s.Track(ctx, contract.TrackedSession{ID: "sess_fault", Principal: "fault", Expires: later(), Deadline: later()})
 		},
-		"End":      func(ctx context.Context) error { _, err := s.End(ctx, "fault", "sess_fault"); return err },
+		"End":      func(ctx context.Context) error { _, err := s.End(ctx, "fault", "sess_fault", "hangup"); return err },
 		"Sessions": func(ctx context.Context) error { _, err := s.Sessions(ctx, "fault"); return err },
 		"ClaimDue": func(ctx context.Context) error { _, err := s.ClaimDue(ctx, time.Now(), 64); return err },
 	}

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,6 +43,7 @@ const (
 	govSessions      = "sess:"   // sorted set: session id -> expires at
 	govSessionLeases = "slease:" // hash: session id -> its lease ("" for none)
 	govDeadlines     = "due"     // sorted set: deadlineMember -> cap deadline
+	govEnded         = "ended:"  // string per session: how it ended
 )
 
 // Track implements contract.SessionTracker: one script records the
@@ -65,16 +67,32 @@ func (s *Store) Track(ctx context.Context, ts contract.TrackedSession) error {
 }
 
 // End implements contract.SessionTracker: one script forgets the
-// session, its deadline and its lease, and reports whether it was tracked,
-// so that exactly one caller across all nodes sees true.
-func (s *Store) End(ctx context.Context, principal, id string) (bool, error) {
+// session, its deadline and its lease, reports whether it was tracked, so
+// that exactly one caller across all nodes sees true, and records how it
+// ended until it would have expired.
+func (s *Store) End(ctx context.Context, principal, id, how string) (bool, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := sessionEnd.Run(ctx, s.client, s.sessionKeys(principal), id, deadlineMember(principal, "")).Int64()
+	keys := append(s.sessionKeys(principal), s.endedKey(principal, id))
+	n, err := sessionEnd.Run(ctx, s.client, keys, id, deadlineMember(principal, ""), how).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redisstore: end session: %w", err)
 	}
 	return n == 1, nil
+}
+
+// Ended implements contract.SessionTracker.
+func (s *Store) Ended(ctx context.Context, principal, id string) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	how, err := s.client.Get(ctx, s.endedKey(principal, id)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("redisstore: how a session ended: %w", err)
+	}
+	return how, nil
 }
 
 // Sessions implements contract.SessionTracker: the ids of principal's
@@ -146,6 +164,11 @@ func (s *Store) sessionKeys(principal string) []string {
 		s.govKey(govLeases, principal),
 		s.govPrefix + govDeadlines,
 	}
+}
+
+// endedKey returns the key of how principal's session id ended.
+func (s *Store) endedKey(principal, id string) string {
+	return s.govKey(govEnded, deadlineMember(principal, id))
 }
 
 // deadlineMember returns the deadline set's member for principal's session

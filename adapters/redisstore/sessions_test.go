@@ -68,7 +68,8 @@ func TestCapClaimedOnceAcrossTwoClients(t *testing.T) {
 
 // TestGovernanceKeyLayout pins the keys the registry writes, which
 // operators see in redis-cli: all under the prefix and the {gov} hash tag,
-// apart from token records, and gone once the sessions end.
+// apart from token records, and gone once the sessions end but for how
+// each ended, kept until it would have expired.
 func TestGovernanceKeyLayout(t *testing.T) {
 	store, c, prefix := newTestStore(t, redisstore.Options{})
 	ctx := context.Background()
@@ -97,12 +98,19 @@ func TestGovernanceKeyLayout(t *testing.T) {
 	require.Len(t, due, 1)
 	assert.Equal(t, "3:webrtc_1", due[0].Member)
 
-	ended, err := store.End(ctx, "web", "rtc_1")
+	ended, err := store.End(ctx, "web", "rtc_1", "hangup")
 	require.NoError(t, err)
 	require.True(t, ended)
 	keys, err = c.Keys(ctx, prefix+"*").Result()
 	require.NoError(t, err)
-	assert.Empty(t, keys, "an ended session leaves nothing behind")
+	endedKey := prefix + "{gov}:ended:3:webrtc_1"
+	assert.Equal(t, []string{endedKey}, keys, "an ended session leaves only how it ended behind")
+	how, err := c.Get(ctx, endedKey).Result()
+	require.NoError(t, err)
+	assert.Equal(t, "hangup", how)
+	ttl, err := c.PTTL(ctx, endedKey).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, time.Minute.Seconds(), ttl.Seconds(), 5, "kept until the session would have expired")
 }
 
 // roundTrips counts the commands a client sends, a pipeline as one.
@@ -143,7 +151,7 @@ func TestGovernanceOneRoundTripEach(t *testing.T) {
 		}},
 		{name: "Sessions", call: func() error { _, err := store.Sessions(ctx, "web"); return err }},
 		{name: "ClaimDue", call: func() error { _, err := store.ClaimDue(ctx, later, 64); return err }},
-		{name: "End", call: func() error { _, err := store.End(ctx, "web", "rtc_1"); return err }},
+		{name: "End", call: func() error { _, err := store.End(ctx, "web", "rtc_1", "hangup"); return err }},
 		{name: "Release", call: func() error { return store.Release(ctx, "web", "lease_1") }},
 	}
 	for _, tc := range calls {

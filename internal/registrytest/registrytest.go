@@ -60,6 +60,7 @@ var cases = []struct {
 	{name: "Sessions skip expired ones", run: sessionsSkipExpired},
 	{name: "Track forgets expired sessions and their leases", run: trackForgetsExpired},
 	{name: "End once, with its lease", run: endOnce},
+	{name: "Ended says how, until the session would have expired", run: endedSaysHow},
 	{name: "ClaimDue claims each due deadline once", run: claimDue},
 	{name: "ClaimDue honours its limit", run: claimDueLimit},
 	{name: "ClaimDue skips ended sessions", run: claimDueSkipsEnded},
@@ -88,9 +89,15 @@ func track(t *testing.T, r contract.SessionTracker, s contract.TrackedSession) {
 
 func end(t *testing.T, r contract.SessionTracker, principal, id string) bool {
 	t.Helper()
-	ended, err := r.End(ctx, principal, id)
+	ended, err := r.End(ctx, principal, id, "hangup")
 	require.NoError(t, err)
 	return ended
+}
+
+func endedAs(t require.TestingT, r contract.SessionTracker, principal, id string) string {
+	how, err := r.Ended(ctx, principal, id)
+	require.NoError(t, err)
+	return how
 }
 
 func sessions(t require.TestingT, r contract.SessionTracker, principal string) []string {
@@ -190,6 +197,28 @@ func endOnce(t *testing.T, r contract.SessionRegistry) {
 	assert.Equal(t, []string{"rtc_2"}, sessions(t, r, "web"))
 	assert.True(t, acquire(t, r, "web", "l2", 1, hour()), "End released the lease")
 	assert.Empty(t, claim(t, r, time.Now().Add(2*time.Hour), 10), "End dropped the deadline")
+}
+
+func endedSaysHow(t *testing.T, r contract.SessionRegistry) {
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour()})
+	track(t, r, contract.TrackedSession{ID: "rtc_2", Principal: "web", Expires: time.Now().Add(lapse)})
+	assert.Empty(t, endedAs(t, r, "web", "rtc_1"), "a live session")
+	assert.Empty(t, endedAs(t, r, "web", "rtc_9"), "never tracked")
+
+	ok, err := r.End(ctx, "web", "rtc_1", "cap")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "cap", endedAs(t, r, "web", "rtc_1"))
+	assert.Empty(t, endedAs(t, r, "other", "rtc_1"), "another principal's session of that id")
+	ok, err = r.End(ctx, "web", "rtc_1", "hangup")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.Equal(t, "cap", endedAs(t, r, "web", "rtc_1"), "the first End's how stays")
+
+	require.True(t, end(t, r, "web", "rtc_2"))
+	assert.Equal(t, "hangup", endedAs(t, r, "web", "rtc_2"))
+	require.Eventually(t, func() bool { return endedAs(t, r, "web", "rtc_2") == "" }, waitFor, 10*time.Millisecond,
+		"forgotten when the session would have expired")
 }
 
 func claimDue(t *testing.T, r contract.SessionRegistry) {
@@ -316,7 +345,7 @@ func concurrentEnd(t *testing.T, r contract.SessionRegistry) {
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Go(func() {
-			ok, err := r.End(ctx, "web", "rtc_1")
+			ok, err := r.End(ctx, "web", "rtc_1", "cap")
 			assert.NoError(t, err)
 			if ok {
 				ended.Add(1)

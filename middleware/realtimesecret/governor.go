@@ -102,10 +102,17 @@ func (g *governor) track(ctx context.Context, s contract.TrackedSession) error {
 }
 
 // ended forgets a session that ended by other means than the governor
-// (a hang-up, its sideband's end) and releases its lease.
-func (g *governor) ended(ctx context.Context, principal, id string) error {
-	_, err := g.registry.End(ctx, principal, id)
+// (a hang-up, its sideband's end) for how, and releases its lease.
+func (g *governor) ended(ctx context.Context, principal, id string, how UsageEnd) error {
+	_, err := g.registry.End(ctx, principal, id, string(how))
 	return err
+}
+
+// endedAs returns how principal's session id ended, here or on another
+// node; "" while it is live or when the registry does not know it.
+func (g *governor) endedAs(ctx context.Context, principal, id string) (UsageEnd, error) {
+	how, err := g.registry.Ended(ctx, principal, id)
+	return UsageEnd(how), err
 }
 
 // endSession ends principal's session id upstream on the middleware's own
@@ -113,7 +120,7 @@ func (g *governor) ended(ctx context.Context, principal, id string) error {
 // ended it: a session that already ended, here or on another node, is left
 // alone.
 func (g *governor) endSession(ctx context.Context, principal, id string, how UsageEnd) (bool, error) {
-	ended, err := g.registry.End(ctx, principal, id)
+	ended, err := g.registry.End(ctx, principal, id, string(how))
 	if err != nil || !ended {
 		return false, err
 	}

@@ -237,7 +237,7 @@ func TestGovernorRevokeEndsOnePrincipalsSessionsOnce(t *testing.T) {
 	n, err = tg.revoke(context.Background(), "web")
 	require.NoError(t, err)
 	assert.Zero(t, n, "ended already")
-	require.NoError(t, tg.governor.ended(context.Background(), "other", "rtc_9")) // hung up by its owner
+	require.NoError(t, tg.governor.ended(context.Background(), "other", "rtc_9", UsageHangup)) // hung up by its owner
 	ended, err := tg.endSession(context.Background(), "other", "rtc_9", UsageCap)
 	require.NoError(t, err)
 	assert.False(t, ended, "a session that ended by other means is left alone")

@@ -15,14 +15,18 @@ type hangups struct {
 	ender    *ender
 	forward  forwardHeaders
 	now      func() time.Time
+	inflight inflight
 }
 
 // hangup ends the session id upstream. The caller is authenticated as for
 // a mint; the session must be known here (404, nothing sent upstream) and
 // belong to the caller's principal (403); the session is ended the way
 // the provider documents (a Live session with session.close, a call with
-// its hang-up endpoint) with the key that created it. It is not rate
-// limited: refusing it would keep a paid session running.
+// its hang-up endpoint) with the key that created it. A session known to
+// have ended (here or on another node, by a hang-up, a cap, or the
+// provider no longer knowing it) is answered here, 404 session_ended,
+// and concurrent hang-ups of one session send one request upstream. It
+// is not rate limited: refusing it would keep a paid session running.
 func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	ctx := r.Context()
 	out.sessionID = id
@@ -51,6 +55,21 @@ func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 			Message: "the " + sessionNoun(created) + " was created by another caller"})
 		return
 	}
+	leave, err := hg.inflight.enter(ctx, id)
+	if err != nil {
+		out.fail(upstreamFailure(ctx, err))
+		return
+	}
+	defer leave()
+	how, err := hg.governor.endedAs(ctx, rec.VirtualKeyID, id)
+	if err != nil {
+		out.storeErr = err // the provider is asked instead
+	}
+	if how != "" {
+		out.fail(&Error{Status: http.StatusNotFound, Type: typeInvalidRequest, Param: "id", Code: "session_ended",
+			Message: "the " + sessionNoun(created) + " " + quote(id) + " has ended (" + string(how) + ")"})
+		return
+	}
 	start := hg.now()
 	done := hg.meters.ending(id, UsageHangup)
 	resp, err := hg.ender.endAsDocumented(ctx, &rec, id, hg.forward.pick(r.Header))
@@ -73,7 +92,11 @@ func (hg *hangups) hangup(r *http.Request, rt route, id string, out *outcome) {
 	// The session has ended: its lease is free and no cap is left to
 	// enforce.
 	if over {
-		if err := hg.governor.ended(ctx, rec.VirtualKeyID, id); err != nil {
+		how := UsageHangup
+		if !is2xx(resp.StatusCode) {
+			how = UsageEnded
+		}
+		if err := hg.governor.ended(ctx, rec.VirtualKeyID, id, how); err != nil {
 			out.storeErr = err
 		}
 	}

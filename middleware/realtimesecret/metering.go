@@ -484,12 +484,7 @@ func (m *meter) report(ended bool) {
 	m.flushes.Wait()
 	m.spend(true)
 	if ended {
-		ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
-		if _, err := ms.sessions.End(ctx, m.principal, m.req.SessionID); err != nil {
-			ms.log.LogAttrs(ctx, slog.LevelWarn, "realtime session lease could not be released", errAttr(err),
-				slog.String("session_id", m.req.SessionID))
-		}
-		cancel()
+		m.endTracking()
 	}
 	m.mu.Lock()
 	if m.drain != nil {
@@ -524,6 +519,39 @@ func (m *meter) report(ended bool) {
 	if ms.onUsage != nil {
 		ms.onUsage(ev)
 	}
+}
+
+// endTracking ends the session's tracking, which releases its lease, once
+// its sideband saw the end. When another caller ended it first (a cap
+// claimed or a revocation made on another node), its end is reported as
+// that caller recorded it, not as the provider's.
+func (m *meter) endTracking() {
+	ms := m.ms
+	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+	defer cancel()
+	m.mu.Lock()
+	how := m.end
+	m.mu.Unlock()
+	if how == "" {
+		how = UsageEnded
+	}
+	first, err := ms.sessions.End(ctx, m.principal, m.req.SessionID, string(how))
+	if err != nil {
+		ms.log.LogAttrs(ctx, slog.LevelWarn, "realtime session lease could not be released", errAttr(err),
+			slog.String("session_id", m.req.SessionID))
+		return
+	}
+	if first {
+		return
+	}
+	// Without an answer the provider's end is reported: the usage line
+	// must not wait for the registry.
+	other, _ := ms.sessions.Ended(ctx, m.principal, m.req.SessionID)
+	m.mu.Lock()
+	if m.end == "" && other != "" {
+		m.end = UsageEnd(other)
+	}
+	m.mu.Unlock()
 }
 
 // logUsage writes the one log line of a metered session.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
 )
 
 // memSideband is a Sideband fed by a test: Read returns the queued events,
@@ -350,4 +351,46 @@ func TestOwnersHangupOfALiveSessionSendsSessionClose(t *testing.T) {
 	resp = do(t, srv, http.MethodPost, "/v1/live/sessions/sess_2/hangup", "", "Authorization", "Bearer "+vkWeb)
 	assert.Equal(t, "session_not_found", *requireAPIError(t, resp, http.StatusNotFound).Error.Code)
 	assert.Empty(t, w.hangups())
+}
+
+// claimsNothing is a node's view of a shared registry in which every cap
+// is claimed by another node first.
+type claimsNothing struct{ contract.SessionRegistry }
+
+func (claimsNothing) ClaimDue(context.Context, time.Time, int) ([]contract.TrackedSession, error) {
+	return nil, nil
+}
+
+// TestMeterReportsACapClaimedByAnotherNodeAsCap: node A creates and
+// meters a capped session, node B (sharing A's store and registry) claims
+// the cap and ends it; when A's sideband then closes, A reports the end as
+// the cap, not as the provider's end.
+func TestMeterReportsACapClaimedByAnotherNodeAsCap(t *testing.T) {
+	w := &watchingProvider{brokerProvider: newBrokerProvider()}
+	sb := newMemSideband(nil, done1)
+	w.sidebands = []*memSideband{sb}
+	store, registry := memory.NewStore(), memory.NewSessionRegistry()
+	capped := func(cfg *realtimesecret.Config) {
+		cfg.Store = store
+		cfg.VirtualKeys[0].MaxSession = 300 * time.Millisecond
+	}
+	_, a, usage := newMetered(t, w, func(cfg *realtimesecret.Config) {
+		capped(cfg)
+		cfg.SessionRegistry = claimsNothing{registry}
+	})
+	bCfg := twoCallers(w.brokerProvider)
+	capped(&bCfg)
+	bCfg.SessionRegistry = sharedRegistry{registry}
+	b, err := realtimesecret.New(bCfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, b.Close()) })
+
+	require.Equal(t, http.StatusCreated, call(t, a, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Eventually(t, func() bool { return len(w.hangups()) == 1 }, 10*time.Second, 5*time.Millisecond, "B did not end the capped call")
+	sb.end = contract.ErrSidebandClosed // the provider closes the sideband of the ended call
+	close(sb.events)
+
+	ev := nextUsage(t, usage)
+	assert.Equal(t, realtimesecret.UsageCap, ev.End, "reported as B ended it")
+	assert.Equal(t, 1, ev.Usage.Responses)
 }

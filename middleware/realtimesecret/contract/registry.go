@@ -34,8 +34,15 @@ type SessionTracker interface {
 	Track(ctx context.Context, s TrackedSession) error
 	// End stops tracking principal's session id and releases its lease, in
 	// one step, and reports whether this call ended it: of any number of
-	// callers on any number of nodes, exactly one gets true.
-	End(ctx context.Context, principal, id string) (bool, error)
+	// callers on any number of nodes, exactly one gets true. The one that
+	// does records how the session ended ("hangup", "cap", ...), which
+	// Ended returns until the session would have expired: every node then
+	// reports the end alike, and answers a later hang-up without asking
+	// the provider.
+	End(ctx context.Context, principal, id, how string) (bool, error)
+	// Ended returns how principal's session id ended, as its End recorded
+	// it; "" while it is tracked, after it expired, or when it is unknown.
+	Ended(ctx context.Context, principal, id string) (string, error)
 	// Sessions returns the ids of principal's tracked sessions.
 	Sessions(ctx context.Context, principal string) ([]string, error)
 	// ClaimDue returns up to limit tracked sessions whose Deadline is at or

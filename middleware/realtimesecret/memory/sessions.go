@@ -14,9 +14,12 @@ import (
 // revocation then hold for this process only. It is also a
 // contract.SpendLedger, which keeps budgets for this process.
 type SessionRegistry struct {
-	mu        sync.Mutex
-	leases    map[string]map[string]time.Time               // principal -> lease -> expires
-	sessions  map[string]map[string]contract.TrackedSession // principal -> id -> session
+	mu       sync.Mutex
+	leases   map[string]map[string]time.Time               // principal -> lease -> expires
+	sessions map[string]map[string]contract.TrackedSession // principal -> id -> session
+	// ended holds how each ended session ended, until it would have
+	// expired.
+	ended     map[sessionRef]endedSession
 	deadlines deadlineHeap
 	// expiries holds when each tracked session lapses, soonest first, so
 	// that Track forgets the lapsed ones without scanning the live ones.
@@ -32,7 +35,17 @@ func NewSessionRegistry() *SessionRegistry {
 	return &SessionRegistry{
 		leases:   make(map[string]map[string]time.Time),
 		sessions: make(map[string]map[string]contract.TrackedSession),
+		ended:    make(map[sessionRef]endedSession),
 	}
+}
+
+// sessionRef names a principal's session.
+type sessionRef struct{ principal, id string }
+
+// endedSession is how a session ended, remembered until expires.
+type endedSession struct {
+	how     string
+	expires time.Time
 }
 
 // Acquire implements Leases. Expired leases of principal are dropped when
@@ -83,6 +96,7 @@ func (m *SessionRegistry) Track(_ context.Context, s contract.TrackedSession) er
 		m.sessions[s.Principal] = byID
 	}
 	byID[s.ID] = s
+	delete(m.ended, sessionRef{s.Principal, s.ID})
 	heap.Push(&m.expiries, deadline{at: s.Expires, principal: s.Principal, id: s.ID})
 	if !s.Deadline.IsZero() {
 		heap.Push(&m.deadlines, deadline{at: s.Deadline, principal: s.Principal, id: s.ID})
@@ -90,14 +104,21 @@ func (m *SessionRegistry) Track(_ context.Context, s contract.TrackedSession) er
 	return nil
 }
 
-// forgetExpired drops the sessions that lapsed by now, with their leases.
-// Entries of sessions that ended or were tracked again are skipped as
-// they come due.
+// forgetExpired drops the sessions that lapsed by now, with their leases,
+// and how the ended ones ended. Entries of sessions tracked again are
+// skipped as they come due.
 func (m *SessionRegistry) forgetExpired(now time.Time) {
 	for m.expiries.Len() > 0 && !m.expiries[0].at.After(now) {
 		e := heap.Pop(&m.expiries).(deadline)
 		s, ok := m.sessions[e.principal][e.id]
-		if !ok || !s.Expires.Equal(e.at) {
+		if !ok {
+			ref := sessionRef{e.principal, e.id}
+			if end, ok := m.ended[ref]; ok && end.expires.Equal(e.at) {
+				delete(m.ended, ref)
+			}
+			continue
+		}
+		if !s.Expires.Equal(e.at) {
 			continue
 		}
 		delete(m.sessions[e.principal], e.id)
@@ -111,7 +132,7 @@ func (m *SessionRegistry) forgetExpired(now time.Time) {
 }
 
 // End implements SessionTracker.
-func (m *SessionRegistry) End(_ context.Context, principal, id string) (bool, error) {
+func (m *SessionRegistry) End(_ context.Context, principal, id, how string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, ok := m.sessions[principal][id]
@@ -122,7 +143,20 @@ func (m *SessionRegistry) End(_ context.Context, principal, id string) (bool, er
 	if s.Lease != "" {
 		delete(m.leases[principal], s.Lease)
 	}
+	// Its entry in expiries, still queued, forgets this when it comes due.
+	m.ended[sessionRef{principal, id}] = endedSession{how: how, expires: s.Expires}
 	return true, nil
+}
+
+// Ended implements SessionTracker.
+func (m *SessionRegistry) Ended(_ context.Context, principal, id string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	end, ok := m.ended[sessionRef{principal, id}]
+	if !ok || !time.Now().Before(end.expires) {
+		return "", nil
+	}
+	return end.how, nil
 }
 
 // Sessions implements SessionTracker.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,4 +177,76 @@ func TestGovernanceRedisLeasesAcrossSidecars(t *testing.T) {
 	assert.True(t, ok)
 	caps := len(a.Logs.lines(t, "realtime session ended")) + len(b.Logs.lines(t, "realtime session ended"))
 	assert.Equal(t, 3, caps, "three caps, each enforced by one node")
+}
+
+// TestGovernanceRedisEndReportedAlikeOnEveryNode: a session is metered by
+// the node that created it, but its cap may be claimed, and its key
+// revoked, on another node. The creating node reports the end as the
+// other node made it (cap, revoked), not as the provider's ("ended");
+// hang-ups of an ended session are answered without the provider, and
+// concurrent ones send it one request.
+func TestGovernanceRedisEndReportedAlikeOnEveryNode(t *testing.T) {
+	noLeaks(t)
+	c := redistest.Client(t)
+	redisURL, prefix := redistest.URL(t), redistest.Prefix(t, c)
+	fake, fakeURL := newFake(t, fakeupstream.Options{Sideband: meterScript})
+	opts := redisOptions(redisURL, prefix, "usage_metering: true\n")
+	opts.fake, opts.fakeURL, opts.webPolicy, opts.adminToken = fake, fakeURL, "    max_session: 2s\n", adminToken
+	a, b := start(t, opts), start(t, opts)
+
+	// Caps: both nodes claim them, whichever comes first; A meters all.
+	var capped []string
+	for range 6 {
+		status, id, body := a.brokerCall(t, virtualKey)
+		require.Equal(t, http.StatusCreated, status, string(body))
+		capped = append(capped, id)
+	}
+	usage := a.Logs.await(t, "realtime session usage", len(capped))
+	for _, line := range usage {
+		assert.Equal(t, "cap", line["end"], "session %v", line["session_id"])
+	}
+	claimedOnB := len(b.Logs.lines(t, "realtime session ended"))
+	t.Logf("of %d caps, %d were claimed by B", len(capped), claimedOnB)
+
+	// Revocation on B of a session A meters.
+	status, revoked, body := a.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	eventually(t, func() bool { return fake.SidebandStats().Events == 2*(len(capped)+1) }, "the sideband did not attach")
+	resp, body := adminPost(t, b.URL, "web", "Bearer "+adminToken)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	usage = a.Logs.await(t, "realtime session usage", len(capped)+1)
+	assert.Equal(t, revoked, usage[len(capped)]["session_id"])
+	assert.Equal(t, "revoked", usage[len(capped)]["end"])
+
+	// A hang-up of an ended session, on either node, is answered here.
+	hangups := fake.SessionStats().Hangups
+	for _, h := range []*harness{a, b} {
+		resp, body := do(t, http.MethodPost, h.URL+"/v1/realtime/calls/"+revoked+"/hangup",
+			http.Header{"Authorization": {"Bearer " + virtualKey}}, "")
+		require.Equal(t, http.StatusNotFound, resp.StatusCode, string(body))
+		assert.Contains(t, string(body), `"code":"session_ended"`)
+		assert.Contains(t, string(body), "(revoked)")
+	}
+	assert.Equal(t, hangups, fake.SessionStats().Hangups, "nothing sent upstream")
+
+	// 50 concurrent hang-ups of a live session: one reaches the provider.
+	status, live, body := a.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	codes := make(chan int, 50)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			resp, _ := do(t, http.MethodPost, a.URL+"/v1/realtime/calls/"+live+"/hangup",
+				http.Header{"Authorization": {"Bearer " + virtualKey}}, "")
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	count := map[int]int{}
+	for code := range codes {
+		count[code]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusNotFound: 49}, count)
+	assert.Equal(t, hangups+1, fake.SessionStats().Hangups, "one hang-up upstream")
 }
