@@ -39,7 +39,8 @@ func governanceCalls(s *redisstore.Store) map[string]func(context.Context) error
 // sessions (uncounted), one that fails closed (the default) answers 503
 // governance_unavailable before anything reaches the provider, revocation
 // reports the error, and the cap goroutine survives. A Redis restarted
-// empty then counts sessions again, through the same Stores and Handlers.
+// empty then counts sessions again, through the same Stores and Handlers,
+// the one admitted during the outage included.
 func TestGovernanceRedisRestart(t *testing.T) {
 	verifyNoLeaks(t)
 	srv := redistest.StartServer(t)
@@ -55,7 +56,7 @@ func TestGovernanceRedisRestart(t *testing.T) {
 
 	srv.Stop()
 	requireFailsFast(t, governanceCalls(store), timeout)
-	requireLive(t, bestEffort, vkValue) // fails open, as configured
+	duringOutage := requireLive(t, bestEffort, vkValue) // fails open, as configured
 	created := up.sessionCount()
 	w := createLive(t, strict, vkValue)
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code, w.Body.String())
@@ -68,7 +69,20 @@ func TestGovernanceRedisRestart(t *testing.T) {
 	srv.Start()
 	requireRecovers(t, governanceCalls(store))
 	require.NoError(t, store.Release(context.Background(), "fault", "lease_fault"))
-	requireLive(t, strict, vkValue) // the restarted Redis is empty
+	// The restarted Redis is empty, but the node that admitted a session
+	// during the outage writes it now, with a lease, a cap and its record.
+	require.Eventually(t, func() bool {
+		ids, err := store.Sessions(context.Background(), vkID)
+		return err == nil && len(ids) == 1 && ids[0] == duringOutage
+	}, 10*time.Second, 20*time.Millisecond, "the session admitted during the outage is not governed")
+	for _, h := range []*realtimesecret.Handler{strict, bestEffort} {
+		assert.Equal(t, http.StatusTooManyRequests, createLive(t, h, vkValue).Code, "it counts against the limit")
+	}
+	n, err := strict.EndSessions(context.Background(), vkID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "it can be revoked")
+	assert.Equal(t, 1, up.hangupCounts()[duringOutage], "ended upstream with the key it was created with")
+	requireLive(t, strict, vkValue)
 	assert.Equal(t, http.StatusTooManyRequests, createLive(t, bestEffort, vkValue).Code, "the limit holds again")
 }
 

@@ -112,6 +112,7 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	}
 	out.sessionID = id
 	rec, tracked := governed(adm.record(upstreamModel), principal, id, lease, b.now(), lifetime)
+	var unstored *Record
 	if err := b.records.putSession(ctx, id, rec); err != nil {
 		out.storeErr = err
 		if b.strict {
@@ -119,9 +120,10 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 			out.fail(noRetry(storeUnavailable(err)))
 			return
 		}
+		unstored = &rec
 	}
 	keepLease = true
-	if err := b.governor.track(ctx, tracked); err != nil {
+	if err := b.governor.track(ctx, tracked, lease == "" && principal.MaxSessions > 0, unstored); err != nil {
 		out.storeErr = errors.Join(out.storeErr, err)
 	}
 	if adm.provider.metered {

@@ -40,6 +40,9 @@ type governor struct {
 	// lookup returns the record of a session, to end it with the key that
 	// created it.
 	lookup func(ctx context.Context, id string) (Record, bool, error)
+	// putRecord stores the record of a session, for one whose record the
+	// store could not take when it was created.
+	putRecord func(ctx context.Context, id string, rec Record) error
 	// endUpstream ends a session upstream for the reason how.
 	endUpstream func(ctx context.Context, rec *Record, id string, how UsageEnd) error
 	now         func() time.Time
@@ -47,6 +50,8 @@ type governor struct {
 	// failOpen admits a session without a lease when the registry does
 	// not answer (Config.GovernanceFailOpen); otherwise it is refused.
 	failOpen bool
+	// pending holds sessions to write once the registry answers again.
+	pending backlog
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // stops the cap loop; nil when none runs
@@ -90,9 +95,21 @@ func (g *governor) release(ctx context.Context, principal, lease string) {
 }
 
 // track records a created session for caps and revocation, and starts
-// the cap loop when it has a deadline.
-func (g *governor) track(ctx context.Context, s contract.TrackedSession) error {
-	if err := g.registry.Track(ctx, s); err != nil {
+// the cap loop when it has a deadline. A session admitted without the
+// lease its principal's MaxSessions asks for (governance failed open) is
+// unleased: a lease is taken for it now, beyond the limit if need be,
+// since the session exists. unstored is its record when the store could
+// not take it (nil when it did): it is stored again first, so that the
+// session's end finds the key it was created with. What the registry
+// cannot take is kept and written when it answers again; the error says
+// so.
+func (g *governor) track(ctx context.Context, s contract.TrackedSession, unleased bool, unstored *Record) error {
+	if unleased {
+		s.Lease = newLeaseID()
+	}
+	p := pendingSession{s: s, unleased: unleased, unstored: unstored}
+	if err := g.write(ctx, p); err != nil {
+		g.keep(ctx, p)
 		return err
 	}
 	if !s.Deadline.IsZero() {
@@ -220,6 +237,7 @@ func (g *governor) runCaps(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			g.flushPending(ctx)
 			if g.idle(g.enforceDueCaps(ctx)) {
 				return
 			}
@@ -233,7 +251,7 @@ func (g *governor) runCaps(ctx context.Context) {
 func (g *governor) idle(claimed time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if !g.local || claimed.Before(g.last) || g.closed {
+	if !g.local || claimed.Before(g.last) || g.closed || !g.pending.empty() {
 		return false
 	}
 	g.cancel()

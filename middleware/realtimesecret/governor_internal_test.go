@@ -34,7 +34,7 @@ func (c *testClock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// failingRegistry fails every call while down is set.
+// failingRegistry fails Acquire, Track and ClaimDue while down is set.
 type failingRegistry struct {
 	contract.SessionRegistry
 	mu   sync.Mutex
@@ -57,6 +57,26 @@ func (f *failingRegistry) Acquire(ctx context.Context, principal, lease string, 
 		return false, errRegistryDown
 	}
 	return f.SessionRegistry.Acquire(ctx, principal, lease, limit, expires)
+}
+
+func (f *failingRegistry) isDown() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.down
+}
+
+func (f *failingRegistry) Track(ctx context.Context, s contract.TrackedSession) error {
+	if f.isDown() {
+		return errRegistryDown
+	}
+	return f.SessionRegistry.Track(ctx, s)
+}
+
+func (f *failingRegistry) ClaimDue(ctx context.Context, now time.Time, limit int) ([]contract.TrackedSession, error) {
+	if f.isDown() {
+		return nil, errRegistryDown
+	}
+	return f.SessionRegistry.ClaimDue(ctx, now, limit)
 }
 
 // endedSession is one call of a governor's endUpstream.
@@ -105,7 +125,7 @@ func (tg *testGovernor) create(t *testing.T, principal, id string, deadline time
 	tg.recs[id] = Record{Provider: "openai", KeyID: "k", VirtualKeyID: principal, Endpoint: contract.EndpointCall}
 	tg.mu.Unlock()
 	require.NoError(t, tg.track(context.Background(), contract.TrackedSession{ID: id, Principal: principal,
-		Deadline: deadline, Expires: tg.clock.now().Add(time.Hour)}))
+		Deadline: deadline, Expires: tg.clock.now().Add(time.Hour)}, false, nil))
 }
 
 func (tg *testGovernor) endedSessions() []endedSession {

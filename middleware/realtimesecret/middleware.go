@@ -116,7 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	bg := &budgets{ledger: ledger, prices: newPrices(cfg.Prices), log: log, failOpen: cfg.GovernanceFailOpen}
 	ms := &meters{sessions: registry, now: now, log: log, onUsage: cfg.OnUsage, budgets: bg,
 		attachWait: orDefault(cfg.SidebandAttachTimeout, defaultSidebandAttachTimeout)}
-	g := &governor{registry: registry, local: local, lookup: rs.session, now: now, log: log, failOpen: cfg.GovernanceFailOpen,
+	g := &governor{registry: registry, local: local, lookup: rs.session, putRecord: rs.putSession, now: now, log: log, failOpen: cfg.GovernanceFailOpen,
 		endUpstream: func(ctx context.Context, rec *Record, id string, how UsageEnd) error {
 			done := ms.ending(id, how)
 			err := en.end(ctx, rec, id)
