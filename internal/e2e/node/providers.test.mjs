@@ -192,6 +192,12 @@ describe('openai-node: xAI client secrets through the sidecar', () => {
       message: [/session\.instructions/, /session\.audio/],
     },
     {
+      name: "400 BadRequestError missing_model for no model when the key lists models",
+      model: undefined,
+      cls: OpenAI.BadRequestError,
+      want: { status: 400, code: 'missing_model' },
+    },
+    {
       name: '401 AuthenticationError for an unknown virtual key',
       apiKey: () => env('E2E_VK_VOICE_ABSENT'),
       model: GROK,
@@ -326,6 +332,21 @@ describe('@google/genai: Gemini Live auth tokens through the sidecar', () => {
     assert.equal(minted.uses, maxUses);
   });
 
+  test('lockAdditionalFields names more fields: the mask names the model and them', async () => {
+    const token = await genai().authTokens.create({
+      config: {
+        uses: 1,
+        lockAdditionalFields: ['temperature'],
+        liveConnectConstraints: { model: `models/${GEMINI}`, config: { responseModalities: ['AUDIO'] } },
+      },
+    });
+    assert.match(token.name, /^auth_tokens\//);
+    const { last, token: minted } = await lastGemini();
+    assert.equal(last.body.bidiGenerateContentSetup.model, `models/${GEMINI}`);
+    assert.equal(last.body.fieldMask, 'model,generationConfig.responseModalities,generationConfig.temperature');
+    assert.equal(minted.model, GEMINI);
+  });
+
   test("no expireTime: the key's max_ttl is injected", async () => {
     const from = Date.now();
     const token = await genai().authTokens.create({ config: { uses: 1, liveConnectConstraints: { model: GEMINI } } });
@@ -402,6 +423,26 @@ describe('@google/genai: Gemini Live auth tokens through the sidecar', () => {
       name: "400 INVALID_ARGUMENT for uses above the key's max_uses",
       config: () => ({ uses: maxUses + 1, liveConnectConstraints: { model: GEMINI } }),
       want: [400, 'INVALID_ARGUMENT', 'USES_NOT_ALLOWED'],
+    },
+    {
+      name: '400 INVALID_ARGUMENT for uses out of range',
+      config: { uses: 2 ** 40, liveConnectConstraints: { model: GEMINI } },
+      want: [400, 'INVALID_ARGUMENT', 'INVALID_VALUE'],
+    },
+    {
+      name: '400 INVALID_ARGUMENT for an expireTime in another format than RFC 3339',
+      config: () => ({ uses: 1, expireTime: new Date(Date.now() + 60_000).toUTCString(), liveConnectConstraints: { model: GEMINI } }),
+      want: [400, 'INVALID_ARGUMENT', 'INVALID_VALUE'],
+    },
+    {
+      name: '400 INVALID_ARGUMENT for a newSessionExpireTime after the expireTime',
+      config: () => ({ uses: 1, expireTime: inSeconds(20), newSessionExpireTime: inSeconds(40), liveConnectConstraints: { model: GEMINI } }),
+      want: [400, 'INVALID_ARGUMENT', 'INVALID_VALUE'],
+    },
+    {
+      name: "403 PERMISSION_DENIED for models/<model> outside the key's models",
+      config: { uses: 1, liveConnectConstraints: { model: 'models/gemini-2.0-flash-live-001' } },
+      want: [403, 'PERMISSION_DENIED', 'MODEL_NOT_ALLOWED'],
     },
     {
       name: '401 UNAUTHENTICATED for an unknown virtual key',
