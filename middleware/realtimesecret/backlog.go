@@ -1,8 +1,6 @@
 package realtimesecret
 
 import (
-	"context"
-	"log/slog"
 	"sync"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
@@ -70,57 +68,4 @@ func (b *backlog) empty() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.items) == 0
-}
-
-// write records p in the registry, with a lease taken first for a session
-// admitted without one, then stores its record where the store did not
-// take it. Each step is idempotent, so a failed write is tried again
-// whole.
-func (g *governor) write(ctx context.Context, p pendingSession) error {
-	if p.unleased {
-		if _, err := g.registry.Acquire(ctx, p.s.Principal, p.s.Lease, unlimited, p.s.Expires); err != nil {
-			return err
-		}
-	}
-	if err := g.registry.Track(ctx, p.s); err != nil {
-		return err
-	}
-	if p.unstored != nil {
-		return g.putRecord(ctx, p.s.ID, *p.unstored)
-	}
-	return nil
-}
-
-// keep puts p in the backlog, to be written by the cap loop.
-func (g *governor) keep(ctx context.Context, p pendingSession) {
-	if dropped := g.pending.add(p); dropped > 0 {
-		g.log.LogAttrs(ctx, slog.LevelWarn, "realtime sessions given up: the registry has not answered for too long",
-			slog.Int("sessions", dropped))
-	}
-	g.startCaps(p.s.Deadline)
-}
-
-// flushPending writes the backlog, in order, until the registry fails
-// again. Sessions that expired meanwhile are dropped.
-func (g *governor) flushPending(ctx context.Context) {
-	items := g.pending.take()
-	if len(items) == 0 {
-		return
-	}
-	now := g.now()
-	written := 0
-	for i, p := range items {
-		if !p.s.Expires.After(now) {
-			continue
-		}
-		if err := g.write(ctx, p); err != nil {
-			g.pending.putBack(items[i:])
-			break
-		}
-		written++
-	}
-	if written > 0 {
-		g.log.LogAttrs(ctx, slog.LevelInfo, "realtime sessions created while the registry did not answer are now governed",
-			slog.Int("sessions", written))
-	}
 }
