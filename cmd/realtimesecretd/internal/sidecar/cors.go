@@ -97,6 +97,9 @@ var corsSDKHeaders = []string{
 	"X-Stainless-Runtime-Version",
 	"X-Stainless-Stream-Helper",
 	"X-Stainless-Timeout",
+	// The OpenAI Agents SDK's WebRTC transport (@openai/agents-realtime)
+	// sends it with its offer to /v1/realtime/calls.
+	"X-OpenAI-Agents-SDK",
 	// Google's Gen AI SDKs (a gemini provider): the virtual key as their
 	// API key, and their client header.
 	"X-Goog-Api-Key",
