@@ -105,6 +105,16 @@ BENCHTIME  ?= 1s
 bench: ## Run the benchmarks with allocations (BENCH=regexp BENCHCOUNT=n BENCHTIME=d; README "Performance")
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) $(PKGS)
 
+# stall-rss builds and starts the sidecar in demo mode on a loopback port and
+# reads its RSS while 150 connections without a key stall one byte short of
+# the body limit on each body-reading route, then SETTLE later; and sends a
+# 10 MB body without a key (internal/stallrss; docs/performance.md).
+SETTLE ?= 20s
+
+.PHONY: stall-rss
+stall-rss: ## Measure the sidecar's RSS under 150 keyless connections stalling one byte short of the body limit (SETTLE=20s)
+	$(GO) run ./internal/stallrss -settle $(SETTLE)
+
 # The load test drives the shared harness (PEERBENCH_DIR, default
 # ../shared/bench beside the repository) and prints every figure of the
 # README's performance budget against its target; see scripts/loadtest.sh

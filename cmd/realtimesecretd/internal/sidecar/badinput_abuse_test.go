@@ -210,6 +210,43 @@ func closedByServer(conn net.Conn, d time.Duration) error {
 	return nil // EOF or reset: closed
 }
 
+// TestBadInputBigBodyWithoutAKey: a 10 MB body without a key is 401, not
+// 413, and so is one of exactly the body limit (1 MiB), answered from the
+// headers: the answer comes before a byte of the body is sent, and the
+// server closes the connection instead of reading the body (issue 21,
+// finding 7; internal/stallrss measures the memory such callers cost).
+func TestBadInputBigBodyWithoutAKey(t *testing.T) {
+	h := start(t, options{})
+	addr := hostOf(h.URL)
+	for _, rt := range []struct{ path, contentType string }{
+		{"/v1/live/sessions", "application/json"},
+		{"/v1/realtime/calls", "multipart/form-data; boundary=x"},
+		{"/v1/realtime/client_secrets", "application/json"},
+	} {
+		for _, length := range []int{10 << 20, 1 << 20} {
+			t.Run(rt.path+"/"+strconv.Itoa(length), func(t *testing.T) {
+				conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				require.NoError(t, err)
+				defer conn.Close()
+				require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+				_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+					rt.path, rt.contentType, length)
+				require.NoError(t, err)
+				br := bufio.NewReader(conn)
+				resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodPost})
+				require.NoError(t, err, "no answer before the body")
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				require.NoError(t, resp.Body.Close())
+				assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, string(body))
+				assert.Contains(t, string(body), `"code":"missing_api_key"`)
+				assert.True(t, resp.Close, "the answer announces that the body will not be read")
+				require.NoError(t, closedByServer(conn, 10*time.Second), "the server does not wait for the body")
+			})
+		}
+	}
+}
+
 // TestBadInputSlowLoris: a client that sends its headers, or its mint
 // body, a few bytes at a time is cut off by the server's timeouts, and the
 // server keeps serving others meanwhile.
