@@ -426,6 +426,24 @@ func TestHangup(t *testing.T) {
 	}
 }
 
+// TestHangupOfACallCreatedWithAMintedSecret: OpenAI's WebRTC guide has the
+// browser create the call with an ek_ and the server govern it with its
+// API key: such a call is hung up with an API key, not with a secret.
+func TestHangupOfACallCreatedWithAMintedSecret(t *testing.T) {
+	up := newSessionFake(fakeupstream.Options{Now: fixedNow})
+	ek := mintSecret(t, up, keyA)
+	rec := send(t, up, http.MethodPost, fakeupstream.PathCalls, ek, "application/sdp", []byte(fakeupstream.SampleOffer))
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	id := strings.TrimPrefix(rec.Header().Get("Location"), fakeupstream.PathCalls+"/")
+
+	assertAPIError(t, send(t, up, http.MethodPost, hangupPath(fakeupstream.SessionCall, id), ek, "", nil),
+		http.StatusUnauthorized, "", "invalid_api_key")
+	rec = send(t, up, http.MethodPost, hangupPath(fakeupstream.SessionCall, id), keyA, "", nil)
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	sess, _ := up.Session(id)
+	assert.False(t, sess.Active())
+}
+
 // An upstream that times out after creating the session has created
 // exactly one: the retry tests rely on it.
 func TestCreateDelayHoldsAnswerAfterCounting(t *testing.T) {

@@ -2,6 +2,7 @@ package fakeupstream
 
 import (
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"time"
 )
@@ -94,6 +95,15 @@ type sessionEntry struct {
 
 func ownerOf(key string) [32]byte { return sha256.Sum256([]byte(key)) }
 
+// ownedBy reports whether key may govern the session (hang it up, attach
+// its sideband): the key that created it, or, for a call created with a
+// minted secret, any API key. OpenAI lets the project whose key minted the
+// secret do so; this server verifies secrets without remembering who
+// minted them, so it cannot tell that project's key from another's.
+func (e *sessionEntry) ownedBy(key string) bool {
+	return e.owner == ownerOf(key) || e.Ephemeral && !strings.HasPrefix(key, SecretPrefix)
+}
+
 // AddSIPSession records an active GPT-Live session of key as a SIP call
 // would start one (OpenAI creates those from an incoming call, not
 // through the API), so that tests can hang one up.
@@ -151,7 +161,7 @@ func (t *sessionTable) hangup(kind SessionKind, id, key string, now time.Time) i
 	t.stats.Hangups++
 	e := t.byID[id]
 	switch {
-	case e == nil || e.Kind != kind || e.owner != ownerOf(key) || !e.Active():
+	case e == nil || e.Kind != kind || !e.ownedBy(key) || !e.Active():
 		return hangupUnknown
 	case kind == SessionLive && !e.SIP:
 		return hangupWebRTC

@@ -178,13 +178,13 @@ func (s *Server) serveSideband(w http.ResponseWriter, r *http.Request, rt sideba
 	s.runSideband(sb, first, created)
 }
 
-// attachable reports whether id is an active session of kind created with
-// key.
+// attachable reports whether id is an active session of kind that key
+// may govern.
 func (t *sessionTable) attachable(kind SessionKind, id, key string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.byID[id]
-	return e != nil && e.Kind == kind && e.owner == ownerOf(key) && e.Active()
+	return e != nil && e.Kind == kind && e.ownedBy(key) && e.Active()
 }
 
 // attach registers sb with its session and reports whether it is the
