@@ -49,7 +49,11 @@
 // received (only what the provider accepts, with the provider key), the
 // redemption of the secret and the token (@google/genai's live.connect)
 // through the sidecar, attributed at the existing proxy, and that no key
-// and no minted credential is in the sidecar's log.
+// and no minted credential is in the sidecar's log. TestGoSDKXAISealed
+// does it with seal_keys: the Go SDK gets an ek_rs_ secret, and a
+// WebSocket presenting it in xAI's subprotocol through the sidecar reaches
+// the provider end with xAI's secret and opens with the protocol it
+// offered, the upstream secret never handed to the client.
 //
 // The Node and browser suites need node (and internal/e2e/node/node_modules)
 // and Debian's chromium. Outside CI a missing tool skips its suite; with

@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -104,6 +106,13 @@ type voiceStack struct {
 // it checks that no virtual key and no provider key is in its log.
 func startVoiceStack(t *testing.T) *voiceStack {
 	t.Helper()
+	return startVoiceStackWith(t, "")
+}
+
+// startVoiceStackWith is startVoiceStack with extraYAML appended to the
+// configuration and env added to the sidecar's environment.
+func startVoiceStackWith(t *testing.T, extraYAML string, env ...string) *voiceStack {
+	t.Helper()
 	v := &voiceStack{
 		openai: fakeupstream.New(fakeupstream.Options{Keys: []string{providersOpenAIKey}, Models: []string{"gpt-realtime"}}),
 		xai:    fakexai.New(fakexai.Options{Keys: []string{providersXAIKey}}),
@@ -142,13 +151,13 @@ func startVoiceStack(t *testing.T) *voiceStack {
 			assert.NotContains(t, logs, secret, "no minted secret or token in the sidecar's log")
 		}
 	})
-	v.sc = startSidecar(t, buildSidecar(t), providersSidecarYAML,
-		"E2E_OPENAI_URL="+servers["openai"].URL, "E2E_OPENAI_KEY="+providersOpenAIKey,
-		"E2E_XAI_URL="+servers["xai"].URL, "E2E_XAI_KEY="+providersXAIKey,
-		"E2E_GEMINI_URL="+servers["gemini"].URL, "E2E_GEMINI_KEY="+providersGeminiKey,
-		"E2E_VK_VOICE="+vkVoice, "E2E_VK_VOICE_XAI_1="+vkVoiceXAI1, "E2E_VK_VOICE_GEM_1="+vkVoiceGem1,
-		"E2E_PROXY_URL="+servers["proxy"].URL,
-	)
+	v.sc = startSidecar(t, buildSidecar(t), providersSidecarYAML+extraYAML, append([]string{
+		"E2E_OPENAI_URL=" + servers["openai"].URL, "E2E_OPENAI_KEY=" + providersOpenAIKey,
+		"E2E_XAI_URL=" + servers["xai"].URL, "E2E_XAI_KEY=" + providersXAIKey,
+		"E2E_GEMINI_URL=" + servers["gemini"].URL, "E2E_GEMINI_KEY=" + providersGeminiKey,
+		"E2E_VK_VOICE=" + vkVoice, "E2E_VK_VOICE_XAI_1=" + vkVoiceXAI1, "E2E_VK_VOICE_GEM_1=" + vkVoiceGem1,
+		"E2E_PROXY_URL=" + servers["proxy"].URL,
+	}, env...)...)
 	return v
 }
 
@@ -459,4 +468,61 @@ func TestGoSDKXAI(t *testing.T) {
 	assert.NotEmpty(t, apiErr.Response.Header.Get("Retry-After"))
 	assert.Equal(t, 4, v.xai.Count(), "the mint over the rate limit did not reach xAI")
 	assert.Len(t, v.xai.Minted(), 4)
+}
+
+// TestGoSDKXAISealed mints an xAI secret with the official Go SDK through
+// a sidecar with seal_keys, and redeems it as xAI's browser guide does, in
+// the WebSocket subprotocol "xai-client-secret.<secret>", through the
+// sidecar's proxied path (docs/providers.md: "With seal_keys, clients
+// receive ek_rs_... instead; xai-client-secret.ek_rs_... is opened and
+// replaced by the upstream secret on its way to the existing proxy"). The
+// provider end accepts the subprotocol it is offered, as a server must for
+// a browser that offers one; the client must see the protocol it offered,
+// never the upstream secret.
+func TestGoSDKXAISealed(t *testing.T) {
+	t.Parallel()
+	key := make([]byte, 32)
+	_, err := rand.Read(key)
+	require.NoError(t, err)
+	v := startVoiceStackWith(t, "seal_keys: [\"${E2E_SEAL_KEY}\"]\n", "E2E_SEAL_KEY="+base64.StdEncoding.EncodeToString(key))
+
+	c := sdkClient(v.sc.URL+"/xai/v1/", vkVoice, option.WithMaxRetries(0))
+	res, err := c.Realtime.ClientSecrets.New(t.Context(), realtime.ClientSecretNewParams{
+		ExpiresAfter: realtime.ClientSecretNewParamsExpiresAfter{Anchor: "created_at", Seconds: openai.Int(120)},
+		Session: realtime.ClientSecretNewParamsSessionUnion{OfRealtime: &realtime.RealtimeSessionCreateRequestParam{
+			Model: realtime.RealtimeSessionCreateRequestModel(grokModel),
+		}},
+	})
+	requireNoAPIError(t, err)
+	minted := v.xai.Minted()
+	require.Len(t, minted, 1)
+	require.True(t, strings.HasPrefix(res.Value, "ek_rs_"), "a sealed secret: %q", res.Value)
+	assert.NotContains(t, res.Value, minted[0], "the client never holds xAI's secret")
+	assert.InDelta(t, time.Now().Unix()+120, res.ExpiresAt, 5)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	offered := "xai-client-secret." + res.Value
+	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(v.sc.URL, "http")+"/xai-proxy/v1/realtime?model="+grokModel,
+		&websocket.DialOptions{Subprotocols: []string{offered}})
+	proxied := v.proxy.requests()
+	require.NotEmpty(t, proxied, "the redemption reached the existing proxy")
+	last := proxied[len(proxied)-1]
+	assert.Equal(t, "/xai-proxy/v1/realtime", last.Path)
+	assert.Equal(t, []string{"xai-client-secret." + minted[0]}, last.Headers["Sec-Websocket-Protocol"],
+		"the sealed secret is replaced by xAI's on its way upstream")
+	assert.Equal(t, []string{"xai"}, last.Headers["X-Realtime-Provider"])
+	assert.Equal(t, []string{"voice"}, last.Headers["X-Realtime-Virtual-Key-Id"])
+	if resp != nil {
+		for _, v := range resp.Header.Values("Sec-WebSocket-Protocol") {
+			assert.NotContains(t, v, minted[0], "the upstream secret must not reach the client in the handshake answer")
+		}
+	}
+	require.NoError(t, err, "the client's WebSocket opens with the protocol it offered")
+	defer func() { _ = conn.CloseNow() }()
+	assert.Equal(t, offered, conn.Subprotocol())
+	_, msg, err := conn.Read(ctx)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"type":"conversation.created","event_id":"event_e2e"}`, string(msg))
+	require.NoError(t, conn.Close(websocket.StatusNormalClosure, ""))
 }
