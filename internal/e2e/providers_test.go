@@ -38,6 +38,7 @@ const (
 	vkVoiceXAI1   = "vk-e2e-voice-xai-1"  // the same policy, one mint per hour
 	vkVoiceGem1   = "vk-e2e-voice-gem-1"  // the same policy, one mint per hour
 	vkVoiceAbsent = "vk-e2e-voice-absent" // not configured: 401
+	vkVoiceOne    = "vk-e2e-voice-one"    // the same policy, max_sessions: 1
 
 	grokModel   = "grok-voice-latest"
 	geminiModel = "gemini-live-2.5-flash-preview"
@@ -86,6 +87,11 @@ virtual_keys:
     models: [gemini-live-2.5-flash-preview]
     max_ttl: 5m
     rate_limit: {requests: 1, per: 1h}
+  - id: voice-one
+    value: ${E2E_VK_VOICE_ONE}
+    models: [grok-voice-latest, gemini-live-2.5-flash-preview]
+    max_ttl: 5m
+    max_sessions: 1
 `
 
 // voiceStack is realtimesecretd in front of the three fakes.
@@ -138,7 +144,7 @@ func startVoiceStackWith(t *testing.T, extraYAML string, env ...string) *voiceSt
 		logs := v.sc.logs.String()
 		assert.Contains(t, logs, `"provider":"xai"`, "the sidecar logged the xAI mints")
 		assert.Contains(t, logs, `"provider":"gemini"`, "the sidecar logged the Gemini mints")
-		for _, secret := range []string{vkVoice, vkVoiceXAI1, vkVoiceGem1, vkVoiceAbsent,
+		for _, secret := range []string{vkVoice, vkVoiceXAI1, vkVoiceGem1, vkVoiceAbsent, vkVoiceOne,
 			providersOpenAIKey, providersXAIKey, providersGeminiKey} {
 			assert.NotContains(t, logs, secret, "no virtual key or provider key in the sidecar's log")
 		}
@@ -156,6 +162,7 @@ func startVoiceStackWith(t *testing.T, extraYAML string, env ...string) *voiceSt
 		"E2E_XAI_URL=" + servers["xai"].URL, "E2E_XAI_KEY=" + providersXAIKey,
 		"E2E_GEMINI_URL=" + servers["gemini"].URL, "E2E_GEMINI_KEY=" + providersGeminiKey,
 		"E2E_VK_VOICE=" + vkVoice, "E2E_VK_VOICE_XAI_1=" + vkVoiceXAI1, "E2E_VK_VOICE_GEM_1=" + vkVoiceGem1,
+		"E2E_VK_VOICE_ONE=" + vkVoiceOne,
 		"E2E_PROXY_URL=" + servers["proxy"].URL,
 	}, env...)...)
 	return v
@@ -332,6 +339,7 @@ func TestNodeSDKProviders(t *testing.T) {
 		"E2E_VK_VOICE_XAI_1="+vkVoiceXAI1,
 		"E2E_VK_VOICE_GEM_1="+vkVoiceGem1,
 		"E2E_VK_VOICE_ABSENT="+vkVoiceAbsent,
+		"E2E_VK_VOICE_ONE="+vkVoiceOne,
 		"E2E_OPENAI_KEY="+providersOpenAIKey,
 		"E2E_XAI_KEY="+providersXAIKey,
 		"E2E_GEMINI_KEY="+providersGeminiKey,
@@ -347,14 +355,14 @@ func TestNodeSDKProviders(t *testing.T) {
 	// could not pass: the mints it expects to succeed reached the fakes,
 	// with the provider keys, and no refusal did.
 	minted := v.xai.Minted()
-	assert.Len(t, minted, 5, "xAI secrets the node suite minted")
+	assert.Len(t, minted, 7, "xAI secrets the node suite minted")
 	for _, r := range v.xai.Requests() {
 		assert.Equal(t, "Bearer "+providersXAIKey, r.Header.Get("Authorization"))
 		assert.Equal(t, fakexai.PathClientSecrets, r.Path)
 	}
 	assert.Len(t, v.xai.Requests(), len(minted), "every request xAI received was a mint it answered")
 	tokens := v.gemini.Tokens()
-	assert.Len(t, tokens, 6, "Gemini tokens the node suite minted")
+	assert.Len(t, tokens, 8, "Gemini tokens the node suite minted")
 	assert.Len(t, v.gemini.Requests(), len(tokens), "every request Gemini received was a mint it answered")
 	for _, r := range v.gemini.Requests() {
 		assert.Equal(t, providersGeminiKey, r.Header.Get("X-Goog-Api-Key"))

@@ -16,6 +16,8 @@
 //   E2E_VK_VOICE_XAI_1    grok-voice-latest only, one mint per hour
 //   E2E_VK_VOICE_GEM_1    gemini-live-2.5-flash-preview only, one mint per hour
 //   E2E_VK_VOICE_ABSENT   a virtual key the sidecar does not know
+//   E2E_VK_VOICE_ONE      grok-voice-latest and gemini-live-2.5-flash-preview,
+//                         max_sessions: 1
 //   E2E_OPENAI_KEY, E2E_XAI_KEY, E2E_GEMINI_KEY   the provider keys
 //
 // The SDKs are used unchanged but for their base URL and API key: openai
@@ -62,7 +64,7 @@ const header = (req, name) => {
 // assertNoVirtualKey checks that no header of a request a fake received
 // carries a virtual key.
 function assertNoVirtualKey(req) {
-  const vks = ['E2E_VK_VOICE', 'E2E_VK_VOICE_XAI_1', 'E2E_VK_VOICE_GEM_1'].map(env);
+  const vks = ['E2E_VK_VOICE', 'E2E_VK_VOICE_XAI_1', 'E2E_VK_VOICE_GEM_1', 'E2E_VK_VOICE_ONE'].map(env);
   for (const [name, values] of Object.entries(req.headers)) {
     for (const v of values) {
       for (const vk of vks) assert.ok(!v.includes(vk), `header ${name} carries a virtual key upstream`);
@@ -71,6 +73,35 @@ function assertNoVirtualKey(req) {
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// eventually retries attempt (an async function) until it resolves, for
+// at most 10 s, and returns its value; a lease is given back once the
+// sidecar has seen the previous connection close.
+async function eventually(attempt) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+// xaiSocket opens a WebSocket through the sidecar presenting secret as
+// xAI's browser guide does, and resolves with it and its first event; it
+// rejects when the socket fails or closes first.
+function xaiSocket(secret) {
+  const ws = new WebSocket(sidecar.replace(/^http/, 'ws') + `/xai-proxy/v1/realtime?model=${GROK}`, [`xai-client-secret.${secret}`]);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { ws.close(); reject(new Error('no event within 10 s')); }, 10_000);
+    ws.onmessage = (e) => { clearTimeout(timer); resolve({ ws, first: JSON.parse(e.data) }); };
+    ws.onerror = () => { clearTimeout(timer); reject(new Error('WebSocket error')); };
+    ws.onclose = (e) => { clearTimeout(timer); reject(new Error(`WebSocket closed (${e.code})`)); };
+  });
+}
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString();
 
 describe('openai-node: xAI client secrets through the sidecar', () => {
@@ -136,13 +167,7 @@ describe('openai-node: xAI client secrets through the sidecar', () => {
       expires_after: { anchor: 'created_at', seconds: 60 },
       session: { type: 'realtime', model: GROK },
     });
-    const url = sidecar.replace(/^http/, 'ws') + `/xai-proxy/v1/realtime?model=${GROK}`;
-    const ws = new WebSocket(url, [`xai-client-secret.${secret.value}`]);
-    const first = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no event within 10 s')), 10_000);
-      ws.onmessage = (e) => { clearTimeout(timer); resolve(JSON.parse(e.data)); };
-      ws.onerror = (e) => { clearTimeout(timer); reject(new Error(`WebSocket error: ${e.message}`)); };
-    });
+    const { ws, first } = await xaiSocket(secret.value);
     ws.close();
     assert.equal(first.type, 'conversation.created', 'the provider end answered through the sidecar');
 
@@ -153,6 +178,20 @@ describe('openai-node: xAI client secrets through the sidecar', () => {
     assert.equal(header(last, 'x-realtime-virtual-key-id'), 'voice');
     assert.equal(header(last, 'x-realtime-key-id'), 'x1');
     assert.equal(header(last, 'x-realtime-model'), GROK);
+  });
+
+  test('max_sessions: 1 holds across redemptions through the sidecar', async () => {
+    const client = xai('/xai/v1', env('E2E_VK_VOICE_ONE'));
+    const mint = () => client.realtime.clientSecrets.create({ session: { type: 'realtime', model: GROK } });
+    const [a, b] = [await mint(), await mint()];
+    const first = await xaiSocket(a.value);
+    const before = (await fakes('/proxy/requests')).length;
+    await assert.rejects(xaiSocket(b.value), /WebSocket (error|closed)/, 'a second session of the key is refused');
+    assert.equal((await fakes('/proxy/requests')).length, before, 'the second session did not reach the provider end');
+    first.ws.close();
+    const second = await eventually(() => xaiSocket(b.value));
+    second.ws.close();
+    assert.equal(header((await fakes('/proxy/requests')).at(-1), 'x-realtime-virtual-key-id'), 'voice-one');
   });
 
   test('the same virtual key mints OpenAI secrets on the same sidecar', async () => {
@@ -384,6 +423,25 @@ describe('@google/genai: Gemini Live auth tokens through the sidecar', () => {
     for (const [name, values] of Object.entries(last.headers)) {
       for (const v of values) assert.ok(!v.includes(env('E2E_GEMINI_KEY')), `header ${name} carries the provider key`);
     }
+  });
+
+  test('max_sessions: 1 holds across live.connect redemptions through the sidecar', async () => {
+    const ai = genai(env('E2E_VK_VOICE_ONE'));
+    const mint = () => ai.authTokens.create({ config: { uses: 1, liveConnectConstraints: { model: GEMINI } } });
+    const [a, b] = [await mint(), await mint()];
+    const connect = (token) =>
+      new GoogleGenAI({ apiKey: token.name, httpOptions: { apiVersion: 'v1alpha', baseUrl: sidecar + '/gemini' } })
+        .live.connect({ model: GEMINI, callbacks: { onmessage: () => {}, onerror: () => {}, onclose: () => {} } });
+    const first = await connect(a);
+    const before = (await fakes('/proxy/requests')).length;
+    await assert.rejects(connect(b), /429/, 'a second session of the key is refused: 429');
+    assert.equal((await fakes('/proxy/requests')).length, before, 'the second session did not reach the provider end');
+    first.close();
+    const second = await eventually(() => connect(b));
+    second.close();
+    const last = (await fakes('/proxy/requests')).at(-1);
+    assert.equal(new URLSearchParams(last.query).get('access_token'), b.name);
+    assert.equal(header(last, 'x-realtime-virtual-key-id'), 'voice-one');
   });
 
   // Each refusal: ApiError with Google's status and error shape, and
