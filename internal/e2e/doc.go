@@ -48,8 +48,9 @@
 // SDK's errors (OpenAI's shape for xAI, Google's for Gemini), what the fakes
 // received (only what the provider accepts, with the provider key), the
 // redemption of the secret and the token (@google/genai's live.connect)
-// through the sidecar, attributed at the existing proxy, and that no key
-// and no minted credential is in the sidecar's log. TestGoSDKXAISealed
+// through the sidecar, attributed at the existing proxy and held to
+// max_sessions, and that no key and no minted credential is in the
+// sidecar's log. TestGoSDKXAISealed
 // does it with seal_keys: the Go SDK gets an ek_rs_ secret, and a
 // WebSocket presenting it in xAI's subprotocol through the sidecar reaches
 // the provider end with xAI's secret and opens with the protocol it
