@@ -3,8 +3,8 @@
 -- exactly one sees it end, and records how it ended until it would have
 -- expired.
 --
--- KEYS[1..4] as in session_track.lua
--- KEYS[5]  how the session ended: string, read by Ended
+-- KEYS[1..5] as in session_track.lua
+-- KEYS[6]  how the session ended: string, read by Ended
 -- ARGV[1]  the id
 -- ARGV[2]  <len(principal)>:<principal>
 -- ARGV[3]  how it ended
@@ -17,6 +17,7 @@ local expires = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[2] .. ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[2] .. ARGV[1])
 if lease ~= '' then
   redis.call('ZREM', KEYS[3], lease)
 end
@@ -24,7 +25,7 @@ if expires then
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   if expires > now then
-    redis.call('SET', KEYS[5], ARGV[3], 'PX', string.format('%d', expires - now))
+    redis.call('SET', KEYS[6], ARGV[3], 'PX', string.format('%d', expires - now))
   end
 end
 return 1

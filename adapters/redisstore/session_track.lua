@@ -8,11 +8,15 @@
 -- KEYS[3]  the principal's leases (lease_acquire.lua)
 -- KEYS[4]  the deadlines of every principal: sorted set, member
 --          <len(principal)>:<principal><id>, score the cap deadline
+-- KEYS[5]  the watches of every principal's metered sessions: sorted set,
+--          members as KEYS[4]'s, score until when the metering node
+--          vouches for the session
 -- ARGV[1]  the id
 -- ARGV[2]  the lease
 -- ARGV[3]  milliseconds from now until the session is forgotten
 -- ARGV[4]  milliseconds from now until its cap, "" for no cap
 -- ARGV[5]  <len(principal)>:<principal>, the start of its deadline member
+-- ARGV[6]  milliseconds from now until its watch lapses, "" for none
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
@@ -25,6 +29,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
   redis.call('HDEL', KEYS[2], id)
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[4], ARGV[5] .. id)
+  redis.call('ZREM', KEYS[5], ARGV[5] .. id)
 end
 
 redis.call('ZADD', KEYS[1], string.format('%d', now + tonumber(ARGV[3])), ARGV[1])
@@ -33,6 +38,11 @@ if ARGV[4] == '' then
   redis.call('ZREM', KEYS[4], ARGV[5] .. ARGV[1])
 else
   redis.call('ZADD', KEYS[4], string.format('%d', now + tonumber(ARGV[4])), ARGV[5] .. ARGV[1])
+end
+if ARGV[6] == '' then
+  redis.call('ZREM', KEYS[5], ARGV[5] .. ARGV[1])
+else
+  redis.call('ZADD', KEYS[5], string.format('%d', now + tonumber(ARGV[6])), ARGV[5] .. ARGV[1])
 end
 -- Both live as long as the principal's latest session, or its leases if
 -- they last longer: a session that expired is forgotten with its lease by

@@ -23,6 +23,10 @@ var (
 	sessionListSource string
 	//go:embed session_claim.lua
 	sessionClaimSource string
+	//go:embed session_watch.lua
+	sessionWatchSource string
+	//go:embed session_adopt.lua
+	sessionAdoptSource string
 )
 
 // The session scripts; redis.Script runs each with EVALSHA and falls back
@@ -32,6 +36,8 @@ var (
 	sessionEnd   = redis.NewScript(sessionEndSource)
 	sessionList  = redis.NewScript(sessionListSource)
 	sessionClaim = redis.NewScript(sessionClaimSource)
+	sessionWatch = redis.NewScript(sessionWatchSource)
+	sessionAdopt = redis.NewScript(sessionAdoptSource)
 )
 
 var _ contract.SessionRegistry = (*Store)(nil)
@@ -44,6 +50,7 @@ const (
 	govSessionLeases = "slease:" // hash: session id -> its lease ("" for none)
 	govDeadlines     = "due"     // sorted set: deadlineMember -> cap deadline
 	govEnded         = "ended:"  // string per session: how it ended
+	govWatches       = "watch"   // sorted set: deadlineMember -> watched until
 )
 
 // Track implements contract.SessionTracker: one script records the
@@ -52,14 +59,17 @@ const (
 // expired on their own are forgotten, with their leases, on the way.
 func (s *Store) Track(ctx context.Context, ts contract.TrackedSession) error {
 	now := time.Now()
-	deadline := ""
+	deadline, watched := "", ""
 	if !ts.Deadline.IsZero() {
 		deadline = strconv.FormatInt(ceilMillis(ts.Deadline.Sub(now)), 10)
+	}
+	if !ts.Watched.IsZero() {
+		watched = strconv.FormatInt(ceilMillis(ts.Watched.Sub(now)), 10)
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	err := sessionTrack.Run(ctx, s.client, s.sessionKeys(ts.Principal),
-		ts.ID, ts.Lease, ceilMillis(ts.Expires.Sub(now)), deadline, deadlineMember(ts.Principal, "")).Err()
+		ts.ID, ts.Lease, ceilMillis(ts.Expires.Sub(now)), deadline, deadlineMember(ts.Principal, ""), watched).Err()
 	if err != nil {
 		return fmt.Errorf("redisstore: track session: %w", err)
 	}
@@ -124,24 +134,78 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, limit int) ([]contr
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: claim due sessions: %w", err)
 	}
-	if len(reply)%4 != 0 {
-		return nil, fmt.Errorf("redisstore: claim due sessions: unexpected reply of %d values", len(reply))
+	due, err := claimedSessions(reply, now)
+	if err != nil {
+		return due, fmt.Errorf("redisstore: claim due sessions: %w", err)
 	}
-	var due []contract.TrackedSession
+	return due, nil
+}
+
+// claimedSessions reads the reply of session_claim.lua and
+// session_adopt.lua: principal, id, lease and milliseconds from now to the
+// expiry of each session.
+func claimedSessions(reply []any, now time.Time) ([]contract.TrackedSession, error) {
+	if len(reply)%4 != 0 {
+		return nil, fmt.Errorf("unexpected reply of %d values", len(reply))
+	}
+	var out []contract.TrackedSession
 	for i := 0; i < len(reply); i += 4 {
 		principal, ok1 := reply[i].(string)
 		id, ok2 := reply[i+1].(string)
 		lease, ok3 := reply[i+2].(string)
 		expires, ok4 := reply[i+3].(int64)
 		if !ok1 || !ok2 || !ok3 || !ok4 {
-			return due, fmt.Errorf("redisstore: claim due sessions: %w", ErrCorruptValue)
+			return out, ErrCorruptValue
 		}
-		due = append(due, contract.TrackedSession{
+		out = append(out, contract.TrackedSession{
 			ID: id, Principal: principal, Lease: lease,
 			Expires: now.Add(time.Duration(expires) * time.Millisecond),
 		})
 	}
-	return due, nil
+	return out, nil
+}
+
+// Watch implements contract.SessionTracker: one script extends the watch
+// of each session that still has one, on the Redis clock.
+func (s *Store) Watch(ctx context.Context, sessions []contract.SessionRef, until time.Time) error {
+	if len(sessions) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 1+len(sessions))
+	args = append(args, ceilMillis(time.Until(until)))
+	for _, ref := range sessions {
+		args = append(args, deadlineMember(ref.Principal, ref.ID))
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := sessionWatch.Run(ctx, s.client, []string{s.govPrefix + govWatches}, args...).Err(); err != nil {
+		return fmt.Errorf("redisstore: watch sessions: %w", err)
+	}
+	return nil
+}
+
+// ClaimUnwatched implements contract.SessionTracker: one script takes up
+// to limit watches that lapsed by now and extends them to until for the
+// caller, so that each session is adopted by exactly one node.
+func (s *Store) ClaimUnwatched(ctx context.Context, now, until time.Time, limit int) ([]contract.TrackedSession, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	reply, err := sessionAdopt.Run(ctx, s.client, []string{s.govPrefix + govWatches},
+		floorMillis(time.Until(now)), limit, s.govPrefix, ceilMillis(until.Sub(now))).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: claim unwatched sessions: %w", err)
+	}
+	adopted, err := claimedSessions(reply, now)
+	if err != nil {
+		return adopted, fmt.Errorf("redisstore: claim unwatched sessions: %w", err)
+	}
+	for i := range adopted {
+		adopted[i].Watched = until
+	}
+	return adopted, nil
 }
 
 // govKey returns the key of kind for principal. The principal ends the
@@ -163,6 +227,7 @@ func (s *Store) sessionKeys(principal string) []string {
 		s.govKey(govSessionLeases, principal),
 		s.govKey(govLeases, principal),
 		s.govPrefix + govDeadlines,
+		s.govPrefix + govWatches,
 	}
 }
 

@@ -69,6 +69,9 @@ var cases = []struct {
 	{name: "Concurrent Acquire takes exactly the limit", run: concurrentAcquire},
 	{name: "Concurrent End ends once", run: concurrentEnd},
 	{name: "Concurrent ClaimDue claims each deadline once", run: concurrentClaimDue},
+	{name: "ClaimUnwatched adopts lapsed watches once", run: claimUnwatched},
+	{name: "Watch extends only the watches there are", run: watchExtends},
+	{name: "Concurrent ClaimUnwatched adopts each session once", run: concurrentClaimUnwatched},
 }
 
 var ctx = context.Background()
@@ -219,6 +222,91 @@ func endedSaysHow(t *testing.T, r contract.SessionRegistry) {
 	assert.Equal(t, "hangup", endedAs(t, r, "web", "rtc_2"))
 	require.Eventually(t, func() bool { return endedAs(t, r, "web", "rtc_2") == "" }, waitFor, 10*time.Millisecond,
 		"forgotten when the session would have expired")
+}
+
+func adopt(t require.TestingT, r contract.SessionTracker) []contract.TrackedSession {
+	out, err := r.ClaimUnwatched(ctx, time.Now(), hour(), 10)
+	require.NoError(t, err)
+	return out
+}
+
+// adoptFor returns what ClaimUnwatched adopts over d. It polls in the
+// test's goroutine: assert.Never's condition may outlive the test.
+func adoptFor(t *testing.T, r contract.SessionTracker, d time.Duration) []contract.TrackedSession {
+	var out []contract.TrackedSession
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		out = append(out, adopt(t, r)...)
+	}
+	return out
+}
+
+func claimUnwatched(t *testing.T, r contract.SessionRegistry) {
+	soon := time.Now().Add(lapse)
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Lease: "l1", Expires: hour(), Deadline: hour(), Watched: soon})
+	track(t, r, contract.TrackedSession{ID: "rtc_2", Principal: "web", Expires: hour(), Watched: hour()})
+	track(t, r, contract.TrackedSession{ID: "rtc_3", Principal: "web", Expires: hour()}) // not metered
+	track(t, r, contract.TrackedSession{ID: "rtc_4", Principal: "web", Expires: hour(), Watched: soon})
+	require.True(t, end(t, r, "web", "rtc_4"))
+	assert.Empty(t, adopt(t, r), "no watch lapsed yet")
+
+	var adopted []contract.TrackedSession
+	require.Eventually(t, func() bool { adopted = append(adopted, adopt(t, r)...); return len(adopted) > 0 },
+		waitFor, 10*time.Millisecond)
+	require.Len(t, adopted, 1, "only the tracked session whose watch lapsed")
+	got := adopted[0]
+	assert.Equal(t, "rtc_1", got.ID)
+	assert.Equal(t, "web", got.Principal)
+	assert.Equal(t, "l1", got.Lease)
+	assert.WithinDuration(t, hour(), got.Expires, expiryTolerance)
+	assert.WithinDuration(t, hour(), got.Watched, expiryTolerance, "watched for the caller now")
+	assert.Zero(t, got.Deadline)
+	assert.Empty(t, adoptFor(t, r, 3*lapse), "adopted once")
+	assert.Len(t, claim(t, r, time.Now().Add(2*time.Hour), 10), 1, "its cap is still ClaimDue's")
+}
+
+func watchExtends(t *testing.T, r contract.SessionRegistry) {
+	soon := time.Now().Add(lapse)
+	track(t, r, contract.TrackedSession{ID: "rtc_1", Principal: "web", Expires: hour(), Watched: soon})
+	track(t, r, contract.TrackedSession{ID: "rtc_2", Principal: "web", Expires: hour(), Watched: soon})
+	track(t, r, contract.TrackedSession{ID: "rtc_3", Principal: "web", Expires: hour()})
+	require.NoError(t, r.Watch(ctx, []contract.SessionRef{
+		{Principal: "web", ID: "rtc_1"}, {Principal: "web", ID: "rtc_3"}, {Principal: "web", ID: "rtc_9"},
+	}, hour()))
+	var adopted []contract.TrackedSession
+	require.Eventually(t, func() bool { adopted = append(adopted, adopt(t, r)...); return len(adopted) > 0 },
+		waitFor, 10*time.Millisecond)
+	assert.Equal(t, []string{"rtc_2"}, ids(adopted), "rtc_1 was renewed; rtc_3 and rtc_9 have no watch to renew")
+	assert.Empty(t, adoptFor(t, r, 3*lapse))
+	require.NoError(t, r.Watch(ctx, nil, hour()), "no sessions")
+}
+
+func concurrentClaimUnwatched(t *testing.T, r contract.SessionRegistry) {
+	const n = 20
+	past := time.Now().Add(-time.Second)
+	for i := range n {
+		track(t, r, contract.TrackedSession{ID: "rtc_" + strconv.Itoa(i), Principal: "web", Expires: hour(), Watched: past})
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 5 {
+				got, err := r.ClaimUnwatched(ctx, time.Now(), hour(), 3)
+				assert.NoError(t, err)
+				mu.Lock()
+				for _, s := range got {
+					seen[s.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Len(t, seen, n, "every lapsed session adopted")
+	for id, times := range seen {
+		assert.Equal(t, 1, times, "%s adopted %d times", id, times)
+	}
 }
 
 func claimDue(t *testing.T, r contract.SessionRegistry) {

@@ -112,6 +112,9 @@ func (b *broker) create(r *http.Request, adm *admitted, out *outcome) {
 	}
 	out.sessionID = id
 	rec, tracked := governed(adm.record(upstreamModel), principal, id, lease, b.now(), lifetime)
+	if adm.provider.metered {
+		tracked.Watched = b.governor.watchUntil()
+	}
 	var unstored *Record
 	if err := b.records.putSession(ctx, id, rec); err != nil {
 		out.storeErr = err

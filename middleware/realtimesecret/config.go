@@ -158,6 +158,15 @@ type Config struct {
 	// nothing it costs could be counted. Zero means 10s.
 	SidebandAttachTimeout time.Duration
 
+	// AdoptAfter is, with a shared SessionRegistry and usage metering, how
+	// soon after a node stops vouching for the sessions it meters (it died
+	// or was cut off) another node adopts them: attaches their sidebands
+	// again, so that they stay metered and budgeted, and a session found
+	// over releases its lease. A node that stops cleanly hands its
+	// sessions over at once. Nodes renew their watches every third of it.
+	// Zero means 15s.
+	AdoptAfter time.Duration
+
 	// OnRedeem, if set, is called for each passed-through request that
 	// carries an ephemeral token, found or not, before next is called.
 	OnRedeem func(RedeemEvent)
@@ -319,6 +328,9 @@ func (cfg *Config) PriceOf(model string) (price contract.Price, ok bool) {
 func (cfg *Config) validateSpend() error {
 	if cfg.SidebandAttachTimeout < 0 {
 		return configError("SidebandAttachTimeout must not be negative")
+	}
+	if cfg.AdoptAfter < 0 {
+		return configError("AdoptAfter must not be negative")
 	}
 	for name, p := range cfg.Prices {
 		if name == "" {

@@ -83,16 +83,22 @@ func (ec *ekCalls) serve(w http.ResponseWriter, r *http.Request, next http.Handl
 func (ec *ekCalls) adopt(ctx context.Context, principal Principal, lease string, tokenRec Record, id string, lifetime time.Duration) error {
 	tokenRec.Endpoint = contract.EndpointCall
 	rec, tracked := governed(tokenRec, principal, id, lease, ec.now(), lifetime)
+	var key *Key
+	p := ec.ps.byName[rec.Provider]
+	if p != nil && p.metered {
+		key = p.key(rec.KeyID)
+	}
+	if key != nil {
+		tracked.Watched = ec.governor.watchUntil()
+	}
 	var unstored *Record
 	err := ec.records.putSession(ctx, id, rec)
 	if err != nil {
 		unstored = &rec
 	}
 	err = errors.Join(err, ec.governor.track(ctx, tracked, lease == "" && principal.MaxSessions > 0, unstored))
-	if p := ec.ps.byName[rec.Provider]; p != nil && p.metered {
-		if key := p.key(rec.KeyID); key != nil {
-			ec.meters.start(p.watcher, key, id, &principal, rec)
-		}
+	if key != nil {
+		ec.meters.start(p.watcher, key, id, &principal, rec)
 	}
 	return err
 }

@@ -23,6 +23,11 @@ const (
 	// endTimeout bounds the upstream end of a session the middleware ends
 	// itself (a cap, a revocation).
 	endTimeout = 10 * time.Second
+	// defaultAdoptAfter is Config.AdoptAfter's default: how long a node
+	// vouches for the sessions it meters, renewing every third of it.
+	defaultAdoptAfter = 15 * time.Second
+	// maxAdoptInterval bounds how often a node claims lapsed watches.
+	maxAdoptInterval = time.Second
 )
 
 // governor holds the session limits of principals: the leases that count
@@ -52,6 +57,15 @@ type governor struct {
 	failOpen bool
 	// pending holds sessions to write once the registry answers again.
 	pending backlog
+	// metered returns the sessions this node meters, whose watch it
+	// renews; adopt meters a session whose watch lapsed. Both are used
+	// with a shared registry only, and nil without metering.
+	metered func() []contract.SessionRef
+	adopt   func(ctx context.Context, s contract.TrackedSession)
+	// watchTTL is how long a watch lasts (Config.AdoptAfter); it is
+	// renewed every watchRenewal, and lapsed ones claimed every
+	// adoptInterval.
+	watchTTL, watchRenewal, adoptInterval time.Duration
 
 	mu     sync.Mutex
 	cancel context.CancelFunc // stops the cap loop; nil when none runs
@@ -232,16 +246,76 @@ func (g *governor) runCaps(ctx context.Context) {
 	defer g.wg.Done()
 	tick := time.NewTicker(capInterval)
 	defer tick.Stop()
+	var renewed, adopted time.Time // of the real clock, as the ticker
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case now := <-tick.C:
 			g.flushPending(ctx)
+			if g.watches() {
+				if now.Sub(renewed) >= g.watchRenewal {
+					renewed = now
+					g.renewWatches(ctx)
+				}
+				if now.Sub(adopted) >= g.adoptInterval {
+					adopted = now
+					g.adoptUnwatched(ctx)
+				}
+			}
 			if g.idle(g.enforceDueCaps(ctx)) {
 				return
 			}
 		}
+	}
+}
+
+// watches reports whether this node keeps watches: with a shared registry
+// and metering. In process every meter lives and dies with the registry.
+func (g *governor) watches() bool { return !g.local && g.metered != nil }
+
+// watchUntil returns until when a watch renewed or claimed now lasts.
+func (g *governor) watchUntil() time.Time { return g.now().Add(g.watchTTL) }
+
+// renewWatches tells the registry this node still meters its sessions.
+func (g *governor) renewWatches(ctx context.Context) {
+	refs := g.metered()
+	if len(refs) == 0 {
+		return
+	}
+	if err := g.registry.Watch(ctx, refs, g.watchUntil()); err != nil {
+		g.log.LogAttrs(ctx, slog.LevelWarn, "realtime session watches could not be renewed", errAttr(err))
+	}
+}
+
+// adoptUnwatched meters the sessions whose metering node stopped.
+func (g *governor) adoptUnwatched(ctx context.Context) {
+	for ctx.Err() == nil {
+		lapsed, err := g.registry.ClaimUnwatched(ctx, g.now(), g.watchUntil(), claimBatch)
+		if err != nil {
+			g.log.LogAttrs(ctx, slog.LevelWarn, "unwatched realtime sessions could not be claimed", errAttr(err))
+			return
+		}
+		for _, s := range lapsed {
+			g.adopt(ctx, s)
+		}
+		if len(lapsed) < claimBatch {
+			return
+		}
+	}
+}
+
+// handOver lets the registry know at once that this node, stopping, no
+// longer meters refs, so that another node adopts them without waiting
+// for their watches to lapse.
+func (g *governor) handOver(refs []contract.SessionRef) {
+	if !g.watches() || len(refs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+	defer cancel()
+	if err := g.registry.Watch(ctx, refs, g.now()); err != nil {
+		g.log.LogAttrs(ctx, slog.LevelWarn, "realtime session watches could not be handed over", errAttr(err))
 	}
 }
 

@@ -116,6 +116,17 @@ func (ms *meters) start(watcher contract.SessionWatcher, key *Key, id string, p 
 	go m.run()
 }
 
+// refs returns the sessions metered here, for the registry's watch.
+func (ms *meters) refs() []contract.SessionRef {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	out := make([]contract.SessionRef, 0, len(ms.byID))
+	for id, m := range ms.byID {
+		out = append(out, contract.SessionRef{Principal: m.principal, ID: id})
+	}
+	return out
+}
+
 // count returns how many sessions are being metered.
 func (ms *meters) count() int {
 	ms.mu.Lock()

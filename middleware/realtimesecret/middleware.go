@@ -122,7 +122,14 @@ func New(cfg Config) (*Handler, error) {
 			err := en.end(ctx, rec, id)
 			done(err == nil)
 			return err
-		}}
+		},
+	}
+	g.watchTTL = orDefault(cfg.AdoptAfter, defaultAdoptAfter)
+	g.watchRenewal, g.adoptInterval = g.watchTTL/3, min(g.watchTTL/4, maxAdoptInterval)
+	if ps.anyMetered() {
+		ad := &adopter{records: rs, ps: ps, vks: cs.vks, meters: ms, log: log}
+		g.metered, g.adopt = ms.refs, ad.adopt
+	}
 	bg.governor = g
 	h := &Handler{
 		routes: newRouteTable(strings.TrimSuffix(cfg.PathPrefix, "/"), ps.list),
@@ -302,7 +309,9 @@ func (h *Handler) EndSessions(ctx context.Context, virtualKeyID string) (int, er
 // sessions themselves go on. Close is safe to call more than once.
 func (h *Handler) Close() error {
 	h.governor.close()
+	metered := h.meters.refs()
 	h.meters.close()
+	h.governor.handOver(metered)
 	h.budgets.close()
 	return nil
 }

@@ -49,6 +49,21 @@ type SessionTracker interface {
 	// before now and clears their deadlines, so that each deadline is
 	// claimed once, by one caller.
 	ClaimDue(ctx context.Context, now time.Time, limit int) ([]TrackedSession, error)
+	// Watch extends to until the watch of each of sessions that is still
+	// tracked with one: the node that meters them says it still does.
+	Watch(ctx context.Context, sessions []SessionRef, until time.Time) error
+	// ClaimUnwatched returns up to limit tracked sessions whose watch
+	// lapsed by now (the node that metered them stopped or died) and
+	// extends their watch to until for the caller, so that each is adopted
+	// by one caller, which meters it from then on or finds it over. They
+	// are returned without their Deadline: ClaimDue claims caps.
+	ClaimUnwatched(ctx context.Context, now, until time.Time, limit int) ([]TrackedSession, error)
+}
+
+// SessionRef names a principal's tracked session.
+type SessionRef struct {
+	Principal string
+	ID        string
 }
 
 // TrackedSession is a live brokered session as a SessionTracker keeps it.
@@ -64,4 +79,7 @@ type TrackedSession struct {
 	Deadline time.Time
 	// Expires is when it is forgotten on its own: the record's ExpiresAt.
 	Expires time.Time
+	// Watched is until when the node that meters it vouches for it (see
+	// Watch); zero for a session no node meters.
+	Watched time.Time
 }

@@ -19,7 +19,10 @@ type SessionRegistry struct {
 	sessions map[string]map[string]contract.TrackedSession // principal -> id -> session
 	// ended holds how each ended session ended, until it would have
 	// expired.
-	ended     map[sessionRef]endedSession
+	ended map[sessionRef]endedSession
+	// watches holds until when the node that meters each metered session
+	// vouches for it.
+	watches   map[sessionRef]time.Time
 	deadlines deadlineHeap
 	// expiries holds when each tracked session lapses, soonest first, so
 	// that Track forgets the lapsed ones without scanning the live ones.
@@ -36,6 +39,7 @@ func NewSessionRegistry() *SessionRegistry {
 		leases:   make(map[string]map[string]time.Time),
 		sessions: make(map[string]map[string]contract.TrackedSession),
 		ended:    make(map[sessionRef]endedSession),
+		watches:  make(map[sessionRef]time.Time),
 	}
 }
 
@@ -96,7 +100,13 @@ func (m *SessionRegistry) Track(_ context.Context, s contract.TrackedSession) er
 		m.sessions[s.Principal] = byID
 	}
 	byID[s.ID] = s
-	delete(m.ended, sessionRef{s.Principal, s.ID})
+	ref := sessionRef{s.Principal, s.ID}
+	delete(m.ended, ref)
+	if s.Watched.IsZero() {
+		delete(m.watches, ref)
+	} else {
+		m.watches[ref] = s.Watched
+	}
 	heap.Push(&m.expiries, deadline{at: s.Expires, principal: s.Principal, id: s.ID})
 	if !s.Deadline.IsZero() {
 		heap.Push(&m.deadlines, deadline{at: s.Deadline, principal: s.Principal, id: s.ID})
@@ -122,6 +132,7 @@ func (m *SessionRegistry) forgetExpired(now time.Time) {
 			continue
 		}
 		delete(m.sessions[e.principal], e.id)
+		delete(m.watches, sessionRef{e.principal, e.id})
 		if len(m.sessions[e.principal]) == 0 {
 			delete(m.sessions, e.principal)
 		}
@@ -140,6 +151,7 @@ func (m *SessionRegistry) End(_ context.Context, principal, id, how string) (boo
 		return false, nil
 	}
 	delete(m.sessions[principal], id)
+	delete(m.watches, sessionRef{principal, id})
 	if s.Lease != "" {
 		delete(m.leases[principal], s.Lease)
 	}
@@ -190,6 +202,45 @@ func (m *SessionRegistry) ClaimDue(_ context.Context, now time.Time, limit int) 
 		due = append(due, s)
 	}
 	return due, nil
+}
+
+// Watch implements SessionTracker.
+func (m *SessionRegistry) Watch(_ context.Context, sessions []contract.SessionRef, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range sessions {
+		ref := sessionRef{s.Principal, s.ID}
+		if _, ok := m.watches[ref]; ok {
+			m.watches[ref] = until
+		}
+	}
+	return nil
+}
+
+// ClaimUnwatched implements SessionTracker. It looks at every watch: a
+// process holds only the sessions it meters itself.
+func (m *SessionRegistry) ClaimUnwatched(_ context.Context, now, until time.Time, limit int) ([]contract.TrackedSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []contract.TrackedSession
+	for ref, at := range m.watches {
+		if len(out) >= limit {
+			break
+		}
+		if at.After(now) {
+			continue
+		}
+		s, ok := m.sessions[ref.principal][ref.id]
+		if !ok || !time.Now().Before(s.Expires) {
+			delete(m.watches, ref)
+			continue
+		}
+		m.watches[ref] = until
+		s.Watched = until
+		s.Deadline = time.Time{}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // deadline is a cap to enforce, in a min-heap by time.

@@ -250,3 +250,44 @@ func TestGovernanceRedisEndReportedAlikeOnEveryNode(t *testing.T) {
 	assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusNotFound: 49}, count)
 	assert.Equal(t, hangups+1, fake.SessionStats().Hangups, "one hang-up upstream")
 }
+
+// TestGovernanceRedisSessionsAdoptedWhenANodeStops: sidecar A meters two
+// calls and stops (a restart, a scale-down); B, on the same Redis, adopts
+// them at once: the call that ended upstream while no node watched it
+// releases its max_sessions slot, the live one is metered by B and its
+// usage reported by B.
+func TestGovernanceRedisSessionsAdoptedWhenANodeStops(t *testing.T) {
+	noLeaks(t)
+	c := redistest.Client(t)
+	redisURL, prefix := redistest.URL(t), redistest.Prefix(t, c)
+	fake, fakeURL := newFake(t, fakeupstream.Options{Sideband: meterScript})
+	opts := redisOptions(redisURL, prefix, "usage_metering: true\n")
+	opts.fake, opts.fakeURL, opts.webPolicy = fake, fakeURL, "    max_sessions: 2\n"
+	a, b := start(t, opts), start(t, opts)
+
+	_, over, _ := a.brokerCall(t, virtualKey)
+	status, live, body := a.brokerCall(t, virtualKey)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	eventually(t, func() bool { return fake.SidebandStats().Events == 4 }, "A's sidebands did not attach")
+
+	a.shutdown()
+	eventually(t, a.isStopped, "A stops")
+	assert.Len(t, a.Logs.lines(t, "realtime session usage"), 2, "A reports what it metered")
+	require.True(t, fake.EndSession(over, "remote_hangup"), "the call ends while no node watches it")
+
+	adopted := b.Logs.await(t, "realtime session adopted: the node that metered it stopped", 2)
+	assert.ElementsMatch(t, []any{over, live}, []any{adopted[0]["session_id"], adopted[1]["session_id"]})
+	usage := b.Logs.await(t, "realtime session usage", 1)
+	assert.Equal(t, over, usage[0]["session_id"])
+	assert.Equal(t, "ended", usage[0]["end"], "B found it over")
+
+	status, _, body = b.brokerCall(t, virtualKey)
+	assert.Equal(t, http.StatusCreated, status, "the ended call's slot is free: %s", body)
+	status, _, _ = b.brokerCall(t, virtualKey)
+	assert.Equal(t, http.StatusTooManyRequests, status, "the adopted live call still counts")
+
+	b.hangup(t, "/v1/realtime/calls/"+live+"/hangup")
+	usage = b.Logs.await(t, "realtime session usage", 2)
+	assert.Equal(t, live, usage[1]["session_id"])
+	assert.Equal(t, "hangup", usage[1]["end"], "B metered the adopted call to its end")
+}

@@ -1,0 +1,148 @@
+package realtimesecret_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/memory"
+)
+
+// sessionsUpstream is a brokerProvider whose sidebands attach while the
+// session is live upstream, and fail with ErrSessionNotFound once it is
+// over.
+type sessionsUpstream struct {
+	*brokerProvider
+	mu       sync.Mutex
+	over     map[string]bool
+	attaches map[string][]*memSideband
+}
+
+var _ contract.SessionWatcher = (*sessionsUpstream)(nil)
+
+func newSessionsUpstream() *sessionsUpstream {
+	return &sessionsUpstream{brokerProvider: newBrokerProvider(), over: map[string]bool{}, attaches: map[string][]*memSideband{}}
+}
+
+func (u *sessionsUpstream) Watch(_ context.Context, req *contract.SessionRequest) (contract.Sideband, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.over[req.SessionID] {
+		return nil, contract.ErrSessionNotFound
+	}
+	sb := newMemSideband(nil, done1)
+	u.attaches[req.SessionID] = append(u.attaches[req.SessionID], sb)
+	return sb, nil
+}
+
+// end ends session id upstream: its sidebands close as the provider closes
+// them.
+func (u *sessionsUpstream) end(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.over[id] = true
+	for _, sb := range u.attaches[id] {
+		sb.Close()
+	}
+}
+
+func (u *sessionsUpstream) attachCount(id string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.attaches[id])
+}
+
+// adoptNode is a metering Handler on the shared store and registry, whose
+// usage reports go to usage.
+func adoptNode(t *testing.T, up *sessionsUpstream, store *memory.Store, registry contract.SessionRegistry,
+	usage chan realtimesecret.UsageEvent,
+) (*realtimesecret.Handler, http.Handler) {
+	t.Helper()
+	cfg := twoCallers(up)
+	cfg.Store, cfg.SessionRegistry = store, registry
+	cfg.UsageMetering, cfg.AdoptAfter = true, 600*time.Millisecond
+	cfg.VirtualKeys[0].MaxSessions = 2
+	cfg.OnUsage = func(ev realtimesecret.UsageEvent) { usage <- ev }
+	h, err := realtimesecret.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, h.Close()) })
+	return h, h.Wrap(&nextRecorder{})
+}
+
+// TestAdoptedWhenTheirNodeStops: node A meters two calls and stops; node
+// B, on the same registry, adopts both at once (A handed them over): the
+// one that ended upstream meanwhile is found over and its lease released,
+// the other is metered by B from then on.
+func TestAdoptedWhenTheirNodeStops(t *testing.T) {
+	up := newSessionsUpstream()
+	store, registry := memory.NewStore(), sharedRegistry{memory.NewSessionRegistry()}
+	usage := make(chan realtimesecret.UsageEvent, 16)
+	a, onA := adoptNode(t, up, store, registry, usage)
+	b, onB := adoptNode(t, up, store, registry, usage)
+	const callJSON = `{"type":"realtime","model":"openai/gpt-realtime"}`
+	require.Equal(t, http.StatusCreated, call(t, onA, "/v1/realtime/calls", callJSON).Code)
+	require.Equal(t, http.StatusCreated, call(t, onA, "/v1/realtime/calls", callJSON).Code)
+	require.Eventually(t, func() bool { return up.attachCount("rtc_1") == 1 && up.attachCount("rtc_2") == 1 },
+		10*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, a.Close())
+	for range 2 {
+		assert.Equal(t, realtimesecret.UsageStopped, nextUsage(t, usage).End, "A stopped metering")
+	}
+	up.end("rtc_1") // over while no node watches it
+
+	ev := nextUsage(t, usage)
+	assert.Equal(t, "rtc_1", ev.SessionID)
+	assert.Equal(t, realtimesecret.UsageEnded, ev.End, "B found it over")
+	require.Eventually(t, func() bool { return up.attachCount("rtc_2") == 2 }, 10*time.Second, 5*time.Millisecond,
+		"B attached the live call's sideband")
+	require.Eventually(t, func() bool { u, ok := b.SessionUsage("rtc_2"); return ok && u.Responses == 1 },
+		10*time.Second, 5*time.Millisecond, "B meters it")
+
+	assert.Equal(t, http.StatusCreated, call(t, onB, "/v1/realtime/calls", callJSON).Code, "rtc_1's lease was released")
+	assert.Equal(t, http.StatusTooManyRequests, call(t, onB, "/v1/realtime/calls", callJSON).Code, "rtc_2 still counts")
+
+	up.end("rtc_2")
+	ev = nextUsage(t, usage)
+	assert.Equal(t, "rtc_2", ev.SessionID)
+	assert.Equal(t, realtimesecret.UsageEnded, ev.End)
+	assert.Equal(t, 1, ev.Usage.Responses, "what B saw on its sideband")
+}
+
+// cutOff is a node's view of the shared registry after it lost its
+// connection for the watches: it cannot renew them.
+type cutOff struct{ contract.SessionRegistry }
+
+var errCutOff = errors.New("registry connection lost")
+
+func (cutOff) Watch(context.Context, []contract.SessionRef, time.Time) error {
+	return errCutOff
+}
+
+// TestAdoptedWhenTheirNodeCannotVouch: a node that cannot renew its
+// watches (dead, or cut off from the registry) has its sessions adopted
+// by another node once they lapse, without a hand-over.
+func TestAdoptedWhenTheirNodeCannotVouch(t *testing.T) {
+	up := newSessionsUpstream()
+	store, registry := memory.NewStore(), memory.NewSessionRegistry()
+	usage := make(chan realtimesecret.UsageEvent, 16)
+	_, onA := adoptNode(t, up, store, cutOff{registry}, usage)
+	b, _ := adoptNode(t, up, store, sharedRegistry{registry}, usage)
+	require.Equal(t, http.StatusCreated, call(t, onA, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+
+	start := time.Now()
+	require.Eventually(t, func() bool { return up.attachCount("rtc_1") == 2 }, 10*time.Second, 5*time.Millisecond,
+		"B did not adopt the call")
+	assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "not before its watch lapsed")
+	require.Eventually(t, func() bool { _, ok := b.SessionUsage("rtc_1"); return ok }, 10*time.Second, 5*time.Millisecond)
+	assert.Never(t, func() bool { return up.attachCount("rtc_1") > 2 }, time.Second, 20*time.Millisecond,
+		"adopted once: B renews its watch")
+}
