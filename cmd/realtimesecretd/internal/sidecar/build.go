@@ -93,6 +93,7 @@ func build(cfg *Config, demoBaseURL string, log *slog.Logger, m *metrics, prev *
 		// Budgets and session limits fail closed unless the file says.
 		GovernanceFailOpen:    cfg.GovernanceFailOpen,
 		SidebandAttachTimeout: time.Duration(cfg.SidebandAttachTimeout),
+		AdoptAfter:            time.Duration(cfg.AdoptAfter),
 		SealKeys:              sealKeys,
 		Logger:                log,
 	}

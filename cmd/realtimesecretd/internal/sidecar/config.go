@@ -93,6 +93,10 @@ type Config struct {
 	// of a key with a budget may take to attach; a session still unmetered
 	// then is ended upstream. Default 10s.
 	SidebandAttachTimeout Duration `yaml:"sideband_attach_timeout"`
+	// AdoptAfter is, with a Redis store and usage metering, how soon
+	// after a sidecar stops vouching for the sessions it meters (it died
+	// or lost Redis) another adopts them. Default 15s.
+	AdoptAfter Duration `yaml:"adopt_after"`
 
 	// Server holds the HTTP server's limits.
 	Server ServerConfig `yaml:"server"`

@@ -131,6 +131,15 @@ func TestBuildPassesTheSessionLifetime(t *testing.T) {
 	}
 }
 
+func TestBuildPassesAdoptAfter(t *testing.T) {
+	const yaml = "allow_anonymous: true\nproviders: {openai: {keys: [{id: a, value: k}]}}\nadopt_after: 30s\n"
+	cfg, err := Parse([]byte(yaml), func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	b, err := build(cfg, "", slog.New(slog.DiscardHandler), newMetrics(), nil)
+	require.NoError(t, err)
+	assert.Equal(t, 30*time.Second, b.core.AdoptAfter)
+}
+
 // sharedRegistry is a session registry the core takes for a shared one
 // (not a *memory.SessionRegistry): its Handler runs a cap loop until Close.
 type sharedRegistry struct{ contract.SessionRegistry }
