@@ -236,7 +236,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		token = h.routes.formats.token(r) // another provider's secret, if one is configured
 	}
 	if token != "" {
-		r2, release, e := h.redeemer.redeem(r, token)
+		r2, unsealed, release, e := h.redeemer.redeem(r, token)
 		if e != nil {
 			writeError(w, e)
 			return
@@ -244,6 +244,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		if release != nil {
 			w, release = leaseUpgrade(w, release) // released when the upstream's side ends (upgrade.go)
 			defer release()                       // or, at the latest, when next returns
+		}
+		if unsealed != "" {
+			var reseal func()
+			w, reseal = resealAnswer(w, token, unsealed) // the client never sees the upstream token (sealedecho.go)
+			defer reseal()                               // nor in trailers, written once next has returned
 		}
 		r = r2
 		if rec, found := FromContext(r.Context()); found && m.kind == refRoute && m.route.endpoint == contract.EndpointCall &&

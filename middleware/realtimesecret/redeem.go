@@ -26,25 +26,28 @@ type redeemer struct {
 
 // redeem looks the token up and returns r with its record in the context
 // when found; the request is otherwise unchanged, except that a sealed
-// token is replaced by the upstream token it seals. A WebSocket upgrade of
-// a virtual key with MaxSessions takes a lease, and release (nil when it
-// took none) gives it back once the connection has closed. A sealed token
-// that does not open, or a lease refused, is answered with the error.
-func (rd *redeemer) redeem(r *http.Request, token string) (_ *http.Request, release func(), _ *Error) {
+// token is replaced by the upstream token it seals, returned as unsealed
+// ("" for any other token) so that the answer is resealed (sealedecho.go).
+// A WebSocket upgrade of a virtual key with MaxSessions takes a lease, and
+// release (nil when it took none) gives it back once the connection has
+// closed. A sealed token that does not open, or a lease refused, is
+// answered with the error.
+func (rd *redeemer) redeem(r *http.Request, token string) (_ *http.Request, unsealed string, release func(), _ *Error) {
 	rs := rd.records
 	if rs.sealer != nil && strings.HasPrefix(token, sealedPrefix) {
 		upstream, rec, err := rs.sealer.open(token, rd.now())
 		if err != nil {
 			rd.report(RedeemEvent{Request: r, Err: err})
-			return nil, nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
+			return nil, "", nil, &Error{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_client_secret",
 				Message: "the client secret is expired or not valid", Err: err}
 		}
 		if e := rd.useOnce(r, token, &rec); e != nil {
 			rd.report(RedeemEvent{Request: r, Record: rec, Found: true, Err: e})
-			return nil, nil, e
+			return nil, "", nil, e
 		}
 		r = r.WithContext(recordctx.With(r.Context(), &rec))
 		r.Header = replaceToken(r.Header, token, upstream)
+		unsealed = upstream
 		rd.report(RedeemEvent{Request: r, Record: rec, Found: true})
 	} else {
 		rec, found, err := rs.token(r.Context(), token)
@@ -54,14 +57,14 @@ func (rd *redeemer) redeem(r *http.Request, token string) (_ *http.Request, rele
 		if found {
 			if e := rd.useOnce(r, token, &rec); e != nil {
 				rd.report(RedeemEvent{Request: r, Record: rec, Found: true, Err: e})
-				return nil, nil, e
+				return nil, "", nil, e
 			}
 			r = r.WithContext(recordctx.With(r.Context(), &rec))
 		}
 		rd.report(RedeemEvent{Request: r, Record: rec, Found: found, Err: err})
 	}
 	release, e := rd.leaseWebSocket(r)
-	return r, release, e
+	return r, unsealed, release, e
 }
 
 // attribute puts the record of the session m names in r's context, as
