@@ -71,6 +71,23 @@ func (s *Store) AddSpend(ctx context.Context, ss contract.SessionSpend) (contrac
 	return spendOf(reply)
 }
 
+var _ contract.SessionCosts = (*Store)(nil)
+
+// SessionCost implements contract.SessionCosts: the session's recorded
+// cost, kept in micro-dollars.
+func (s *Store) SessionCost(ctx context.Context, principal, id string) (float64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	micros, err := s.client.Get(ctx, s.govKey(govSessionSpend, deadlineMember(principal, id))).Int64()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("redisstore: session cost: %w", err)
+	}
+	return float64(micros) / microsPerDollar, nil
+}
+
 // Spent implements contract.SpendLedger: one script reads the principal's
 // spend in the current period of the Redis clock.
 func (s *Store) Spent(ctx context.Context, principal string, per time.Duration) (contract.Spend, error) {

@@ -38,6 +38,7 @@ var spendCases = []struct {
 	{name: "Principals and ids of any bytes", run: spendAnyBytes},
 	{name: "Concurrent totals of one session count its highest", run: spendConcurrentOneSession},
 	{name: "Concurrent sessions add up exactly", run: spendConcurrentSessions},
+	{name: "SessionCost is the recorded total", run: spendSessionCost},
 }
 
 func addSpend(t *testing.T, l contract.SpendLedger, principal, id string, usd float64, per time.Duration) contract.Spend {
@@ -61,6 +62,21 @@ func spendGrowthOnce(t *testing.T, l contract.SpendLedger) {
 	assert.InDelta(t, 0.25, addSpend(t, l, "web", "rtc_1", 0.1, time.Hour).USD, spendTolerance, "a lower, late total")
 	assert.InDelta(t, 1.0, addSpend(t, l, "web", "rtc_1", 1, time.Hour).USD, spendTolerance, "the growth only")
 	assert.InDelta(t, 1.0, spent(t, l, "web", time.Hour).USD, spendTolerance)
+}
+
+func spendSessionCost(t *testing.T, l contract.SpendLedger) {
+	costs, ok := l.(contract.SessionCosts)
+	require.True(t, ok, "the ledger tells a session's recorded cost")
+	cost := func(principal, id string) float64 {
+		usd, err := costs.SessionCost(ctx, principal, id)
+		require.NoError(t, err)
+		return usd
+	}
+	assert.InDelta(t, 0.0, cost("web", "rtc_1"), 0, "none recorded")
+	addSpend(t, l, "web", "rtc_1", 0.25, time.Hour)
+	addSpend(t, l, "web", "rtc_1", 0.1, time.Hour) // late
+	assert.InDelta(t, 0.25, cost("web", "rtc_1"), spendTolerance)
+	assert.InDelta(t, 0.0, cost("other", "rtc_1"), 0, "another principal's session of that id")
 }
 
 func spendSessionsAddUp(t *testing.T, l contract.SpendLedger) {

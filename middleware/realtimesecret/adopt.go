@@ -20,7 +20,10 @@ type adopter struct {
 	ps      *providers
 	vks     *virtualKeys // nil without virtual keys
 	meters  *meters
-	log     *slog.Logger
+	// costs tells what the ledger recorded for an adopted session, which
+	// its new meter goes on from; nil when the ledger cannot tell.
+	costs contract.SessionCosts
+	log   *slog.Logger
 }
 
 // adopt starts a meter for the tracked session s, unless one runs here or
@@ -49,6 +52,14 @@ func (a *adopter) adopt(ctx context.Context, s contract.TrackedSession) {
 		return
 	}
 	principal := a.vks.principalOf(&rec)
-	a.meters.start(p.watcher, key, s.ID, &principal, rec)
+	var cost float64
+	if a.costs != nil {
+		if cost, err = a.costs.SessionCost(ctx, s.Principal, s.ID); err != nil {
+			// Metered from zero: its cost counts once it passes what was
+			// recorded, which is better than not metering it.
+			a.log.LogAttrs(ctx, slog.LevelWarn, "realtime session adopted without its recorded cost", append(attrs, errAttr(err))...)
+		}
+	}
+	a.meters.startFrom(p.watcher, key, s.ID, &principal, rec, cost)
 	a.log.LogAttrs(ctx, slog.LevelInfo, "realtime session adopted: the node that metered it stopped", attrs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,10 +39,20 @@ func (u *sessionsUpstream) Watch(_ context.Context, req *contract.SessionRequest
 	if u.over[req.SessionID] {
 		return nil, contract.ErrSessionNotFound
 	}
-	sb := newMemSideband(nil, done1)
+	// The first attach sees the session's first response; a later one
+	// (after an adoption) only what comes after, as OpenAI's sidebands
+	// send only what happens while they are attached.
+	event := done1
+	if len(u.attaches[req.SessionID]) > 0 {
+		event = done1Again
+	}
+	sb := newMemSideband(nil, event)
 	u.attaches[req.SessionID] = append(u.attaches[req.SessionID], sb)
 	return sb, nil
 }
+
+// done1Again is a second response with done1's usage: it costs as much.
+var done1Again = strings.Replace(done1, `"id":"resp_1"`, `"id":"resp_9"`, 1)
 
 // end ends session id upstream: its sidebands close as the provider closes
 // them.
@@ -145,4 +156,52 @@ func TestAdoptedWhenTheirNodeCannotVouch(t *testing.T) {
 	require.Eventually(t, func() bool { _, ok := b.SessionUsage("rtc_1"); return ok }, 10*time.Second, 5*time.Millisecond)
 	assert.Never(t, func() bool { return up.attachCount("rtc_1") > 2 }, time.Second, 20*time.Millisecond,
 		"adopted once: B renews its watch")
+}
+
+// sharedLedger is a registry and ledger the middleware cannot know to be
+// in-process, as adapters/redisstore's Store.
+type sharedLedger struct{ *memory.SessionRegistry }
+
+// TestAdoptedSessionCostGoesOn: a budgeted call adopted from a node that
+// stopped is metered on from the cost the ledger recorded for it: its
+// principal's spend counts the responses before and after the adoption,
+// each once.
+func TestAdoptedSessionCostGoesOn(t *testing.T) {
+	up := newSessionsUpstream()
+	ledger := memory.NewSessionRegistry()
+	store, registry := memory.NewStore(), sharedLedger{ledger}
+	usage := make(chan realtimesecret.UsageEvent, 16)
+	budget := contract.Budget{USD: 100, Per: time.Hour}
+	node := func() (*realtimesecret.Handler, http.Handler) {
+		cfg := twoCallers(up)
+		cfg.Store, cfg.SessionRegistry = store, registry
+		cfg.UsageMetering, cfg.AdoptAfter = true, 600*time.Millisecond
+		cfg.VirtualKeys[0].Budget = budget
+		cfg.OnUsage = func(ev realtimesecret.UsageEvent) { usage <- ev }
+		h, err := realtimesecret.New(cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, h.Close()) })
+		return h, h.Wrap(&nextRecorder{})
+	}
+	a, onA := node()
+	b, _ := node()
+	require.Equal(t, http.StatusCreated, call(t, onA, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Eventually(t, func() bool { u, ok := a.SessionUsage("rtc_1"); return ok && u.Responses == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, a.Close())
+	before := nextUsage(t, usage)
+	require.Equal(t, realtimesecret.UsageStopped, before.End)
+	require.Positive(t, before.CostUSD)
+	spent, err := ledger.Spent(context.Background(), "web", budget.Per)
+	require.NoError(t, err)
+	assert.InDelta(t, before.CostUSD, spent.USD, 1e-6, "A ledgered what it metered")
+
+	require.Eventually(t, func() bool { u, ok := b.SessionUsage("rtc_1"); return ok && u.Responses == 1 }, 10*time.Second, 5*time.Millisecond,
+		"B adopted the call and metered its next response")
+	up.end("rtc_1")
+	after := nextUsage(t, usage)
+	assert.InDelta(t, 2*before.CostUSD, after.CostUSD, 1e-6, "the session's cost goes on from what A recorded")
+	spent, err = ledger.Spent(context.Background(), "web", budget.Per)
+	require.NoError(t, err)
+	assert.InDelta(t, 2*before.CostUSD, spent.USD, 1e-6, "both responses count, each once")
 }

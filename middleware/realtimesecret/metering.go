@@ -88,6 +88,14 @@ type meter struct {
 // price, and with p's Budget goes to the ledger. Nothing starts once close
 // was called.
 func (ms *meters) start(watcher contract.SessionWatcher, key *Key, id string, p *Principal, rec Record) {
+	ms.startFrom(watcher, key, id, p, rec, 0)
+}
+
+// startFrom is start for a session whose cost the ledger recorded as
+// cost already: one adopted from a node that stopped. Its meter goes on
+// from that cost; a GPT-Live session's running total of seconds adds only
+// the seconds beyond what that cost paid for.
+func (ms *meters) startFrom(watcher contract.SessionWatcher, key *Key, id string, p *Principal, rec Record, cost float64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &meter{
 		ms:        ms,
@@ -101,6 +109,7 @@ func (ms *meters) start(watcher contract.SessionWatcher, key *Key, id string, p 
 	if ms.budgets != nil {
 		m.cost.price, _ = ms.budgets.prices.lookup(rec.Model)
 		m.cost.budget = p.Budget
+		m.cost.goOnFrom(cost)
 	}
 	ms.mu.Lock()
 	defer ms.mu.Unlock()

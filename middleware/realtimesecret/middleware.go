@@ -127,7 +127,8 @@ func New(cfg Config) (*Handler, error) {
 	g.watchTTL = orDefault(cfg.AdoptAfter, defaultAdoptAfter)
 	g.watchRenewal, g.adoptInterval = g.watchTTL/3, min(g.watchTTL/4, maxAdoptInterval)
 	if ps.anyMetered() {
-		ad := &adopter{records: rs, ps: ps, vks: cs.vks, meters: ms, log: log}
+		costs, _ := ledger.(contract.SessionCosts)
+		ad := &adopter{records: rs, ps: ps, vks: cs.vks, meters: ms, costs: costs, log: log}
 		g.metered, g.adopt = ms.refs, ad.adopt
 	}
 	bg.governor = g

@@ -41,6 +41,17 @@ type sessionCost struct {
 	sent time.Time
 }
 
+// goOnFrom makes the cost go on from usd, which the ledger holds already.
+func (c *sessionCost) goOnFrom(usd float64) {
+	if !(usd > 0) || c.price == nil {
+		return
+	}
+	c.usd, c.ledgered = usd, usd
+	if c.price.PerSecond > 0 {
+		c.seconds = usd / c.price.PerSecond
+	}
+}
+
 // response adds one response's usage.
 func (c *sessionCost) response(u *responseUsage) {
 	if c.price != nil {

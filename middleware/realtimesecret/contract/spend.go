@@ -68,6 +68,18 @@ type SpendLedger interface {
 	Spent(ctx context.Context, principal string, per time.Duration) (Spend, error)
 }
 
+// SessionCosts is implemented by SpendLedgers that tell what a session's
+// recorded cost is. A node that adopts a session whose metering node
+// stopped goes on from it, so that what the session costs after the
+// adoption counts in full. It is optional, found by type assertion as
+// SpendLedger is; memory.SessionRegistry and adapters/redisstore
+// implement it.
+type SessionCosts interface {
+	// SessionCost returns the cost recorded for principal's session id by
+	// AddSpend; 0 when none is.
+	SessionCost(ctx context.Context, principal, id string) (float64, error)
+}
+
 // SessionSpend is the running cost of one metered session.
 type SessionSpend struct {
 	// Principal is the VirtualKey or Principal ID that created it.

@@ -71,6 +71,16 @@ func (m *SessionRegistry) AddSpend(_ context.Context, s contract.SessionSpend) (
 	return contract.Spend{USD: b.periods[period], PeriodStart: start}, nil
 }
 
+var _ contract.SessionCosts = (*SessionRegistry)(nil)
+
+// SessionCost implements contract.SessionCosts.
+func (m *SessionRegistry) SessionCost(_ context.Context, principal, id string) (float64, error) {
+	b := &m.spend
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sessions[spendSession{principal: principal, id: id}].usd, nil
+}
+
 // Spent implements contract.SpendLedger. It allocates nothing.
 func (m *SessionRegistry) Spent(_ context.Context, principal string, per time.Duration) (contract.Spend, error) {
 	b := &m.spend
