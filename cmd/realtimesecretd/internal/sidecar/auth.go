@@ -40,6 +40,10 @@ type JWTConfig struct {
 	// ClockSkew is how far exp, nbf and iat may be off. Default 30s; 0s
 	// means none.
 	ClockSkew *Duration `yaml:"clock_skew"`
+	// RefreshInterval is the least time between two fetches of the key
+	// set: a token with an unknown kid fetches it at most this often,
+	// however many arrive. Default 30s.
+	RefreshInterval Duration `yaml:"refresh_interval"`
 	// RequiredClaims are claims a token must have: "" for present and not
 	// empty, else the value (true, a string, a number) or a list holding
 	// it. Default none.
@@ -94,6 +98,8 @@ func (j *JWTConfig) oidcConfig() oidc.Config {
 		UserClaim:      j.UserClaim,
 		PolicyClaim:    j.PolicyClaim,
 		DefaultPolicy:  j.DefaultPolicy,
+
+		MinRefreshInterval: time.Duration(j.RefreshInterval),
 	}
 	if j.ClockSkew != nil {
 		oc.ClockSkew = time.Duration(*j.ClockSkew)

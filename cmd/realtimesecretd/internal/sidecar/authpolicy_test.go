@@ -17,6 +17,7 @@ const jwtPlansYAML = `auth:
   jwt:
     issuer: ${IDP_URL}
     audiences: [realtime-api]
+    refresh_interval: 1s
     policy_claim: plan
     policies:
       free: {max_sessions: 1}
@@ -83,7 +84,7 @@ func TestJWTPlansThroughTheSidecar(t *testing.T) {
 	require.Eventually(t, func() bool {
 		status, _, _ := h.brokerCall(t, dave)
 		return status == http.StatusCreated
-	}, 60*time.Second, time.Second, "the rotated key verifies")
+	}, 60*time.Second, 200*time.Millisecond, "the rotated key verifies once refresh_interval allows a fetch")
 }
 
 // noneToken is claims with alg none, unsigned.
