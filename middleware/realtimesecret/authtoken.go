@@ -1,7 +1,6 @@
 package realtimesecret
 
 import (
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -42,6 +41,10 @@ var tokenKeys = []string{
 }
 
 var setupKeys = []string{"model"}
+
+// modelParams is bidiGenerateContentSetup.model's path in the setup's two
+// spellings, joined once rather than at each mint.
+var modelParams = [2]string{tokenKeys[tkSetup] + ".model", tokenKeys[tkSetup+1] + ".model"}
 
 // Limits of the policy on a token, beside the principal's.
 const (
@@ -106,7 +109,7 @@ func parseAuthToken(doc []byte, b *authTokenBody) *Error {
 	if !jsonscan.IsObject(doc, b.root) {
 		return badRequest("the request body must be a JSON object", "", "invalid_json")
 	}
-	if e := checkTokenMembers(doc); e != nil {
+	if e := checkTokenMembers(doc, b.root); e != nil {
 		return e
 	}
 	var m [nTokenKeys]jsonscan.Member
@@ -170,14 +173,22 @@ func parseAuthToken(doc []byte, b *authTokenBody) *Error {
 	return nil
 }
 
-// checkTokenMembers refuses a member the middleware does not know.
-func checkTokenMembers(doc []byte) *Error {
-	var all map[string]json.RawMessage
-	if json.Unmarshal(doc, &all) != nil {
-		return badRequest("the request body must be a JSON object", "", "invalid_json")
-	}
-	for name := range all {
-		if contains(tokenKeys, name) {
+// checkTokenMembers refuses a member of the object at root the middleware
+// does not know: the first in the body's order. The keys are compared
+// where they lie, unescaped ones without a copy; the body is valid JSON.
+func checkTokenMembers(doc []byte, root jsonscan.Span) *Error {
+	for it := jsonscan.Walk(doc, root); ; {
+		key, _, ok := it.Next()
+		if !ok {
+			return nil
+		}
+		var name string
+		if raw, escaped := jsonscan.Key(doc, key); !escaped {
+			if containsBytes(tokenKeys, raw) {
+				continue
+			}
+			name = string(raw)
+		} else if name, _ = jsonscan.String(doc, key); contains(tokenKeys, name) {
 			continue
 		}
 		msg := "unknown field " + quote(name) + ": an auth token takes uses, expireTime, newSessionExpireTime, bidiGenerateContentSetup and fieldMask"
@@ -187,7 +198,16 @@ func checkTokenMembers(doc []byte) *Error {
 		}
 		return badRequest(msg, name, "unknown_parameter")
 	}
-	return nil
+}
+
+// containsBytes is contains for a name as written in the body.
+func containsBytes(list []string, b []byte) bool {
+	for _, s := range list {
+		if string(b) == s {
+			return true
+		}
+	}
+	return false
 }
 
 // readUses reads uses: a whole number.
@@ -233,7 +253,10 @@ func (b *authTokenBody) readTime(at jsonscan.Member, param string, dst *timeFiel
 
 // readSetup reads bidiGenerateContentSetup.model.
 func (b *authTokenBody) readSetup(setup jsonscan.Member, param string) *Error {
-	b.modelParam = param + ".model"
+	b.modelParam = modelParams[0]
+	if param == tokenKeys[tkSetup+1] {
+		b.modelParam = modelParams[1]
+	}
 	if !setup.Found() || jsonscan.IsNull(b.doc, setup.Value) {
 		return nil
 	}
@@ -331,25 +354,42 @@ func (b *authTokenBody) check(p Principal, now time.Time) *Error {
 // "models/" when the client wrote it), and the expireTime check decided
 // to inject. Every other byte is the client's.
 func (b *authTokenBody) normalize(model string) []byte {
+	prefix := ""
+	if b.modelPrefix {
+		prefix = modelsPrefix
+	}
+	if b.inject.IsZero() {
+		if !b.modelAt.Found() {
+			return b.doc
+		}
+		// The usual body: the model is the one edit, spliced in one
+		// allocation.
+		at := b.modelAt.Value
+		out := make([]byte, 0, len(b.doc)-(at.End-at.Start)+len(prefix)+len(model)+2)
+		out = append(out, b.doc[:at.Start]...)
+		out = appendJoinedString(out, prefix, model)
+		return append(out, b.doc[at.End:]...)
+	}
 	var edits []jsonscan.Edit
 	if b.modelAt.Found() {
-		if b.modelPrefix {
-			model = modelsPrefix + model
-		}
-		edits = append(edits, jsonscan.Edit{Span: b.modelAt.Value, Text: jsonscan.AppendString(nil, model)})
+		edits = append(edits, jsonscan.Edit{Span: b.modelAt.Value, Text: appendJoinedString(nil, prefix, model)})
 	}
-	if !b.inject.IsZero() {
-		value := jsonscan.AppendString(nil, b.inject.Format(time.RFC3339))
-		if b.expire.null.Found() {
-			edits = append(edits, jsonscan.Edit{Span: b.expire.null.Value, Text: value})
-		} else {
-			edits = append(edits, insertInto(b.doc, b.root, append([]byte(`"expireTime":`), value...)))
-		}
-	}
-	if len(edits) == 0 {
-		return b.doc
+	value := jsonscan.AppendString(nil, b.inject.Format(time.RFC3339))
+	if b.expire.null.Found() {
+		edits = append(edits, jsonscan.Edit{Span: b.expire.null.Value, Text: value})
+	} else {
+		edits = append(edits, insertInto(b.doc, b.root, append([]byte(`"expireTime":`), value...)))
 	}
 	return jsonscan.Apply(b.doc, edits)
+}
+
+// appendJoinedString appends a+b to dst as one JSON string, the bytes
+// jsonscan.AppendString(dst, a+b) appends, without joining them first.
+func appendJoinedString(dst []byte, a, b string) []byte {
+	dst = jsonscan.AppendString(dst, a)
+	mark := len(dst) - 1 // a's closing quote
+	dst = jsonscan.AppendString(dst[:mark], b)
+	return append(dst[:mark], dst[mark+1:]...) // less b's opening quote
 }
 
 var nameKey = []string{"name"}
