@@ -37,6 +37,18 @@
 // WebRTC transport, bundled for the page with esbuild from
 // node/agents-webrtc.mjs).
 //
+// TestBrowserJWTCookieSessions (browserjwt_test.go) is end users in the
+// browser: realtimesecretd with auth.jwt against internal/fakeidp, the
+// ID token in the app's HttpOnly session cookie, the app's pages behind
+// the sidecar's upstream so the cookie is first-party. A free user
+// (max_sessions: 1) mints and brokers a call with Chromium's real offer
+// (201, then 429 too_many_sessions before the provider; her hang-up frees
+// the lease), a pro user brokers three at once; pages on other origins
+// posting with the cookie Chromium attaches (cross-site with third-party
+// cookies allowed, same-site on another port, no-cors) get 403
+// cross_site_request for the mint, the call and the hang-up, and create
+// nothing; an expired token is 401; no token or cookie reaches the log.
+//
 // TestNodeSDKProviders and TestGoSDKXAI (providers_test.go) run the
 // realtimesecretd binary with openai, xai and gemini providers in front of
 // internal/fakeupstream, internal/fakexai and internal/fakegemini, and
