@@ -3,6 +3,7 @@ package redisstore
 import (
 	"encoding/binary"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
@@ -21,8 +22,9 @@ var ErrCorruptValue = errors.New("redisstore: corrupt stored value")
 // A record that names its principal's kind or session limits (every
 // record the middleware writes since they were recorded) is written as
 // valueVersionPrincipal: the fields of version 1, a flags byte, CreatedAt
-// when the flags say so, then the kind and the limits. Versions 1 and 2
-// are still read.
+// when the flags say so, then the kind and the limits, then the budget
+// when the flags say so. Versions 1 and 2, and version 3 values written
+// before budgets were recorded (no flagBudget), are still read.
 const (
 	valueVersion          byte = 1
 	valueVersionSession   byte = 2
@@ -34,8 +36,13 @@ const (
 	flagCreated   = 1 << iota // CreatedAt follows
 	flagFailOpen              // GovernanceFailOpen
 	flagSingleUse             // SingleUse
-	flagsKnown    = flagCreated | flagFailOpen | flagSingleUse
+	flagBudget                // Budget follows the limits
+	flagsKnown    = flagCreated | flagFailOpen | flagSingleUse | flagBudget
 )
+
+// maxBudgetPerMillis bounds a stored Budget.Per, so that it converts back
+// to a Duration without overflowing.
+const maxBudgetPerMillis = math.MaxInt64 / int64(time.Millisecond)
 
 // appendRecord appends the stored form of rec to dst:
 //
@@ -47,14 +54,21 @@ const (
 //	created   version 2 only: varint Unix seconds and uvarint nanoseconds of CreatedAt
 //	flags     version 3 only: 1 byte; then created as above when flagCreated,
 //	          PrincipalKind (uvarint length and bytes), MaxSessions (uvarint)
-//	          and MaxSession (uvarint nanoseconds)
+//	          and MaxSession (uvarint nanoseconds); then, when flagBudget,
+//	          Budget.USD (8 bytes, the IEEE-754 bits, little-endian: exact)
+//	          and Budget.Per (uvarint whole milliseconds, as ledgers count
+//	          periods; contract.Budget.Start)
+//
+// A budget is stored when it sets a limit (Budget.IsZero is false); one
+// that does not reads back as the zero Budget, which sets none either.
 //
 // The fields are short and the upstream's expiry has whole seconds, so a
 // typical record takes about 40 bytes, a third of its JSON.
 func appendRecord(dst []byte, rec *contract.Record) []byte {
 	version := valueVersion
 	switch {
-	case rec.PrincipalKind != "" || rec.MaxSessions > 0 || rec.MaxSession > 0 || rec.GovernanceFailOpen || rec.SingleUse:
+	case rec.PrincipalKind != "" || rec.MaxSessions > 0 || rec.MaxSession > 0 || rec.GovernanceFailOpen || rec.SingleUse ||
+		!rec.Budget.IsZero():
 		version = valueVersionPrincipal
 	case !rec.CreatedAt.IsZero():
 		version = valueVersionSession
@@ -77,6 +91,9 @@ func appendRecord(dst []byte, rec *contract.Record) []byte {
 		if rec.SingleUse {
 			flags |= flagSingleUse
 		}
+		if !rec.Budget.IsZero() {
+			flags |= flagBudget
+		}
 		dst = append(dst, flags)
 	}
 	if version == valueVersionSession || flags&flagCreated != 0 {
@@ -88,6 +105,10 @@ func appendRecord(dst []byte, rec *contract.Record) []byte {
 		dst = append(dst, rec.PrincipalKind...)
 		dst = binary.AppendUvarint(dst, uint64(max(rec.MaxSessions, 0))) //nolint:gosec // not negative
 		dst = binary.AppendUvarint(dst, uint64(max(rec.MaxSession, 0)))  //nolint:gosec // not negative
+	}
+	if flags&flagBudget != 0 {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(rec.Budget.USD))
+		dst = binary.AppendUvarint(dst, uint64(max(rec.Budget.Per.Milliseconds(), 0))) //nolint:gosec // not negative
 	}
 	return dst
 }
@@ -125,8 +146,14 @@ func decodeRecord(v string) (contract.Record, error) {
 		rec.PrincipalKind = d.string()
 		sessions, session = d.uvarint(), d.uvarint()
 	}
+	var usd float64
+	var perMillis uint64
+	if flags&flagBudget != 0 {
+		usd, perMillis = math.Float64frombits(d.uint64()), d.uvarint()
+	}
 	if d.bad || d.s != "" || nsec >= uint64(time.Second) || createdNsec >= uint64(time.Second) || rec.Endpoint.Path() == "" ||
-		flags&^flagsKnown != 0 || sessions > 1<<31 || session > 1<<62 {
+		flags&^flagsKnown != 0 || sessions > 1<<31 || session > 1<<62 ||
+		flags&flagBudget != 0 && !(usd > 0 && usd <= math.MaxFloat64) || perMillis > uint64(maxBudgetPerMillis) {
 		return contract.Record{}, ErrCorruptValue
 	}
 	rec.ExpiresAt = time.Unix(sec, int64(nsec))
@@ -136,6 +163,9 @@ func decodeRecord(v string) (contract.Record, error) {
 	rec.MaxSessions, rec.MaxSession = int(sessions), time.Duration(session) //nolint:gosec // bounded above
 	rec.GovernanceFailOpen = flags&flagFailOpen != 0
 	rec.SingleUse = flags&flagSingleUse != 0
+	if flags&flagBudget != 0 {
+		rec.Budget = contract.Budget{USD: usd, Per: time.Duration(perMillis) * time.Millisecond} //nolint:gosec // bounded above
+	}
 	return rec, nil
 }
 
@@ -154,6 +184,18 @@ func (d *decoder) byte() byte {
 	b := d.s[0]
 	d.s = d.s[1:]
 	return b
+}
+
+// uint64 reads 8 bytes, little-endian.
+func (d *decoder) uint64() uint64 {
+	if len(d.s) < 8 {
+		d.bad = true
+		return 0
+	}
+	x := uint64(d.s[0]) | uint64(d.s[1])<<8 | uint64(d.s[2])<<16 | uint64(d.s[3])<<24 |
+		uint64(d.s[4])<<32 | uint64(d.s[5])<<40 | uint64(d.s[6])<<48 | uint64(d.s[7])<<56
+	d.s = d.s[8:]
+	return x
 }
 
 func (d *decoder) uvarint() uint64 {

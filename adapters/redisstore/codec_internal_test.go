@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -46,6 +47,14 @@ func TestDecodeRecordRoundTrip(t *testing.T) {
 		{name: "a user's session", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-live-1",
 			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123),
 			PrincipalKind: "user", MaxSessions: 1}},
+		{name: "a user's token with a budget", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-realtime",
+			Endpoint: contract.EndpointClientSecret, ExpiresAt: time.Unix(1756310470, 0),
+			PrincipalKind: "user", MaxSessions: 2, SingleUse: true, Budget: contract.Budget{USD: 0.1 + 0.2, Per: 24 * time.Hour}}},
+		{name: "a user's session with a budget", rec: realtimesecret.Record{KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-live-1",
+			Endpoint: contract.EndpointLiveSession, ExpiresAt: time.Unix(1756310470, 0), CreatedAt: time.Unix(1756303270, 123),
+			PrincipalKind: "user", Budget: contract.Budget{USD: 1e9, Per: time.Minute}}},
+		{name: "only a budget", rec: realtimesecret.Record{Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(3, 0),
+			Budget: contract.Budget{USD: 5e-324, Per: 1500 * time.Millisecond}}},
 		{name: "a virtual key's, no limits", rec: realtimesecret.Record{VirtualKeyID: "web", Endpoint: contract.EndpointCall,
 			ExpiresAt: time.Unix(1756310470, 0), PrincipalKind: "virtual_key"}},
 		{name: "long field", rec: realtimesecret.Record{Model: string(make([]byte, 70000)), Endpoint: contract.EndpointSession, ExpiresAt: time.Unix(2, 0)}},
@@ -107,6 +116,10 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, &typicalRecord))
 	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: contract.EndpointSession, ExpiresAt: time.Unix(-1, 5)}))
 	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(9, 0), CreatedAt: time.Unix(2, 3)}))
+	f.Add(appendRecord(nil, &realtimesecret.Record{VirtualKeyID: "alice", Endpoint: contract.EndpointClientSecret, ExpiresAt: time.Unix(9, 0),
+		PrincipalKind: "user", MaxSessions: 1, GovernanceFailOpen: true, Budget: contract.Budget{USD: 2.5, Per: time.Hour}}))
+	f.Add(appendRecord(nil, &realtimesecret.Record{Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(9, 0), CreatedAt: time.Unix(2, 3),
+		Budget: contract.Budget{USD: 1, Per: 1}}))
 	f.Add([]byte{})
 	f.Add([]byte("\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x00"))
 	f.Add([]byte(`{"key_id":"primary","expires_at":1756310470}`))
@@ -141,4 +154,65 @@ func TestRecordVersion3(t *testing.T) {
 	require.ErrorIs(t, err, ErrCorruptValue)
 	_, err = decodeRecord(string(v3[:len(v3)-1]))
 	require.ErrorIs(t, err, ErrCorruptValue)
+}
+
+// A budget sets flagBudget and follows the limits: USD as its IEEE-754
+// bits (8 bytes, little-endian), Per as a uvarint of milliseconds. A
+// version 3 value of before budgets (no flagBudget) still reads, without
+// one; a budget flagged but cut short, or not a positive finite USD, or a
+// Per past what a Duration holds, is corrupt.
+func TestRecordVersion3Budget(t *testing.T) {
+	rec := typicalRecord
+	rec.PrincipalKind = "user"
+	before := appendRecord(nil, &rec) // as a node of before budgets wrote it
+	got, err := decodeRecord(string(before))
+	require.NoError(t, err)
+	assert.Zero(t, got.Budget)
+	assert.Equal(t, "user", got.PrincipalKind)
+	require.Equal(t, "\x00", string(before[40:41]), "no flags")
+
+	rec.Budget = contract.Budget{USD: 2.5, Per: time.Hour}
+	v := appendRecord(nil, &rec)
+	assert.Equal(t, valueVersionPrincipal, v[0])
+	assert.Equal(t, string(before[:40])+"\x08"+string(before[41:])+
+		"\x00\x00\x00\x00\x00\x00\x04\x40"+ // 2.5
+		"\x80\xdd\xdb\x01", // 3600000 ms
+		string(v))
+	got, err = decodeRecord(string(v))
+	require.NoError(t, err)
+	assert.Equal(t, rec.Budget, got.Budget)
+
+	// A budget only: version 3 for it alone.
+	only := typicalRecord
+	only.Budget = contract.Budget{USD: 1, Per: time.Minute}
+	assert.Equal(t, valueVersionPrincipal, appendRecord(nil, &only)[0])
+	// One that sets no limit is not written.
+	for _, b := range []contract.Budget{{Per: time.Hour}, {USD: -1, Per: time.Hour}} {
+		none := typicalRecord
+		none.Budget = b
+		assert.Equal(t, appendRecord(nil, &typicalRecord), appendRecord(nil, &none), "%+v", b)
+	}
+
+	head := string(v[:len(v)-12]) // up to the budget
+	for name, value := range map[string]string{
+		"flagged, no budget":   string(before[:40]) + "\x08" + string(before[41:]),
+		"cut in the USD":       head + "\x00\x00\x00",
+		"no Per":               head + "\x00\x00\x00\x00\x00\x00\x04\x40",
+		"zero USD":             head + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x01",
+		"negative USD":         head + "\x00\x00\x00\x00\x00\x00\x04\xc0" + "\x01",
+		"NaN":                  head + "\x01\x00\x00\x00\x00\x00\xf8\x7f" + "\x01",
+		"infinite USD":         head + "\x00\x00\x00\x00\x00\x00\xf0\x7f" + "\x01",
+		"Per past a Duration":  head + "\x00\x00\x00\x00\x00\x00\x04\x40" + "\xff\xff\xff\xff\xff\xff\xff\xff\x7f",
+		"trailing after a Per": string(v) + "\x00",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := decodeRecord(value)
+			require.ErrorIs(t, err, ErrCorruptValue)
+		})
+	}
+	// The longest Per that a Duration holds reads back.
+	maxPer := head + "\x00\x00\x00\x00\x00\x00\x04\x40" + string(binary.AppendUvarint(nil, uint64(maxBudgetPerMillis)))
+	got, err = decodeRecord(maxPer)
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(maxBudgetPerMillis)*time.Millisecond, got.Budget.Per)
 }

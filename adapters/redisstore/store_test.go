@@ -46,6 +46,10 @@ func TestPutGetRoundTrip(t *testing.T) {
 		{name: "non-ASCII and long fields", rec: realtimesecret.Record{
 			KeyID: "clé-ü", VirtualKeyID: string(make([]byte, 300)), Provider: "p.x_y-z",
 			Model: "ft:gpt-4o:org/ünïcode", Endpoint: contract.EndpointTranslation, ExpiresAt: exp}},
+		{name: "a user's limits and budget", rec: realtimesecret.Record{
+			KeyID: "k", VirtualKeyID: "alice", Provider: "openai", Model: "gpt-realtime", Endpoint: contract.EndpointClientSecret,
+			ExpiresAt: exp.Truncate(time.Second), PrincipalKind: "user", MaxSessions: 2, MaxSession: time.Minute,
+			GovernanceFailOpen: true, SingleUse: true, Budget: contract.Budget{USD: 0.75, Per: 24 * time.Hour}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,6 +56,7 @@ func (adm *admitted) record(upstreamModel string) Record {
 		MaxSession:         adm.principal.MaxSession,
 		GovernanceFailOpen: adm.principal.GovernanceFailOpen,
 		SingleUse:          adm.principal.SingleUse,
+		Budget:             adm.principal.Budget,
 	}
 }
 

@@ -205,3 +205,49 @@ func TestAdoptedSessionCostGoesOn(t *testing.T) {
 	require.NoError(t, err)
 	assert.InDelta(t, 2*before.CostUSD, spent.USD, 1e-6, "both responses count, each once")
 }
+
+// TestAdoptedSessionOfAUserKeepsItsBudget: a call an Authorizer's
+// principal (a JWT user) created, adopted by a node whose Authorizer is
+// never asked about it, is metered against the user's budget as recorded
+// with the session: what it costs after the adoption spends it too.
+func TestAdoptedSessionOfAUserKeepsItsBudget(t *testing.T) {
+	up := newSessionsUpstream()
+	ledger := memory.NewSessionRegistry()
+	store, registry := memory.NewStore(), sharedLedger{ledger}
+	usage := make(chan realtimesecret.UsageEvent, 16)
+	budget := contract.Budget{USD: 100, Per: time.Hour}
+	node := func(authorize realtimesecret.Authorizer) (*realtimesecret.Handler, http.Handler) {
+		cfg := twoCallers(up)
+		cfg.VirtualKeys = nil
+		cfg.Authorizer = authorize
+		cfg.Store, cfg.SessionRegistry = store, registry
+		cfg.UsageMetering, cfg.AdoptAfter = true, 600*time.Millisecond
+		cfg.OnUsage = func(ev realtimesecret.UsageEvent) { usage <- ev }
+		h, err := realtimesecret.New(cfg)
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, h.Close()) })
+		return h, h.Wrap(&nextRecorder{})
+	}
+	a, onA := node(func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
+		return realtimesecret.Principal{ID: "alice", Kind: "user", Budget: budget}, nil
+	})
+	b, _ := node(func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
+		return realtimesecret.Principal{}, realtimesecret.ErrForbidden
+	})
+	require.Equal(t, http.StatusCreated, call(t, onA, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`).Code)
+	require.Eventually(t, func() bool { u, ok := a.SessionUsage("rtc_1"); return ok && u.Responses == 1 }, 10*time.Second, 5*time.Millisecond)
+
+	require.NoError(t, a.Close())
+	before := nextUsage(t, usage)
+	require.Equal(t, realtimesecret.UsageStopped, before.End)
+	require.Positive(t, before.CostUSD)
+
+	require.Eventually(t, func() bool { u, ok := b.SessionUsage("rtc_1"); return ok && u.Responses == 1 }, 10*time.Second, 5*time.Millisecond,
+		"B adopted the call and metered its next response")
+	up.end("rtc_1")
+	after := nextUsage(t, usage)
+	assert.InDelta(t, 2*before.CostUSD, after.CostUSD, 1e-6)
+	spent, err := ledger.Spent(context.Background(), "alice", budget.Per)
+	require.NoError(t, err)
+	assert.InDelta(t, 2*before.CostUSD, spent.USD, 1e-6, "the user's budget is spent by the adopted session too")
+}

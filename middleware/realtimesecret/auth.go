@@ -290,9 +290,10 @@ func describe(kind, id string) string {
 }
 
 // principalOf returns who minted the token or created the session rec
-// records, with its session limits: a virtual key's as configured now
-// (a record of before kinds were recorded is a virtual key's when one has
-// its ID), any other principal's as recorded. Nil v has no virtual keys.
+// records, with its session limits and budget: a virtual key's as
+// configured now (a record of before kinds were recorded is a virtual
+// key's when one has its ID), any other principal's as recorded. Nil v
+// has no virtual keys.
 func (v *virtualKeys) principalOf(rec *Record) Principal {
 	if rec.PrincipalKind == "" || rec.PrincipalKind == kindVirtualKey {
 		if vk := v.byIDOrNil(rec.VirtualKeyID); vk != nil {
@@ -302,5 +303,5 @@ func (v *virtualKeys) principalOf(rec *Record) Principal {
 		}
 	}
 	return Principal{ID: rec.VirtualKeyID, Kind: rec.PrincipalKind, MaxSessions: rec.MaxSessions,
-		MaxSession: rec.MaxSession, GovernanceFailOpen: rec.GovernanceFailOpen}
+		MaxSession: rec.MaxSession, GovernanceFailOpen: rec.GovernanceFailOpen, Budget: rec.Budget}
 }

@@ -1,10 +1,12 @@
 package realtimesecret_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -446,4 +448,64 @@ func TestBudgetQuietSessionSpendIsFlushed(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	assert.Less(t, time.Since(start), 2*time.Second)
 	sb.finish(contract.ErrSidebandClosed)
+}
+
+// TestBudgetOfAUserTravelsWithItsSecret: an Authorizer's principal (a JWT
+// user) with a budget mints a secret; the call a browser creates with it
+// is metered against the user's budget, which its usage spends, and once
+// it is spent the next call with a secret of the user's is 429
+// budget_exceeded before anything reaches the provider: the budget
+// travels in the token's record (or its seal, redeemed on another node
+// whose Authorizer refuses everyone), as the session limits do.
+func TestBudgetOfAUserTravelsWithItsSecret(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stored", true: "sealed"}[sealed], func(t *testing.T) {
+			w := newFeedWatcher()
+			ledger := memory.NewSessionRegistry()
+			cfg := twoCallers(w)
+			cfg.VirtualKeys = nil
+			cfg.UsageMetering = true
+			cfg.SessionRegistry = ledger
+			cfg.Authorizer = func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
+				return realtimesecret.Principal{ID: "alice", Kind: "user", Budget: hourly, AllowUnmeteredMints: true}, nil
+			}
+			if sealed {
+				cfg.SealKeys = []realtimesecret.SealKey{bytes.Repeat([]byte{1}, 32)}
+			}
+			minter, err := realtimesecret.New(cfg)
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, minter.Close()) })
+			redeemer := minter
+			if sealed {
+				other := cfg
+				other.Authorizer = func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
+					return realtimesecret.Principal{}, realtimesecret.ErrForbidden
+				}
+				redeemer, err = realtimesecret.New(other)
+				require.NoError(t, err)
+				t.Cleanup(func() { require.NoError(t, redeemer.Close()) })
+			}
+			proxy := &providerProxy{}
+			mint := func() string {
+				secret := mintedValue(t, do(t, minter.Wrap(proxy), http.MethodPost, "/v1/realtime/client_secrets", gaBody))
+				require.Equal(t, sealed, strings.HasPrefix(secret, "ek_rs_"), secret)
+				return secret
+			}
+			first, second := mint(), mint()
+			srv := redeemer.Wrap(proxy)
+
+			resp := ekCall(t, srv, first)
+			require.Equal(t, http.StatusCreated, resp.Code, resp.Body.String())
+			w.sideband(t, "rtc_ek1", 1).events <- doneEvent("resp_1", 20000) // $1.28: spends the $1
+			require.Eventually(t, func() bool { return len(w.hangups()) == 1 }, 5*time.Second, 5*time.Millisecond, "the spent budget ended it")
+			spent, err := ledger.Spent(context.Background(), "alice", time.Hour)
+			require.NoError(t, err)
+			assert.InDelta(t, doneCost(20000), spent.USD, 1e-9, "the call's usage spent the user's budget")
+
+			e := requireAPIError(t, ekCall(t, srv, second), http.StatusTooManyRequests)
+			assert.Equal(t, "budget_exceeded", *e.Error.Code)
+			assert.Contains(t, e.Error.Message, "$1.00 per 1h0m0s")
+			assert.Equal(t, 1, proxy.count(), "nothing more reached the provider")
+		})
+	}
 }

@@ -8,8 +8,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
+
+	"github.com/realtimesecret/realtimesecret/middleware/realtimesecret/contract"
 )
 
 // sealedPrefix marks a sealed token: "ek_rs_" + base64url(nonce|ciphertext).
@@ -18,7 +21,9 @@ const sealedPrefix = "ek_rs_"
 
 // sealFormat is the first plaintext byte; a new layout gets a new value.
 // Format 2 adds the principal's kind and session limits (and flags) after
-// the five strings of format 1, which still opens.
+// the five strings of format 1, which still opens; a budget
+// (sealFlagBudget) follows the flags byte, absent from the tokens sealed
+// before budgets were, which still open.
 const (
 	sealFormat1 = 1
 	sealFormat  = 2
@@ -28,8 +33,13 @@ const (
 const (
 	sealFlagFailOpen  = 1 << iota // Record.GovernanceFailOpen
 	sealFlagSingleUse             // Record.SingleUse
-	sealFlagsKnown    = sealFlagFailOpen | sealFlagSingleUse
+	sealFlagBudget                // Record.Budget follows the flags
+	sealFlagsKnown    = sealFlagFailOpen | sealFlagSingleUse | sealFlagBudget
 )
+
+// sealMaxBudgetPerMillis bounds a sealed Budget.Per, so that it converts
+// back to a Duration without overflowing.
+const sealMaxBudgetPerMillis = math.MaxInt64 / int64(time.Millisecond)
 
 // sealAAD binds ciphertexts to this use, so a blob sealed for something
 // else with the same key does not open here.
@@ -99,7 +109,15 @@ func newSealer(keys []SealKey) (*sealer, error) {
 	return s, nil
 }
 
-// seal returns the sealed form of the upstream token and its record.
+// seal returns the sealed form of the upstream token and its record. The
+// plaintext of format 2: the format, the endpoint, ExpiresAt (8 bytes,
+// Unix seconds), the upstream token, KeyID, VirtualKeyID, Provider, Model
+// and PrincipalKind (each a uvarint length and the bytes), MaxSessions
+// (uvarint), MaxSession (uvarint nanoseconds), the flags byte, then with
+// sealFlagBudget Budget.USD (the 8 bytes of its IEEE-754 bits, big-endian:
+// exact) and Budget.Per (a uvarint of whole milliseconds, as ledgers count
+// periods). A budget is sealed when it sets a limit (Budget.IsZero is
+// false).
 func (s *sealer) seal(token string, rec *Record) (string, error) {
 	plain := make([]byte, 0, 80+len(token)+len(rec.KeyID)+len(rec.VirtualKeyID)+len(rec.Provider)+len(rec.Model)+len(rec.PrincipalKind))
 	plain = append(plain, sealFormat, byte(rec.Endpoint))
@@ -119,7 +137,14 @@ func (s *sealer) seal(token string, rec *Record) (string, error) {
 	if rec.SingleUse {
 		flags |= sealFlagSingleUse
 	}
+	if !rec.Budget.IsZero() {
+		flags |= sealFlagBudget
+	}
 	plain = append(plain, flags)
+	if flags&sealFlagBudget != 0 {
+		plain = binary.BigEndian.AppendUint64(plain, math.Float64bits(rec.Budget.USD))
+		plain = binary.AppendUvarint(plain, uint64(max(rec.Budget.Per.Milliseconds(), 0))) //nolint:gosec // not negative
+	}
 	aead := s.aeads[0]
 	blob := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
 	if _, err := rand.Read(blob); err != nil {
@@ -189,13 +214,26 @@ func decodeSealed(p []byte) (string, Record, bool) {
 			return "", Record{}, false
 		}
 		session, w2 := binary.Uvarint(p[w1:])
-		if w2 <= 0 || len(p) != w1+w2+1 || p[w1+w2]&^sealFlagsKnown != 0 || sessions > 1<<31 || session > 1<<62 {
+		if w2 <= 0 || len(p) < w1+w2+1 || p[w1+w2]&^sealFlagsKnown != 0 || sessions > 1<<31 || session > 1<<62 {
 			return "", Record{}, false
 		}
+		flags := p[w1+w2]
 		rec.MaxSessions, rec.MaxSession = int(sessions), time.Duration(session) //nolint:gosec // bounded above
-		rec.GovernanceFailOpen = p[w1+w2]&sealFlagFailOpen != 0
-		rec.SingleUse = p[w1+w2]&sealFlagSingleUse != 0
+		rec.GovernanceFailOpen = flags&sealFlagFailOpen != 0
+		rec.SingleUse = flags&sealFlagSingleUse != 0
 		p = p[w1+w2+1:]
+		if flags&sealFlagBudget != 0 {
+			if len(p) < 8 {
+				return "", Record{}, false
+			}
+			usd := math.Float64frombits(binary.BigEndian.Uint64(p))
+			per, w := binary.Uvarint(p[8:])
+			if w <= 0 || !(usd > 0 && usd <= math.MaxFloat64) || per > uint64(sealMaxBudgetPerMillis) {
+				return "", Record{}, false
+			}
+			rec.Budget = contract.Budget{USD: usd, Per: time.Duration(per) * time.Millisecond} //nolint:gosec // bounded above
+			p = p[8+w:]
+		}
 	}
 	if len(p) != 0 || fields[0] == "" {
 		return "", Record{}, false

@@ -46,6 +46,12 @@ type Record struct {
 	// SingleUse says the token may be redeemed through the middleware
 	// once: every later redemption is refused (Principal.SingleUse).
 	SingleUse bool
+	// Budget is the principal's budget when the token was minted
+	// (Principal.Budget), for principals not configured as virtual keys
+	// (a virtual key's is taken as configured now): a call created with
+	// the token, or a session adopted by another node, is checked against
+	// it and spends it, without asking the Authorizer again.
+	Budget Budget
 }
 
 // TokenHash identifies a token in a Store: the SHA-256 of the token, so a

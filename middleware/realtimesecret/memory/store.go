@@ -93,6 +93,7 @@ type sharedFields struct {
 	maxSessions        int
 	maxSession         time.Duration
 	governanceFailOpen bool
+	budget             contract.Budget
 }
 
 // entry is what the map holds for a Record: 32 bytes, less than a third of
@@ -118,6 +119,7 @@ func sharedOf(rec *contract.Record) sharedFields {
 		maxSessions:        rec.MaxSessions,
 		maxSession:         rec.MaxSession,
 		governanceFailOpen: rec.GovernanceFailOpen,
+		budget:             rec.Budget,
 	}
 }
 
@@ -197,6 +199,7 @@ func (s *Store) Get(_ context.Context, h contract.TokenHash) (contract.Record, b
 			MaxSessions:        sh.maxSessions,
 			MaxSession:         sh.maxSession,
 			GovernanceFailOpen: sh.governanceFailOpen,
+			Budget:             sh.budget,
 		}, true, nil
 	case *contract.Record:
 		return *v, true, nil

@@ -36,6 +36,7 @@ func TestMemoryStoreKeepsEveryRecordField(t *testing.T) {
 		Endpoint: contract.EndpointCall, ExpiresAt: time.Unix(time.Now().Add(time.Hour).Unix(), 0),
 		CreatedAt:     time.Unix(time.Now().Unix(), 0),
 		PrincipalKind: "user", MaxSessions: 2, MaxSession: time.Minute, GovernanceFailOpen: true, SingleUse: true,
+		Budget: contract.Budget{USD: 2.5, Per: time.Hour},
 	}
 	v := reflect.ValueOf(rec)
 	for i := range v.NumField() {
