@@ -237,19 +237,19 @@ func (c *callers) authorize(r *http.Request, vk *VirtualKey, in Intent) (Princip
 			case p.Kind == kindVirtualKey || c.vks.byIDOrNil(p.ID) != nil:
 				// Leases, rates and hang-ups go by ID: a user named like a
 				// virtual key must not share them.
-				return Principal{ID: p.ID, Kind: p.Kind}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "principal_conflict",
+				return refused(p), &Error{Status: http.StatusForbidden, Type: typePermission, Code: "principal_conflict",
 					Message: describe(p.Kind, p.ID) + " has the ID of a virtual key, and may not mint while it does"}
 			case p.Cookie && c.crossOrigin.Check(r) != nil:
 				// A cookie rides along on requests other sites make: a page
 				// elsewhere must not mint or hang up as the user.
-				return Principal{ID: p.ID, Kind: p.Kind}, &Error{Status: http.StatusForbidden, Type: typePermission, Code: "cross_site_request",
+				return refused(p), &Error{Status: http.StatusForbidden, Type: typePermission, Code: "cross_site_request",
 					Message: "a request authenticated by a cookie must come from this site (or a trusted origin)"}
 			}
 			return p, nil
 		}
 		// An Authorizer that identified the caller before refusing it may
 		// return its ID with the error, for the log and the event.
-		who := Principal{ID: p.ID, Kind: p.Kind, Policy: p.Policy, TokenID: p.TokenID}
+		who := refused(p)
 		var e *Error
 		switch {
 		case errors.As(err, &e):
@@ -287,6 +287,13 @@ func describe(kind, id string) string {
 		kind = "virtual key"
 	}
 	return kind + " " + id
+}
+
+// refused returns who p is, for the log line and the event of a refusal:
+// its ID, kind, policy and token ID, none of its limits (the request is
+// refused, nothing is counted against them).
+func refused(p Principal) Principal {
+	return Principal{ID: p.ID, Kind: p.Kind, Policy: p.Policy, TokenID: p.TokenID}
 }
 
 // principalOf returns who minted the token or created the session rec

@@ -76,3 +76,26 @@ func TestCrossSiteRefusedByDefault(t *testing.T) {
 	w := do(t, h, http.MethodPost, "/v1/realtime/client_secrets", gaBody, "Sec-Fetch-Site", "cross-site")
 	assert.Equal(t, "cross_site_request", *requireAPIError(t, w, http.StatusForbidden).Error.Code)
 }
+
+// The refusal of a cross-site cookie request names the caller as the
+// Authorizer did, policy and token ID included, for the audit.
+func TestCrossSiteRefusalKeepsTheAudit(t *testing.T) {
+	up := newBrokerProvider()
+	cfg := baseConfig(up)
+	cfg.VirtualKeys = nil
+	cfg.Authorizer = func(*http.Request, realtimesecret.Intent) (realtimesecret.Principal, error) {
+		return realtimesecret.Principal{ID: "alice", Kind: "user", Policy: "free", TokenID: "jti-1", Cookie: true, MaxSessions: 1}, nil
+	}
+	var mints []realtimesecret.MintEvent
+	var sessions []realtimesecret.SessionEvent
+	cfg.OnMint = func(ev realtimesecret.MintEvent) { mints = append(mints, ev) }
+	cfg.OnSession = func(ev realtimesecret.SessionEvent) { sessions = append(sessions, ev) }
+	h := realtimesecret.Middleware(cfg)(&nextRecorder{})
+	do(t, h, http.MethodPost, "/v1/realtime/client_secrets", gaBody, "Sec-Fetch-Site", "cross-site")
+	call(t, h, "/v1/realtime/calls", `{"type":"realtime","model":"openai/gpt-realtime"}`, "Sec-Fetch-Site", "cross-site")
+	require.Len(t, mints, 1)
+	require.Len(t, sessions, 1)
+	assert.Equal(t, []string{"alice", "user", "free", "jti-1"}, []string{mints[0].VirtualKeyID, mints[0].PrincipalKind, mints[0].Policy, mints[0].TokenID})
+	assert.Equal(t, []string{"alice", "user", "free", "jti-1"},
+		[]string{sessions[0].VirtualKeyID, sessions[0].PrincipalKind, sessions[0].Policy, sessions[0].TokenID})
+}
