@@ -211,7 +211,7 @@ func TestGovernanceRedisEndReportedAlikeOnEveryNode(t *testing.T) {
 	// Revocation on B of a session A meters.
 	status, revoked, body := a.brokerCall(t, virtualKey)
 	require.Equal(t, http.StatusCreated, status, string(body))
-	eventually(t, func() bool { return fake.SidebandStats().Events == 2*(len(capped)+1) }, "the sideband did not attach")
+	eventually(t, func() bool { return fake.SidebandStats().Events >= 2*(len(capped)+1) }, "the sideband did not attach")
 	resp, body := adminPost(t, b.URL, "web", "Bearer "+adminToken)
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	usage = a.Logs.await(t, "realtime session usage", len(capped)+1)
