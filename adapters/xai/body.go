@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/realtimesecret/realtimesecret/internal/jsonscan"
@@ -68,31 +67,11 @@ func clientSecretBody(body []byte) ([]byte, *contract.Error) {
 	return expiryBody(seconds), nil
 }
 
-// expiryBodyText is a body built by expiryBody, kept in lastExpiryBody.
-type expiryBodyText struct {
-	seconds int64
-	n       int
-	text    [len(`{"expires_after":{"seconds":2147483648}}`)]byte
-}
-
-// lastExpiryBody is the body of the last mint with an expiry. An app asks
-// for the same lifetime at each mint (its virtual key's max_ttl, once
-// clamped), so that body is used again rather than built each time. A
-// body is never written once built: Mint only sends it.
-var lastExpiryBody atomic.Pointer[expiryBodyText]
-
-// expiryBody returns {"expires_after":{"seconds":N}}, which the caller
-// must not modify.
+// expiryBody returns {"expires_after":{"seconds":N}}.
 func expiryBody(seconds int64) []byte {
-	if b := lastExpiryBody.Load(); b != nil && b.seconds == seconds {
-		return b.text[:b.n:b.n]
-	}
-	b := &expiryBodyText{seconds: seconds}
-	out := append(b.text[:0], `{"expires_after":{"seconds":`...)
-	out = append(strconv.AppendInt(out, seconds, 10), "}}"...)
-	b.n = len(out)
-	lastExpiryBody.Store(b)
-	return b.text[:b.n:b.n]
+	out := make([]byte, 0, len(`{"expires_after":{"seconds":2147483648}}`))
+	out = append(out, `{"expires_after":{"seconds":`...)
+	return append(strconv.AppendInt(out, seconds, 10), "}}"...)
 }
 
 // checkSession refuses every member of the session at v (zero when
