@@ -194,7 +194,12 @@ func TestGovernanceRedisEndReportedAlikeOnEveryNode(t *testing.T) {
 	opts.fake, opts.fakeURL, opts.webPolicy, opts.adminToken = fake, fakeURL, "    max_session: 2s\n", adminToken
 	a, b := start(t, opts), start(t, opts)
 
-	// Caps: both nodes claim them, whichever comes first; A meters all.
+	// Caps: both nodes claim them, whichever comes first (A, which
+	// started first, usually claims all), and A meters all: every end is
+	// cap. That B's claim is reported as cap on A is pinned down, with a
+	// node that never claims, by the middleware's
+	// TestMeterReportsACapClaimedByAnotherNodeAsCap; the revocation below
+	// is made on B by construction.
 	var capped []string
 	for range 6 {
 		status, id, body := a.brokerCall(t, virtualKey)
